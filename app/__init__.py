@@ -1,0 +1,33 @@
+"""Ferry's web application: `create_app` wires settings, extensions and blueprints."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Flask
+
+from app.config import INSTANCE_DIR, Settings
+from app.extensions import csrf, db, login_manager, migrate
+
+
+def create_app(config: Settings | Mapping[str, object] | None = None) -> Flask:
+    """Build the Flask app. Reads settings, binds extensions; connects to nothing.
+
+    `config` may be a `Settings`, or a mapping of Flask config overrides applied on top of
+    the settings read from the environment (tests use this).
+    """
+    settings = config if isinstance(config, Settings) else Settings.from_env()
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR))
+    app.config.update(settings.flask_config())
+    if isinstance(config, Mapping):
+        app.config.update(config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(INSTANCE_DIR.parent / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from app.web import register_web
+
+    register_web(app)
+    return app

@@ -1,0 +1,203 @@
+"""Every setting Ferry reads, taken from the environment through small typed helpers.
+
+Nothing here connects to anything: parsing and validating values only, so `create_app`
+stays free of I/O. Problems are raised as `ConfigError` with one sentence that names the
+variable to fix; the CLI prints that sentence instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+# Development defaults. They let `make run` start with nothing configured, and production
+# mode refuses them so a real deployment can never run on a key published in this file.
+DEV_SECRET_KEY = "ferry-development-secret-key-do-not-use-in-production"
+DEV_ENCRYPTION_KEY = "ZmVycnktZGV2ZWxvcG1lbnQta2V5LW5vdC1zZWNyZXQ="
+DEFAULT_DATABASE_URL = f"sqlite:///{INSTANCE_DIR / 'ferry.db'}"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable and the fix."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Ferry's typed settings; build one with `Settings.from_env()`."""
+
+    env: str = "development"
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str = DEFAULT_REDIS_URL
+    secret_key: str = DEV_SECRET_KEY
+    encryption_keys: tuple[str, ...] = (DEV_ENCRYPTION_KEY,)
+    mail_url: str | None = None
+    base_url: str = "http://127.0.0.1:5000"
+    max_dataclip_mb: int = 10
+    run_timeout_s: int = 300
+    webhook_reply_timeout_s: int = 30
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        """True when FERRY_ENV=production: development defaults are refused."""
+        return self.env == "production"
+
+    @property
+    def uses_default_redis(self) -> bool:
+        """True when REDIS_URL was not set, so `ferry run` may embed a Redis of its own."""
+        return bool(self.extra.get("redis_url_defaulted"))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate every setting from `environ` (default: the process environment)."""
+        environ = os.environ if environ is None else environ
+        env = environ.get("FERRY_ENV", "development").strip().lower() or "development"
+        if env not in {"development", "production", "test"}:
+            raise ConfigError(
+                f"FERRY_ENV must be development, production or test, not {env!r}."
+            )
+        settings = cls(
+            env=env,
+            database_url=normalise_database_url(
+                environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+            ),
+            redis_url=_redis_url(environ.get("REDIS_URL") or DEFAULT_REDIS_URL),
+            secret_key=environ.get("SECRET_KEY") or DEV_SECRET_KEY,
+            encryption_keys=_key_ring(environ.get("FERRY_ENCRYPTION_KEYS") or DEV_ENCRYPTION_KEY),
+            mail_url=environ.get("MAIL_URL") or None,
+            base_url=(environ.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+            max_dataclip_mb=_positive_int(environ, "FERRY_MAX_DATACLIP_MB", 10),
+            run_timeout_s=_positive_int(environ, "FERRY_RUN_TIMEOUT_S", 300),
+            webhook_reply_timeout_s=_positive_int(environ, "FERRY_WEBHOOK_REPLY_TIMEOUT_S", 30),
+            extra={"redis_url_defaulted": not environ.get("REDIS_URL")},
+        )
+        if settings.is_production:
+            settings.refuse_development_defaults()
+        return settings
+
+    def refuse_development_defaults(self) -> None:
+        """Raise ConfigError naming the first secret that still has its published default."""
+        if self.secret_key == DEV_SECRET_KEY:
+            raise ConfigError(
+                "SECRET_KEY is not set: production mode needs a long random value "
+                "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+            )
+        if len(self.secret_key) < 32:
+            raise ConfigError("SECRET_KEY is too short: use at least 32 random characters.")
+        if DEV_ENCRYPTION_KEY in self.encryption_keys:
+            raise ConfigError(
+                "FERRY_ENCRYPTION_KEYS is not set: production mode needs its own key "
+                "(generate one with: ferry generate-key)."
+            )
+
+    def flask_config(self) -> dict[str, object]:
+        """The Flask/extension configuration derived from these settings."""
+        engine_options: dict[str, object] = {"pool_pre_ping": True}
+        if self.database_url.startswith("sqlite"):
+            # The demo's web server and worker share one file; wait for locks, don't fail.
+            engine_options = {"connect_args": {"timeout": 30}}
+        return {
+            "FERRY_SETTINGS": self,
+            "SECRET_KEY": self.secret_key,
+            "SQLALCHEMY_DATABASE_URI": self.database_url,
+            "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+            "SQLALCHEMY_RECORD_QUERIES": False,
+            "REDIS_URL": self.redis_url,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": self.base_url.startswith("https://"),
+            "REMEMBER_COOKIE_HTTPONLY": True,
+            "REMEMBER_COOKIE_SAMESITE": "Lax",
+            "WTF_CSRF_TIME_LIMIT": None,
+            "MAX_CONTENT_LENGTH": self.max_dataclip_mb * 1024 * 1024,
+        }
+
+
+def normalise_database_url(raw: str) -> str:
+    """Validate DATABASE_URL and point plain `postgresql://` URLs at the psycopg 3 driver."""
+    raw = raw.strip()
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ConfigError(
+            f"DATABASE_URL is malformed ({_redact(raw)!r}): expected "
+            "postgresql://USER:PASSWORD@HOST:PORT/NAME or sqlite:///PATH."
+        ) from None
+    backend = url.get_backend_name()
+    if backend in {"postgres", "postgresql"}:
+        if url.drivername in {"postgres", "postgresql"}:
+            url = url.set(drivername="postgresql+psycopg")
+        if not url.database:
+            raise ConfigError("DATABASE_URL names no database: add /NAME at the end.")
+        return url.render_as_string(hide_password=False)
+    if backend == "sqlite":
+        return raw
+    raise ConfigError(
+        f"DATABASE_URL uses {backend!r}: Ferry supports postgresql:// (production) "
+        "and sqlite:/// (demo only)."
+    )
+
+
+def _redis_url(raw: str) -> str:
+    raw = raw.strip()
+    parts = urlsplit(raw)
+    if parts.scheme not in {"redis", "rediss", "unix"}:
+        raise ConfigError(
+            f"REDIS_URL is malformed ({_redact(raw)!r}): expected redis://HOST:PORT/DB "
+            "or unix:///path/redis.socket."
+        )
+    if parts.scheme != "unix" and not parts.hostname:
+        raise ConfigError("REDIS_URL names no host: expected redis://HOST:PORT/DB.")
+    try:
+        parts.port  # noqa: B018 -- raises ValueError on a non-numeric port
+    except ValueError:
+        raise ConfigError("REDIS_URL has a port that is not a number.") from None
+    return raw
+
+
+def _key_ring(raw: str) -> tuple[str, ...]:
+    from cryptography.fernet import Fernet
+
+    keys = tuple(k.strip() for k in raw.split(",") if k.strip())
+    if not keys:
+        raise ConfigError("FERRY_ENCRYPTION_KEYS is empty: give at least one key.")
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key.encode())
+        except (ValueError, TypeError):
+            raise ConfigError(
+                f"FERRY_ENCRYPTION_KEYS key #{position} is not a valid key: each key is 32 "
+                "bytes in URL-safe base64 (generate one with: ferry generate-key)."
+            ) from None
+    return keys
+
+
+def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}.") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be greater than zero, not {value}.")
+    return value
+
+
+def _redact(url: str) -> str:
+    """Hide a password in a URL before it goes into an error message."""
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url

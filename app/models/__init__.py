@@ -1,0 +1,62 @@
+"""Ferry's typed SQLAlchemy models, re-exported so callers import from `app.models`."""
+
+from app.models.accounts import ApiToken, User
+from app.models.credentials import AuditEvent, Credential, ProjectCredential
+from app.models.projects import DigestFrequency, Project, ProjectMember, Role
+from app.models.runs import (
+    Dataclip,
+    DataclipType,
+    LogLevel,
+    LogLine,
+    LogSource,
+    Run,
+    RunState,
+    StepExitReason,
+    StepRun,
+    WorkOrder,
+    WorkOrderState,
+)
+from app.models.workflows import (
+    CronInput,
+    Edge,
+    EdgeCondition,
+    Step,
+    Trigger,
+    TriggerType,
+    WebhookAuth,
+    WebhookReply,
+    Workflow,
+    WorkflowSnapshot,
+)
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "CronInput",
+    "Credential",
+    "Dataclip",
+    "DataclipType",
+    "DigestFrequency",
+    "Edge",
+    "EdgeCondition",
+    "LogLevel",
+    "LogLine",
+    "LogSource",
+    "Project",
+    "ProjectCredential",
+    "ProjectMember",
+    "Role",
+    "Run",
+    "RunState",
+    "Step",
+    "StepExitReason",
+    "StepRun",
+    "Trigger",
+    "TriggerType",
+    "WebhookAuth",
+    "WebhookReply",
+    "WorkOrder",
+    "WorkOrderState",
+    "Workflow",
+    "WorkflowSnapshot",
+]

@@ -1,0 +1,93 @@
+"""Projects (the tenant) and their members with roles and alert settings."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import created_at, enum_type, updated_at, uuid_pk
+
+
+class Role(enum.StrEnum):
+    """A member's role in a project, weakest first (see ARCHITECTURE.md, Roles)."""
+
+    VIEWER = "viewer"
+    EDITOR = "editor"
+    ADMIN = "admin"
+    OWNER = "owner"
+
+    @property
+    def rank(self) -> int:
+        """Position in the order viewer < editor < admin < owner."""
+        return list(Role).index(self)
+
+    def allows(self, needed: Role) -> bool:
+        """True when this role is at least as strong as `needed`."""
+        return self.rank >= needed.rank
+
+
+class DigestFrequency(enum.StrEnum):
+    """How often a member receives the project's run digest by email."""
+
+    NEVER = "never"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+
+
+class Project(db.Model):
+    """The tenant: workflows, credentials shared into it, members, and settings."""
+
+    __tablename__ = "projects"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    name: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # At most this many runs of the whole project at once; None means no project cap.
+    concurrency: Mapped[int | None]
+    # How long work order history and dataclip bodies are kept; None keeps them forever.
+    history_retention_days: Mapped[int | None]
+    dataclip_retention_days: Mapped[int | None]
+    # Hosts/CIDRs that steps may reach although they are private (a DHIS2 on a LAN).
+    egress_allowlist: Mapped[list] = mapped_column(default=list)
+    inserted_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+
+    members = relationship(
+        "ProjectMember", back_populates="project", lazy="raise", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        sa.CheckConstraint("concurrency IS NULL OR concurrency > 0", name="concurrency_positive"),
+    )
+
+
+class ProjectMember(db.Model):
+    """A user's membership of a project: the role and the per-member alert settings."""
+
+    __tablename__ = "project_members"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("projects.id", ondelete="CASCADE")
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    role: Mapped[Role] = mapped_column(enum_type(Role, "role"))
+    failure_alerts: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    digest: Mapped[DigestFrequency] = mapped_column(
+        enum_type(DigestFrequency, "digest"), default=DigestFrequency.NEVER, server_default="never"
+    )
+    inserted_at: Mapped[datetime] = created_at()
+
+    project = relationship("Project", back_populates="members", lazy="raise")
+    user = relationship("User", back_populates="memberships", lazy="raise")
+
+    __table_args__ = (
+        sa.UniqueConstraint("project_id", "user_id"),
+        sa.Index(None, "user_id"),
+    )

@@ -1,0 +1,1 @@
+"""Business rules and transactions. Functions take ids and values, never `request` or `g`."""

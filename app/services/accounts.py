@@ -1,0 +1,129 @@
+"""Users, passwords and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import ApiToken, User
+from app.models.base import utcnow
+from app.services.errors import Invalid, NotFound
+
+MIN_PASSWORD_LENGTH = 12
+TOKEN_PREFIX = "fry_"
+
+_hasher = PasswordHasher()
+# Verifying against this when the email is unknown keeps the timing the same as for a
+# wrong password, so response time does not reveal which accounts exist.
+_DUMMY_HASH = _hasher.hash("ferry-timing-equaliser")
+
+
+def normalise_email(raw: str) -> str:
+    """A syntactically valid, lower-cased email address, or Invalid('email')."""
+    try:
+        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as error:
+        raise Invalid("email", f"That email address is not valid: {error}") from None
+
+
+def create_user(
+    email: str, password: str | None, *, name: str = "", superuser: bool = False
+) -> User:
+    """Create a user; the password is hashed with argon2 and must be long enough."""
+    email = normalise_email(email)
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(
+            "password", f"The password must be at least {MIN_PASSWORD_LENGTH} characters long."
+        )
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Invalid("email", f"A user with the email {email} already exists.")
+    user = User(
+        email=email,
+        name=name.strip(),
+        password_hash=_hasher.hash(password) if password else None,
+        is_superuser=superuser,
+        session_nonce=secrets.token_hex(8),
+    )
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user whose email and password match and who is not disabled; otherwise None.
+
+    The caller gets no reason on purpose: a login page must not reveal whether the email,
+    the password or the account state was wrong.
+    """
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    try:
+        _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or user.password_hash is None or user.disabled:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.last_login_at = utcnow()
+    db.session.commit()
+    return user
+
+
+def load_session_user(session_id: str) -> User | None:
+    """The user for a Flask-Login session id `<uuid>:<nonce>`, if still valid."""
+    user_id, _, nonce = session_id.partition(":")
+    try:
+        parsed = uuid.UUID(user_id)
+    except ValueError:
+        return None
+    user = db.session.get(User, parsed)
+    if user is None or user.disabled or not secrets.compare_digest(user.session_nonce, nonce):
+        return None
+    return user
+
+
+def create_api_token(email: str, name: str = "") -> str:
+    """Create an API token for the user with `email` and return it; only its digest is kept."""
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise NotFound(f"No user has the email {email}.")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    db.session.add(
+        ApiToken(user_id=user.id, name=name, token_digest=_digest(token), prefix=token[:10])
+    )
+    db.session.commit()
+    return token
+
+
+def user_for_api_token(token: str) -> User | None:
+    """The active user owning this bearer token, or None; records when it was last used."""
+    api_token = db.session.scalar(
+        select(ApiToken).where(
+            ApiToken.token_digest == _digest(token), ApiToken.revoked_at.is_(None)
+        )
+    )
+    if api_token is None or api_token.user.disabled:
+        return None
+    if api_token.expires_at is not None and api_token.expires_at <= utcnow():
+        return None
+    api_token.last_used_at = utcnow()
+    db.session.commit()
+    return api_token.user
+
+
+def count_users() -> int:
+    """How many users exist (used to decide whether the demo user must be created)."""
+    return db.session.scalar(select(func.count()).select_from(User)) or 0
+
+
+def _digest(token: str) -> str:
+    # Tokens are 256-bit random values, so a fast hash is enough (no brute force possible).
+    return hashlib.sha256(token.encode()).hexdigest()

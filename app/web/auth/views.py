@@ -1,0 +1,71 @@
+"""Sign in and sign out."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app.extensions import login_manager
+from app.services import accounts
+from app.web.auth.forms import LoginForm
+
+bp = Blueprint("auth", __name__)
+
+# One message for every failure, so the page never reveals whether the email exists.
+LOGIN_FAILED = "That email and password do not match an active account."
+
+
+def configure_login(app: Flask) -> None:
+    """Tell Flask-Login how to load users and where the sign-in page is."""
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Sign in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+    login_manager.user_loader(accounts.load_session_user)
+
+
+@bp.get("/login")
+def login():
+    """Show the sign-in form."""
+    if current_user.is_authenticated:
+        return redirect(url_for("projects.index"))
+    return render_template("auth/login.html", form=LoginForm())
+
+
+@bp.post("/login")
+def authenticate():
+    """Check the credentials; on success start a fresh session."""
+    form = LoginForm()
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form), 422
+    user = accounts.authenticate(form.email.data, form.password.data)
+    if user is None:
+        form.password.data = ""
+        return render_template("auth/login.html", form=form, error=LOGIN_FAILED), 401
+    next_url = _safe_next(request.args.get("next"))
+    # A new session on login: nothing from before sign-in carries over (session fixation).
+    session.clear()
+    login_user(user, remember=form.remember.data)
+    return redirect(next_url or url_for("projects.index"))
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """End the session."""
+    logout_user()
+    session.clear()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths, so the login page cannot redirect elsewhere."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target

@@ -1,0 +1,56 @@
+"""The projects list, creating a project, and a project's overview page."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from app.services import projects as project_service
+from app.services.errors import Invalid
+from app.web.access import project_access
+from app.web.projects.forms import ProjectForm
+
+bp = Blueprint("projects", __name__)
+
+
+@bp.get("/")
+@login_required
+def index():
+    """The projects the current user belongs to."""
+    rows = project_service.projects_for_user(current_user)
+    return render_template("projects/index.html", rows=rows)
+
+
+@bp.get("/projects/new")
+@login_required
+def new():
+    """The create-project form."""
+    return render_template("projects/new.html", form=ProjectForm())
+
+
+@bp.post("/projects")
+@login_required
+def create():
+    """Create a project owned by the current user."""
+    form = ProjectForm()
+    if not form.validate_on_submit():
+        return render_template("projects/new.html", form=form), 422
+    try:
+        project = project_service.create_project(
+            current_user, form.name.data, form.description.data or ""
+        )
+    except Invalid as error:
+        getattr(form, error.field).errors.append(error.message)
+        return render_template("projects/new.html", form=form), 422
+    flash(f"Project “{project.name}” created. You are its owner.", "success")
+    return redirect(url_for("projects.show", project_id=project.id))
+
+
+@bp.get("/projects/<uuid:project_id>")
+@login_required
+def show(project_id: uuid.UUID):
+    """A project's overview."""
+    access = project_access(project_id)
+    return render_template("projects/show.html", access=access, project=access.project)

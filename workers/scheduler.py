@@ -1,0 +1,75 @@
+"""The scheduler process: calls periodic platform tasks at their intervals.
+
+Each task is a plain function run inside the app context. Tasks must be safe to run from
+two schedulers at once (they claim their work in the database), so running a second
+scheduler for availability is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import Flask
+
+from app.extensions import db
+
+log = logging.getLogger("ferry.scheduler")
+
+
+@dataclass
+class PeriodicTask:
+    """A function and how often to call it."""
+
+    name: str
+    every_s: float
+    function: Callable[[], object]
+    next_due: float = 0.0
+
+
+def periodic_tasks() -> list[PeriodicTask]:
+    """The tasks this scheduler runs. The run engine adds cron ticks, the reaper and the
+    sweeper here; until then the scheduler only reports that it is alive."""
+    return [PeriodicTask("heartbeat", 60.0, lambda: log.info("scheduler alive"))]
+
+
+class _Stop:
+    requested = False
+
+
+def run_scheduler(app: Flask, *, tick_s: float = 0.5, max_ticks: int | None = None) -> None:
+    """Loop until SIGTERM/SIGINT, running each task when it is due."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    stop = _Stop()
+
+    def request_stop(signum, frame):  # noqa: ARG001 -- signal handler signature
+        stop.requested = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    tasks = periodic_tasks()
+    log.info("scheduler started with tasks: %s", ", ".join(t.name for t in tasks))
+    ticks = 0
+    while not stop.requested and (max_ticks is None or ticks < max_ticks):
+        now = time.monotonic()
+        for task in tasks:
+            if now >= task.next_due:
+                task.next_due = now + task.every_s
+                _run_task(app, task)
+        ticks += 1
+        time.sleep(tick_s)
+    log.info("scheduler stopped")
+
+
+def _run_task(app: Flask, task: PeriodicTask) -> None:
+    with app.app_context():
+        try:
+            task.function()
+        except Exception:  # one failing task must not stop the others
+            log.exception("periodic task %s failed", task.name)
+            db.session.rollback()
+        finally:
+            db.session.remove()
