@@ -21,7 +21,7 @@ INSTANCE_DIR = PROJECT_ROOT / "instance"
 
 # Development defaults. They let `make run` start with nothing configured, and production
 # mode refuses them so a real deployment can never run on a key published in this file.
-DEV_SECRET_KEY = "ferry-development-secret-key-do-not-use-in-production"
+DEV_SECRET_KEY = "ferry-development-secret-key-do-not-use-in-production"  # noqa: S105
 DEV_ENCRYPTION_KEY = "ZmVycnktZGV2ZWxvcG1lbnQta2V5LW5vdC1zZWNyZXQ="
 DEFAULT_DATABASE_URL = f"sqlite:///{INSTANCE_DIR / 'ferry.db'}"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -63,9 +63,7 @@ class Settings:
         environ = os.environ if environ is None else environ
         env = environ.get("FERRY_ENV", "development").strip().lower() or "development"
         if env not in {"development", "production", "test"}:
-            raise ConfigError(
-                f"FERRY_ENV must be development, production or test, not {env!r}."
-            )
+            raise ConfigError(f"FERRY_ENV must be development, production or test, not {env!r}.")
         settings = cls(
             env=env,
             database_url=normalise_database_url(
@@ -128,7 +126,7 @@ def normalise_database_url(raw: str) -> str:
     raw = raw.strip()
     try:
         url = make_url(raw)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         raise ConfigError(
             f"DATABASE_URL is malformed ({_redact(raw)!r}): expected "
             "postgresql://USER:PASSWORD@HOST:PORT/NAME or sqlite:///PATH."

@@ -17,7 +17,8 @@ database = current_app.extensions["migrate"].db
 
 def _skip_empty_autogenerate(context_, revision, directives):
     """Write no revision file when autogenerate finds nothing to change."""
-    if getattr(context.config.cmd_opts, "autogenerate", False) and directives[0].upgrade_ops.is_empty():
+    autogenerate = getattr(context.config.cmd_opts, "autogenerate", False)
+    if autogenerate and directives[0].upgrade_ops.is_empty():
         directives[:] = []
         log.info("No changes in schema detected.")
 

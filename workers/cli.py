@@ -64,22 +64,40 @@ def run(host: str, port: int) -> None:
 @main.command()
 @click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")  # noqa: S104
 @click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
-@click.option("--workers", "processes", default=4, show_default=True, type=int,
-              help="gunicorn worker processes.")
-@click.option("--threads", default=8, show_default=True, type=int,
-              help="Threads per process (long-lived live-view streams use one each).")
+@click.option(
+    "--workers",
+    "processes",
+    default=4,
+    show_default=True,
+    type=int,
+    help="gunicorn worker processes.",
+)
+@click.option(
+    "--threads",
+    default=8,
+    show_default=True,
+    type=int,
+    help="Threads per process (long-lived live-view streams use one each).",
+)
 @_fails_cleanly
 def web(host: str, port: int, processes: int, threads: int) -> None:
     """Serve the web app and webhooks with gunicorn (production)."""
     settings = _settings()
     require_database(settings.database_url)
     argv = [
-        sys.executable, "-m", "gunicorn",
-        "--bind", f"{host}:{port}",
-        "--workers", str(processes),
-        "--threads", str(threads),
-        "--worker-class", "gthread",
-        "--access-logfile", "-",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(processes),
+        "--threads",
+        str(threads),
+        "--worker-class",
+        "gthread",
+        "--access-logfile",
+        "-",
         "app.wsgi:application",
     ]
     os.execv(sys.executable, argv)  # noqa: S606 -- replace this process so signals reach gunicorn
@@ -165,8 +183,9 @@ def create_token(email: str, name: str) -> None:
     with app.app_context():
         token = accounts.create_api_token(email, name)
     click.echo(token)
-    click.echo("Keep this token now: Ferry stores only its hash and cannot show it again.",
-               err=True)
+    click.echo(
+        "Keep this token now: Ferry stores only its hash and cannot show it again.", err=True
+    )
 
 
 @main.command("generate-key")

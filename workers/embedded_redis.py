@@ -7,6 +7,7 @@ always sets REDIS_URL to a real Redis.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import redis
@@ -38,8 +39,7 @@ class EmbeddedRedis:
 
     def __exit__(self, *exc_info: object) -> None:
         if self._server is not None:
-            try:
+            # The server closes the connection as it stops: that error is the success case.
+            with contextlib.suppress(RedisError, OSError):
                 self._server.shutdown(nosave=True)
-            except (RedisError, OSError):
-                pass  # the server closes the connection as it stops; that is the success case
             self._server = None

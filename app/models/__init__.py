@@ -32,8 +32,8 @@ from app.models.workflows import (
 __all__ = [
     "ApiToken",
     "AuditEvent",
-    "CronInput",
     "Credential",
+    "CronInput",
     "Dataclip",
     "DataclipType",
     "DigestFrequency",
@@ -53,6 +53,7 @@ __all__ = [
     "StepRun",
     "Trigger",
     "TriggerType",
+    "User",
     "WebhookAuth",
     "WebhookReply",
     "WorkOrder",

@@ -36,9 +36,7 @@ class ProjectCredential(db.Model):
     __tablename__ = "project_credentials"
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    project_id: Mapped[uuid.UUID] = mapped_column(
-        sa.ForeignKey("projects.id", ondelete="CASCADE")
-    )
+    project_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
     credential_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("credentials.id", ondelete="CASCADE")
     )

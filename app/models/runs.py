@@ -91,9 +91,7 @@ class Dataclip(db.Model):
     __tablename__ = "dataclips"
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    project_id: Mapped[uuid.UUID] = mapped_column(
-        sa.ForeignKey("projects.id", ondelete="CASCADE")
-    )
+    project_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
     type: Mapped[DataclipType] = mapped_column(enum_type(DataclipType, "dataclip_type"))
     body: Mapped[dict | None]
     # Non-JSON webhook bodies (form, XML, text) are kept exactly as received.
@@ -114,9 +112,7 @@ class WorkOrder(db.Model):
     __tablename__ = "work_orders"
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    project_id: Mapped[uuid.UUID] = mapped_column(
-        sa.ForeignKey("projects.id", ondelete="CASCADE")
-    )
+    project_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
     workflow_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("workflows.id", ondelete="CASCADE")
     )
@@ -158,9 +154,7 @@ class Run(db.Model):
         sa.ForeignKey("work_orders.id", ondelete="CASCADE")
     )
     # Copied from the work order so claims and the project cap need no join.
-    project_id: Mapped[uuid.UUID] = mapped_column(
-        sa.ForeignKey("projects.id", ondelete="CASCADE")
-    )
+    project_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
     workflow_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("workflows.id", ondelete="CASCADE")
     )

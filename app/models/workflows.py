@@ -58,9 +58,7 @@ class Workflow(db.Model):
     __tablename__ = "workflows"
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    project_id: Mapped[uuid.UUID] = mapped_column(
-        sa.ForeignKey("projects.id", ondelete="CASCADE")
-    )
+    project_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(sa.String(200))
     # At most this many runs at once (1 = strictly one at a time, in arrival order).
     concurrency: Mapped[int | None]
@@ -71,12 +69,15 @@ class Workflow(db.Model):
     updated_at: Mapped[datetime] = updated_at()
     deleted_at: Mapped[datetime | None]
 
-    triggers = relationship("Trigger", back_populates="workflow", lazy="raise",
-                            cascade="all, delete-orphan")
-    steps = relationship("Step", back_populates="workflow", lazy="raise",
-                         cascade="all, delete-orphan")
-    edges = relationship("Edge", back_populates="workflow", lazy="raise",
-                         cascade="all, delete-orphan")
+    triggers = relationship(
+        "Trigger", back_populates="workflow", lazy="raise", cascade="all, delete-orphan"
+    )
+    steps = relationship(
+        "Step", back_populates="workflow", lazy="raise", cascade="all, delete-orphan"
+    )
+    edges = relationship(
+        "Edge", back_populates="workflow", lazy="raise", cascade="all, delete-orphan"
+    )
 
     __table_args__ = (
         sa.UniqueConstraint("project_id", "name"),

@@ -17,7 +17,7 @@ from app.models.base import utcnow
 from app.services.errors import Invalid, NotFound
 
 MIN_PASSWORD_LENGTH = 12
-TOKEN_PREFIX = "fry_"
+TOKEN_PREFIX = "fry_"  # noqa: S105 -- a label, not a secret
 
 _hasher = PasswordHasher()
 # Verifying against this when the email is unknown keeps the timing the same as for a

@@ -48,7 +48,7 @@ def short_id(value: uuid.UUID | str) -> str:
 def duration(seconds: float | None) -> str:
     """'12 ms', '1.2 s', '3 min 4 s'."""
     if seconds is None:
-        return "–"
+        return "-"
     if seconds < 1:
         return f"{round(seconds * 1000)} ms"
     if seconds < 60:

@@ -10,7 +10,8 @@ from wtforms.validators import DataRequired, Length
 class LoginForm(FlaskForm):
     """Email and password."""
 
-    email = EmailField("Email", validators=[DataRequired("Enter your email address."),
-                                            Length(max=320)])
+    email = EmailField(
+        "Email", validators=[DataRequired("Enter your email address."), Length(max=320)]
+    )
     password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
     remember = BooleanField("Keep me signed in on this computer")

@@ -1,0 +1,23 @@
+# One image for every Ferry process: web (gunicorn), worker and scheduler.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    FERRY_ENV=production
+
+RUN useradd --create-home --uid 10001 ferry
+WORKDIR /srv/ferry
+
+COPY pyproject.toml README.md ./
+COPY app ./app
+COPY workers ./workers
+COPY adaptor_specs ./adaptor_specs
+COPY migrations ./migrations
+RUN pip install . && mkdir -p instance && chown ferry:ferry instance
+
+USER ferry
+EXPOSE 5000
+# The command differs per service in docker-compose.yml: web, worker or scheduler.
+CMD ["ferry", "web", "--host", "0.0.0.0", "--port", "5000"]

@@ -1,0 +1,31 @@
+"""Build rows through the services, the way the app itself creates them."""
+
+from __future__ import annotations
+
+import itertools
+
+from app.models import Project, Role, User
+from app.services import accounts, projects
+
+PASSWORD = "correct horse battery staple"
+_numbers = itertools.count(1)
+
+
+def user(*, superuser: bool = False, email: str | None = None) -> User:
+    """A user with PASSWORD."""
+    email = email or f"person{next(_numbers)}@example.org"
+    return accounts.create_user(email, PASSWORD, name="Test Person", superuser=superuser)
+
+
+def project(owner: User, name: str | None = None) -> Project:
+    """A project owned by `owner`."""
+    return projects.create_project(owner, name or f"Project {next(_numbers)}")
+
+
+def member(project_: Project, user_: User, role: Role) -> None:
+    """Add `user_` to `project_` with `role`."""
+    from app.extensions import db
+    from app.models import ProjectMember
+
+    db.session.add(ProjectMember(project_id=project_.id, user_id=user_.id, role=role))
+    db.session.commit()

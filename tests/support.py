@@ -1,0 +1,83 @@
+"""Helpers shared by tests: database URLs per xdist worker, CSRF-aware form posts, logins."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import psycopg
+from flask import g
+from flask.testing import FlaskClient
+from sqlalchemy.engine import make_url
+
+from app.config import normalise_database_url
+
+BASE_DATABASE_URL = normalise_database_url(
+    os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/ferry")
+)
+BASE_REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+_CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def worker_index() -> int:
+    """0 without xdist, else the xdist worker number (gw3 -> 3)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(worker.removeprefix("gw") or 0)
+
+
+def database_url(suffix: str) -> str:
+    """A URL on the same server as DATABASE_URL for a test database of this worker."""
+    url = make_url(BASE_DATABASE_URL)
+    return url.set(database=f"ferry_test_{suffix}_{worker_index()}").render_as_string(
+        hide_password=False
+    )
+
+
+def redis_url() -> str:
+    """A Redis database number of this worker's own (1..15), so workers never share keys."""
+    url = make_url(BASE_REDIS_URL.replace("redis://", "postgresql://", 1))
+    number = 1 + worker_index() % 15
+    host = url.host or "127.0.0.1"
+    auth = f":{url.password}@" if url.password else ""
+    return f"redis://{auth}{host}:{url.port or 6379}/{number}"
+
+
+def recreate_database(url: str) -> None:
+    """Drop and create the database named in `url` (connecting to the server's `postgres`)."""
+    target = make_url(url)
+    admin = target.set(drivername="postgresql", database="postgres")
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{target.database}"')
+
+
+def csrf_token_from(html: str) -> str:
+    """The CSRF token embedded in a rendered page."""
+    match = _CSRF_INPUT.search(html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+def post_form(client: FlaskClient, page_url: str, action_url: str, data: dict, **kwargs):
+    """Open `page_url` like a browser, then submit its form to `action_url` with the token."""
+    page = client.get(page_url)
+    token = csrf_token_from(page.get_data(as_text=True))
+    return client.post(action_url, data={**data, "csrf_token": token}, **kwargs)
+
+
+def log_in(client: FlaskClient, email: str, password: str, **kwargs):
+    """Sign in through the real login form."""
+    return post_form(client, "/login", "/login", {"email": email, "password": password}, **kwargs)
+
+
+class RequestScopedClient(FlaskClient):
+    """A test client whose every request starts with an empty `g`, as in production.
+
+    Tests hold one app context open (the rolled-back session lives in it) and Flask reuses
+    it for each request, so without this `g` (CSRF token cache, Flask-Login's user) would
+    leak from one request into the next.
+    """
+
+    def open(self, *args, **kwargs):
+        g.__dict__.clear()
+        return super().open(*args, **kwargs)
