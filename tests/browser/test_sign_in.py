@@ -1,0 +1,51 @@
+"""Journey: sign in with the demo login, open a project, create one, sign out."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from app.services.demo import DEMO_EMAIL, DEMO_PASSWORD
+from tests.browser.conftest import screenshot
+
+
+def sign_in(page: Page, email: str, password: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_wrong_password_shows_one_clear_message(page: Page):
+    sign_in(page, DEMO_EMAIL, "not the demo password")
+    expect(page.get_by_role("alert")).to_contain_text(
+        "That email and password do not match an active account."
+    )
+    expect(page.get_by_label("Email")).to_have_value(DEMO_EMAIL)
+    expect(page.get_by_label("Password")).to_have_value("")
+    screenshot(page, "sign-in-wrong-password")
+
+
+def test_sign_in_open_and_create_projects_then_sign_out(page: Page):
+    sign_in(page, DEMO_EMAIL, DEMO_PASSWORD)
+    expect(page.get_by_role("heading", name="Projects")).to_be_visible()
+    screenshot(page, "projects-list")
+
+    page.get_by_role("link", name="Demo project").click()
+    expect(page).to_have_title("Overview — Demo project · Ferry")
+    expect(page.get_by_role("navigation", name="Project")).to_be_visible()
+    screenshot(page, "project-overview")
+
+    page.goto("/projects/new")
+    page.get_by_role("button", name="Create project").click()  # empty name: browser keeps it
+    page.get_by_label("Name").fill("Malaria reporting")
+    page.get_by_label("Description").fill("Weekly case counts into DHIS2.")
+    page.get_by_role("button", name="Create project").click()
+    expect(page.get_by_role("heading", name="Malaria reporting")).to_be_visible()
+    expect(page.get_by_text("Project “Malaria reporting” created.")).to_be_visible()
+    screenshot(page, "project-created")
+
+    page.locator(".navbar .dropdown-toggle").click()
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_text("You are signed out.")).to_be_visible()
+    page.goto("/")
+    expect(page).to_have_url(f"{page.url.split('/login')[0]}/login?next=%2F")
