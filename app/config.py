@@ -45,6 +45,8 @@ class Settings:
     max_dataclip_mb: int = 10
     run_timeout_s: int = 300
     webhook_reply_timeout_s: int = 30
+    heartbeat_s: int = 5
+    lost_after_s: int = 30
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -77,6 +79,8 @@ class Settings:
             max_dataclip_mb=_positive_int(environ, "FERRY_MAX_DATACLIP_MB", 10),
             run_timeout_s=_positive_int(environ, "FERRY_RUN_TIMEOUT_S", 300),
             webhook_reply_timeout_s=_positive_int(environ, "FERRY_WEBHOOK_REPLY_TIMEOUT_S", 30),
+            heartbeat_s=_positive_int(environ, "FERRY_HEARTBEAT_S", 5),
+            lost_after_s=_positive_int(environ, "FERRY_LOST_AFTER_S", 30),
             extra={"redis_url_defaulted": not environ.get("REDIS_URL")},
         )
         if settings.is_production:

@@ -65,11 +65,13 @@ def redis_client() -> Redis:
     return client
 
 
-# Queue names, most urgent first: a worker always takes runs before mail.
+# Queue names, most urgent first: a worker takes manual runs and retries before webhook
+# and cron runs, and runs before mail.
+PRIORITY_RUN_QUEUE = "runs-priority"
 RUN_QUEUE = "runs"
 MAIL_QUEUE = "mail"
 DEFAULT_QUEUE = "default"
-QUEUE_NAMES = (RUN_QUEUE, MAIL_QUEUE, DEFAULT_QUEUE)
+QUEUE_NAMES = (PRIORITY_RUN_QUEUE, RUN_QUEUE, MAIL_QUEUE, DEFAULT_QUEUE)
 
 
 def queue(name: str = DEFAULT_QUEUE):

@@ -40,8 +40,15 @@ def record_heartbeat() -> None:
 
 
 def periodic_tasks() -> list[PeriodicTask]:
-    """The tasks this scheduler runs (the run engine adds cron ticks, reaper and sweeper)."""
-    return [PeriodicTask("heartbeat", HEARTBEAT_EVERY_S, record_heartbeat)]
+    """The tasks this scheduler runs and how often."""
+    from app.services import cron, run_maintenance
+
+    return [
+        PeriodicTask("heartbeat", HEARTBEAT_EVERY_S, record_heartbeat),
+        PeriodicTask("cron", 1.0, cron.tick),
+        PeriodicTask("reaper", 2.0, run_maintenance.reap),
+        PeriodicTask("sweeper", 5.0, run_maintenance.sweep),
+    ]
 
 
 class _Stop:

@@ -168,6 +168,11 @@ class Run(db.Model):
     dataclip_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("dataclips.id", ondelete="SET NULL")
     )
+    # The output of the last leaf step that finished: what a sync webhook replies with and
+    # what the next cron run of the workflow receives.
+    final_dataclip_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("dataclips.id", ondelete="SET NULL")
+    )
     state: Mapped[RunState] = mapped_column(
         enum_type(RunState, "run_state"), default=RunState.AVAILABLE, server_default="available"
     )

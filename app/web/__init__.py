@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.web import errors, filters
+from app.web import api, errors, filters
 from app.web.auth import views as auth_views
 from app.web.health import views as health_views
 from app.web.projects import views as project_views
+from app.web.webhooks import views as webhook_views
 
 
 def register_web(app: Flask) -> None:
@@ -16,5 +17,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(project_views.bp)
     app.register_blueprint(health_views.bp)
+    app.register_blueprint(webhook_views.bp)
+    app.register_blueprint(api.bp)
     errors.register(app)
     filters.register(app)

@@ -1,0 +1,248 @@
+"""Starting runs by hand, retrying, cancelling and bulk reruns.
+
+Manual runs and retries get priority 0, so workers take them before webhook and cron runs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from sqlalchemy import select, update
+
+from app.extensions import db
+from app.models import (
+    Dataclip,
+    DataclipType,
+    Run,
+    RunState,
+    StepRun,
+    Workflow,
+    WorkOrder,
+    WorkOrderState,
+)
+from app.models.base import utcnow
+from app.services import run_events, run_queue, workflows
+from app.services.errors import Conflict, Invalid, NotFound
+
+MANUAL_PRIORITY = 0
+
+
+def start_manual_run(
+    workflow_id: uuid.UUID,
+    *,
+    project_id: uuid.UUID,
+    actor_id: uuid.UUID | None,
+    custom_input: dict | None = None,
+    dataclip_id: uuid.UUID | None = None,
+    step_id: uuid.UUID | None = None,
+) -> Run:
+    """Start the workflow (or one step of it) with an empty input, custom JSON (kept as a
+    saved_input dataclip) or an existing dataclip of the project."""
+    workflow = workflows.get_workflow(workflow_id, project_id)
+    snapshot = workflows.latest_snapshot(workflow.id)
+    if custom_input is not None and dataclip_id is not None:
+        raise Invalid("input", "Give either custom input or a dataclip, not both.")
+    if custom_input is not None:
+        if not isinstance(custom_input, dict):
+            raise Invalid("input", 'Custom input must be a JSON object, e.g. {"data": {}}.')
+        clip = Dataclip(project_id=project_id, type=DataclipType.SAVED_INPUT, body=custom_input)
+        db.session.add(clip)
+        db.session.flush()
+        dataclip_id = clip.id
+    elif dataclip_id is not None:
+        _usable_dataclip(dataclip_id, project_id)
+    starting_trigger_id = None
+    if step_id is None:
+        starting_trigger_id, step_id = _default_start(workflow)
+    elif step_id not in {s.id for s in workflow.steps}:
+        raise Invalid("step_id", "That step is not part of this workflow.")
+    work_order = WorkOrder(
+        project_id=project_id,
+        workflow_id=workflow.id,
+        snapshot_id=snapshot.id,
+        dataclip_id=dataclip_id,
+    )
+    db.session.add(work_order)
+    db.session.flush()
+    run = Run(
+        work_order_id=work_order.id,
+        project_id=project_id,
+        workflow_id=workflow.id,
+        snapshot_id=snapshot.id,
+        starting_trigger_id=starting_trigger_id,
+        starting_step_id=step_id,
+        dataclip_id=dataclip_id,
+        priority=MANUAL_PRIORITY,
+        created_by_id=actor_id,
+        state=RunState.AVAILABLE,
+    )
+    db.session.add(run)
+    db.session.commit()
+    run_queue.enqueue_run(run.id, priority=MANUAL_PRIORITY)
+    return run
+
+
+def retry_run(
+    run_id: uuid.UUID,
+    *,
+    project_id: uuid.UUID,
+    actor_id: uuid.UUID | None,
+    step_id: uuid.UUID | None = None,
+    snapshot: Literal["latest", "original"] = "latest",
+) -> Run:
+    """A new run in the same work order, from the start or from `step_id` with the input
+    that step received in `run_id`."""
+    original = db.session.get(Run, run_id)
+    if original is None or original.project_id != project_id:
+        raise NotFound("There is no such run in this project.")
+    if not RunState(original.state).is_final:
+        raise Conflict("This run has not finished yet; retry it once it has.")
+    if step_id is None:
+        dataclip_id = _work_order_input(original.work_order_id)
+        starting_trigger_id = original.starting_trigger_id
+        starting_step_id = original.starting_step_id
+    else:
+        dataclip_id = db.session.scalar(
+            select(StepRun.input_dataclip_id)
+            .where(StepRun.run_id == run_id, StepRun.step_id == step_id)
+            .order_by(StepRun.started_at)
+            .limit(1)
+        )
+        if dataclip_id is None:
+            raise Invalid(
+                "step_id",
+                "That step did not run in this run, so there is no input to retry it with.",
+            )
+        starting_trigger_id, starting_step_id = None, step_id
+    if dataclip_id is not None:
+        _usable_dataclip(dataclip_id, project_id)
+    snapshot_id = (
+        original.snapshot_id
+        if snapshot == "original"
+        else workflows.latest_snapshot(original.workflow_id).id
+    )
+    run = Run(
+        work_order_id=original.work_order_id,
+        project_id=project_id,
+        workflow_id=original.workflow_id,
+        snapshot_id=snapshot_id,
+        starting_trigger_id=starting_trigger_id,
+        starting_step_id=starting_step_id,
+        dataclip_id=dataclip_id,
+        priority=MANUAL_PRIORITY,
+        created_by_id=actor_id,
+        state=RunState.AVAILABLE,
+    )
+    db.session.add(run)
+    db.session.execute(
+        update(WorkOrder)
+        .where(WorkOrder.id == original.work_order_id)
+        .values(state=WorkOrderState.PENDING, last_activity_at=utcnow())
+    )
+    db.session.commit()
+    run_queue.enqueue_run(run.id, priority=MANUAL_PRIORITY)
+    return run
+
+
+def cancel_run(run_id: uuid.UUID, *, project_id: uuid.UUID) -> None:
+    """Cancel a run that no worker has claimed yet."""
+    cancelled = db.session.execute(
+        update(Run)
+        .where(Run.id == run_id, Run.project_id == project_id, Run.state == RunState.AVAILABLE)
+        .values(state=RunState.CANCELLED, finished_at=utcnow())
+        .returning(Run.work_order_id)
+    ).first()
+    if cancelled is None:
+        db.session.rollback()
+        raise Conflict("Only runs still waiting for a worker can be cancelled.")
+    db.session.execute(
+        update(WorkOrder)
+        .where(WorkOrder.id == cancelled[0])
+        .values(state=WorkOrderState.CANCELLED, last_activity_at=utcnow())
+    )
+    db.session.commit()
+    run_events.publish(
+        project_id, run_id, "run_finished", state="cancelled", work_order_id=cancelled[0]
+    )
+
+
+def rerun_work_orders(
+    work_order_ids: list[uuid.UUID],
+    *,
+    project_id: uuid.UUID,
+    actor_id: uuid.UUID | None,
+    step_key: str | None = None,
+) -> dict:
+    """Rerun each work order's latest run, from the start or from the step with `step_key`;
+    returns counts of created and skipped (unfinished, wiped input, step absent)."""
+    created, skipped = 0, 0
+    latest = _latest_runs(work_order_ids, project_id)
+    for run in latest:
+        step_id = None
+        if step_key is not None:
+            step_id = db.session.scalar(
+                select(StepRun.step_id)
+                .join(Run, Run.id == StepRun.run_id)
+                .where(Run.work_order_id == run.work_order_id)
+                .where(StepRun.step_id.in_(_step_ids_with_key(run.workflow_id, step_key)))
+                .limit(1)
+            )
+            if step_id is None:
+                skipped += 1
+                continue
+        try:
+            retry_run(run.id, project_id=project_id, actor_id=actor_id, step_id=step_id)
+            created += 1
+        except (Invalid, Conflict, NotFound):
+            db.session.rollback()
+            skipped += 1
+    return {"created": created, "skipped": skipped + len(work_order_ids) - len(latest)}
+
+
+def _latest_runs(work_order_ids: list[uuid.UUID], project_id: uuid.UUID) -> list[Run]:
+    runs = db.session.scalars(
+        select(Run)
+        .where(Run.work_order_id.in_(work_order_ids), Run.project_id == project_id)
+        .order_by(Run.work_order_id, Run.inserted_at.desc())
+    ).all()
+    latest: dict[uuid.UUID, Run] = {}
+    for run in runs:
+        latest.setdefault(run.work_order_id, run)
+    return list(latest.values())
+
+
+def _step_ids_with_key(workflow_id: uuid.UUID, key: str) -> list[uuid.UUID]:
+    from app.models import Step
+
+    return list(
+        db.session.scalars(select(Step.id).where(Step.workflow_id == workflow_id, Step.key == key))
+    )
+
+
+def _default_start(workflow: Workflow) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    """A manual run starts where the first trigger leads, or at the first step."""
+    for trigger in sorted(workflow.triggers, key=lambda t: t.key):
+        if any(e.source_trigger_id == trigger.id for e in workflow.edges):
+            return trigger.id, None
+    if not workflow.steps:
+        raise Invalid("workflow", "This workflow has no steps to run.")
+    targets = {e.target_step_id for e in workflow.edges}
+    roots = [s for s in workflow.steps if s.id not in targets] or list(workflow.steps)
+    return None, sorted(roots, key=lambda s: s.key)[0].id
+
+
+def _work_order_input(work_order_id: uuid.UUID) -> uuid.UUID | None:
+    return db.session.scalar(select(WorkOrder.dataclip_id).where(WorkOrder.id == work_order_id))
+
+
+def _usable_dataclip(dataclip_id: uuid.UUID, project_id: uuid.UUID) -> None:
+    clip = db.session.get(Dataclip, dataclip_id)
+    if clip is None or clip.project_id != project_id:
+        raise NotFound("There is no such input in this project.")
+    if clip.wiped_at is not None:
+        raise Invalid(
+            "input",
+            "This input was wiped by the project's retention policy, so "
+            "the run cannot be retried from it.",
+        )

@@ -1,0 +1,63 @@
+"""Run events on Redis pub/sub: hints for live views and synchronous webhook replies.
+
+The database row is the truth; an event only says "look again". Publishing never fails a
+run: when Redis is away, live views fall back to polling.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+import uuid
+
+from redis.exceptions import RedisError
+
+from app.extensions import redis_client
+
+log = logging.getLogger("ferry.events")
+
+
+def run_channel(run_id: uuid.UUID | str) -> str:
+    """The channel with every event of one run."""
+    return f"ferry:run:{run_id}"
+
+
+def project_channel(project_id: uuid.UUID | str) -> str:
+    """The channel with run events of a whole project (history page, dashboard)."""
+    return f"ferry:project:{project_id}:runs"
+
+
+def publish(project_id: uuid.UUID | str, run_id: uuid.UUID | str, event: str, **fields) -> None:
+    """Announce `event` (e.g. run_started, step_finished, run_finished) for a run."""
+    message = json.dumps({"event": event, "run_id": str(run_id), **fields}, default=str)
+    try:
+        pipe = redis_client().pipeline(transaction=False)
+        pipe.publish(run_channel(run_id), message)
+        pipe.publish(project_channel(project_id), message)
+        pipe.execute()
+    except (RedisError, OSError) as error:
+        log.debug("event %s for run %s not published: %s", event, run_id, error)
+
+
+class RunWatcher:
+    """Waits for a run's `run_finished` event; subscribe before checking the row, so an
+    event published in between is not missed."""
+
+    def __init__(self, run_id: uuid.UUID | str) -> None:
+        self._pubsub = redis_client().pubsub(ignore_subscribe_messages=True)
+        self._pubsub.subscribe(run_channel(run_id))
+
+    def wait_finished(self, deadline: float) -> bool:
+        """True when a run_finished event arrived before `deadline` (time.monotonic)."""
+        while (remaining := deadline - time.monotonic()) > 0:
+            message = self._pubsub.get_message(timeout=min(remaining, 1.0))
+            if message and json.loads(message["data"]).get("event") == "run_finished":
+                return True
+        return False
+
+    def close(self) -> None:
+        """Unsubscribe and release the connection."""
+        with contextlib.suppress(RedisError, OSError):
+            self._pubsub.close()

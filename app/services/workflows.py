@@ -1,0 +1,371 @@
+"""Workflows: create, replace and delete from documents, snapshots, export."""
+
+from __future__ import annotations
+
+import uuid
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from app.extensions import db
+from app.models import (
+    Credential,
+    Edge,
+    ProjectCredential,
+    Step,
+    Trigger,
+    Workflow,
+    WorkflowSnapshot,
+)
+from app.models.base import utcnow
+from app.services.errors import Conflict, Invalid, NotFound
+from app.services.workflow_documents import WorkflowDocument, parse_document
+
+
+def get_workflow(workflow_id: uuid.UUID, project_id: uuid.UUID | None = None) -> Workflow:
+    """The workflow with its triggers, steps and edges loaded; NotFound if absent or deleted."""
+    query = (
+        select(Workflow)
+        .where(Workflow.id == workflow_id, Workflow.deleted_at.is_(None))
+        .options(
+            selectinload(Workflow.triggers),
+            selectinload(Workflow.steps),
+            selectinload(Workflow.edges),
+        )
+    )
+    if project_id is not None:
+        query = query.where(Workflow.project_id == project_id)
+    workflow = db.session.scalar(query)
+    if workflow is None:
+        raise NotFound("There is no such workflow in this project.")
+    return workflow
+
+
+def list_workflows(project_id: uuid.UUID) -> list[Workflow]:
+    """The project's workflows by name, with their triggers."""
+    return list(
+        db.session.scalars(
+            select(Workflow)
+            .where(Workflow.project_id == project_id, Workflow.deleted_at.is_(None))
+            .options(selectinload(Workflow.triggers))
+            .order_by(Workflow.name)
+        )
+    )
+
+
+def create_workflow(
+    project_id: uuid.UUID, source: str | bytes | dict, actor_id: uuid.UUID | None = None
+) -> Workflow:
+    """Create a workflow from a document and take its first snapshot."""
+    document = parse_document(source)
+    _name_is_free(project_id, document.name, None)
+    workflow = Workflow(
+        project_id=project_id,
+        name=document.name,
+        concurrency=document.concurrency,
+        positions={},
+        lock_version=1,
+    )
+    db.session.add(workflow)
+    db.session.flush()
+    _apply(workflow, document, existing_triggers={}, existing_steps={})
+    _snapshot(workflow, actor_id)
+    db.session.commit()
+    return get_workflow(workflow.id)
+
+
+def replace_workflow(
+    workflow_id: uuid.UUID,
+    source: str | bytes | dict,
+    *,
+    project_id: uuid.UUID | None = None,
+    expected_version: int | None = None,
+    actor_id: uuid.UUID | None = None,
+) -> Workflow:
+    """Replace a workflow's definition; triggers and steps keep their ids by key.
+
+    `expected_version` is the lock_version the editor started from: when someone saved in
+    between, Conflict is raised instead of overwriting their work.
+    """
+    workflow = get_workflow(workflow_id, project_id)
+    if expected_version is not None and expected_version != workflow.lock_version:
+        raise Conflict(
+            "Someone else saved this workflow since you opened it (your version "
+            f"{expected_version}, now {workflow.lock_version}). Reload to see their changes."
+        )
+    document = parse_document(source)
+    _name_is_free(workflow.project_id, document.name, workflow.id)
+    workflow.name = document.name
+    workflow.concurrency = document.concurrency
+    existing_triggers = {t.key: t for t in workflow.triggers}
+    existing_steps = {s.key: s for s in workflow.steps}
+    for edge in list(workflow.edges):
+        workflow.edges.remove(edge)
+    db.session.flush()
+    _apply(workflow, document, existing_triggers, existing_steps)
+    workflow.lock_version += 1
+    _snapshot(workflow, actor_id)
+    db.session.commit()
+    return get_workflow(workflow.id)
+
+
+def delete_workflow(workflow_id: uuid.UUID, project_id: uuid.UUID | None = None) -> None:
+    """Soft-delete: the workflow disappears and its triggers stop; history stays."""
+    workflow = get_workflow(workflow_id, project_id)
+    workflow.deleted_at = utcnow()
+    workflow.name = f"{workflow.name} (deleted {workflow.id.hex[:8]})"[:200]
+    for trigger in workflow.triggers:
+        trigger.enabled = False
+        trigger.custom_path = None
+    db.session.commit()
+
+
+def latest_snapshot(workflow_id: uuid.UUID) -> WorkflowSnapshot:
+    """The snapshot of the workflow's current version."""
+    snapshot = db.session.scalar(
+        select(WorkflowSnapshot)
+        .where(WorkflowSnapshot.workflow_id == workflow_id)
+        .order_by(WorkflowSnapshot.lock_version.desc())
+        .limit(1)
+    )
+    if snapshot is None:
+        raise NotFound("The workflow has no saved version.")
+    return snapshot
+
+
+def export_document(workflow: Workflow) -> dict:
+    """The workflow as a document; `parse_document(export_document(w))` gives it back."""
+    steps_by_id = {s.id: s for s in workflow.steps}
+    triggers_by_id = {t.id: t for t in workflow.triggers}
+    credential_names = _credential_names({s.credential_id for s in workflow.steps})
+    document: dict = {"name": workflow.name}
+    if workflow.concurrency is not None:
+        document["concurrency"] = workflow.concurrency
+    document["triggers"] = {t.key: _trigger_dict(t, steps_by_id) for t in workflow.triggers}
+    document["jobs"] = {
+        s.key: {
+            "name": s.name,
+            "adaptor": s.adaptor,
+            "credential": credential_names.get(s.credential_id),
+            "body": s.body,
+        }
+        for s in workflow.steps
+    }
+    document["edges"] = {}
+    for edge in workflow.edges:
+        source = (
+            triggers_by_id[edge.source_trigger_id].key
+            if edge.source_trigger_id
+            else steps_by_id[edge.source_step_id].key
+        )
+        target = steps_by_id[edge.target_step_id].key
+        entry: dict = (
+            {"source_trigger": source} if edge.source_trigger_id else {"source_job": source}
+        )
+        entry.update(target_job=target, condition_type=edge.condition_type.value)
+        if edge.condition_expression:
+            entry["condition_expression"] = edge.condition_expression
+        if edge.condition_label:
+            entry["condition_label"] = edge.condition_label
+        entry["enabled"] = edge.enabled
+        document["edges"][f"{source}->{target}"] = entry
+    return document
+
+
+def export_yaml(workflow: Workflow) -> str:
+    """The workflow document as YAML, keys in the documented order."""
+    return yaml.safe_dump(export_document(workflow), sort_keys=False, allow_unicode=True)
+
+
+def _trigger_dict(trigger: Trigger, steps_by_id: dict) -> dict:
+    entry: dict = {"type": trigger.type.value, "enabled": trigger.enabled}
+    if trigger.type.value == "webhook":
+        entry["webhook_reply"] = trigger.webhook_reply.value
+        if trigger.custom_path:
+            entry["custom_path"] = trigger.custom_path
+        return entry
+    entry.update(
+        cron_expression=trigger.cron_expression,
+        cron_timezone=trigger.cron_timezone,
+        cron_input=trigger.cron_input.value,
+    )
+    if trigger.cron_input_step_id in steps_by_id:
+        entry["cron_input_job"] = steps_by_id[trigger.cron_input_step_id].key
+    return entry
+
+
+def _apply(
+    workflow: Workflow, document: WorkflowDocument, existing_triggers: dict, existing_steps: dict
+) -> None:
+    credentials = _resolve_credentials(workflow.project_id, document)
+    steps: dict[str, Step] = {}
+    for job in document.jobs:
+        step = existing_steps.pop(job.key, None) or Step(workflow_id=workflow.id, key=job.key)
+        step.name, step.adaptor, step.body = job.name, job.adaptor, job.body
+        step.credential_id = credentials.get(job.key)
+        db.session.add(step)
+        steps[job.key] = step
+    for leftover in existing_steps.values():
+        db.session.delete(leftover)
+    triggers: dict[str, Trigger] = {}
+    for doc in document.triggers:
+        trigger = existing_triggers.pop(doc.key, None)
+        if trigger is not None and trigger.type != doc.type:
+            # A webhook that becomes a cron (or back) is a new trigger: its URL must not live on.
+            db.session.delete(trigger)
+            db.session.flush()
+            trigger = None
+        if trigger is None:
+            trigger = Trigger(workflow_id=workflow.id, key=doc.key, type=doc.type)
+        trigger.enabled = doc.enabled
+        trigger.webhook_reply, trigger.custom_path = doc.webhook_reply, doc.custom_path
+        trigger.cron_expression, trigger.cron_timezone = doc.cron_expression, doc.cron_timezone
+        trigger.cron_input = doc.cron_input
+        db.session.add(trigger)
+        triggers[doc.key] = trigger
+    for leftover in existing_triggers.values():
+        db.session.delete(leftover)
+    _custom_paths_are_free(document, triggers)
+    db.session.flush()
+    for doc in document.triggers:
+        if doc.cron_input_job:
+            triggers[doc.key].cron_input_step_id = steps[doc.cron_input_job].id
+    for doc in document.edges:
+        db.session.add(
+            Edge(
+                workflow_id=workflow.id,
+                source_trigger_id=triggers[doc.source_trigger].id if doc.source_trigger else None,
+                source_step_id=steps[doc.source_job].id if doc.source_job else None,
+                target_step_id=steps[doc.target_job].id,
+                condition_type=doc.condition_type,
+                condition_expression=doc.condition_expression,
+                condition_label=doc.condition_label,
+                enabled=doc.enabled,
+            )
+        )
+    db.session.flush()
+    db.session.expire(workflow, ["triggers", "steps", "edges"])
+
+
+def _snapshot(workflow: Workflow, actor_id: uuid.UUID | None) -> WorkflowSnapshot:
+    db.session.refresh(workflow, ["triggers", "steps", "edges"])
+    snapshot = WorkflowSnapshot(
+        workflow_id=workflow.id,
+        lock_version=workflow.lock_version,
+        definition=snapshot_definition(workflow),
+        created_by_id=actor_id,
+    )
+    db.session.add(snapshot)
+    db.session.flush()
+    return snapshot
+
+
+def snapshot_definition(workflow: Workflow) -> dict:
+    """Everything a run needs to execute this version of the workflow, with ids."""
+    return {
+        "name": workflow.name,
+        "concurrency": workflow.concurrency,
+        "triggers": [
+            {
+                "id": str(t.id),
+                "key": t.key,
+                "type": t.type.value,
+                "enabled": t.enabled,
+                "webhook_reply": t.webhook_reply.value,
+                "cron_expression": t.cron_expression,
+                "cron_input": t.cron_input.value,
+                "cron_input_step_id": str(t.cron_input_step_id) if t.cron_input_step_id else None,
+            }
+            for t in workflow.triggers
+        ],
+        "steps": [
+            {
+                "id": str(s.id),
+                "key": s.key,
+                "name": s.name,
+                "adaptor": s.adaptor,
+                "credential_id": str(s.credential_id) if s.credential_id else None,
+                "body": s.body,
+            }
+            for s in workflow.steps
+        ],
+        "edges": [
+            {
+                "id": str(e.id),
+                "source_trigger_id": str(e.source_trigger_id) if e.source_trigger_id else None,
+                "source_step_id": str(e.source_step_id) if e.source_step_id else None,
+                "target_step_id": str(e.target_step_id),
+                "condition_type": e.condition_type.value,
+                "condition_expression": e.condition_expression,
+                "enabled": e.enabled,
+            }
+            for e in workflow.edges
+        ],
+    }
+
+
+def _resolve_credentials(project_id: uuid.UUID, document: WorkflowDocument) -> dict:
+    wanted = {job.credential for job in document.jobs if job.credential}
+    if not wanted:
+        return {}
+    rows = db.session.execute(
+        select(Credential.name, Credential.id)
+        .join(ProjectCredential, ProjectCredential.credential_id == Credential.id)
+        .where(ProjectCredential.project_id == project_id, Credential.name.in_(wanted))
+    ).all()
+    ids_by_name: dict[str, list[uuid.UUID]] = {}
+    for name, credential_id in rows:
+        ids_by_name.setdefault(name, []).append(credential_id)
+    resolved = {}
+    for job in document.jobs:
+        if not job.credential:
+            continue
+        ids = ids_by_name.get(job.credential, [])
+        if not ids:
+            raise Invalid(
+                f"jobs.{job.key}.credential",
+                f"No credential named {job.credential!r} is shared into this project.",
+            )
+        if len(ids) > 1:
+            raise Invalid(
+                f"jobs.{job.key}.credential",
+                f"Several credentials shared into this project are named "
+                f"{job.credential!r}: rename one of them.",
+            )
+        resolved[job.key] = ids[0]
+    return resolved
+
+
+def _credential_names(ids: set) -> dict:
+    ids.discard(None)
+    if not ids:
+        return {}
+    return dict(
+        db.session.execute(
+            select(Credential.id, Credential.name).where(Credential.id.in_(ids))
+        ).all()
+    )
+
+
+def _name_is_free(project_id: uuid.UUID, name: str, workflow_id: uuid.UUID | None) -> None:
+    query = select(Workflow.id).where(Workflow.project_id == project_id, Workflow.name == name)
+    if workflow_id is not None:
+        query = query.where(Workflow.id != workflow_id)
+    if db.session.scalar(query) is not None:
+        raise Invalid("name", f"This project already has a workflow named {name!r}.")
+
+
+def _custom_paths_are_free(document: WorkflowDocument, triggers: dict[str, Trigger]) -> None:
+    for doc in document.triggers:
+        if not doc.custom_path:
+            continue
+        query = select(Trigger.id).where(Trigger.custom_path == doc.custom_path)
+        mine = triggers[doc.key].id
+        if mine is not None:
+            query = query.where(Trigger.id != mine)
+        if db.session.scalar(query) is not None:
+            raise Invalid(
+                f"triggers.{doc.key}.custom_path",
+                f"The webhook path {doc.custom_path!r} is already taken.",
+            )

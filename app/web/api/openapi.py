@@ -1,0 +1,172 @@
+"""GET /api/v1/openapi.json: the API described for people and client generators."""
+
+from __future__ import annotations
+
+from flask import jsonify
+
+from app.web.api import bp
+
+_ID = {"type": "string", "format": "uuid"}
+_ERROR = {
+    "description": "Error",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+
+
+def _op(summary: str, *, params=(), body=None, ok: str = "200", role: str = "viewer") -> dict:
+    operation = {
+        "summary": summary,
+        "description": f"Needs at least the {role} role in the project.",
+        "parameters": [
+            {
+                "name": name,
+                "in": where,
+                "required": where == "path",
+                "schema": _ID if name.endswith("_id") else {"type": "string"},
+            }
+            for name, where in params
+        ],
+        "responses": {
+            ok: {"description": "OK"},
+            "401": _ERROR,
+            "403": _ERROR,
+            "404": _ERROR,
+            "422": _ERROR,
+        },
+    }
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": body}
+    return operation
+
+
+_JSON_OBJECT = {"application/json": {"schema": {"type": "object"}}}
+_DOCUMENT = {
+    "application/yaml": {"schema": {"type": "string"}},
+    "application/json": {"schema": {"$ref": "#/components/schemas/WorkflowDocument"}},
+}
+_P, _W, _R = ("project_id", "path"), ("workflow_id", "path"), ("run_id", "path")
+
+SPEC = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Ferry API",
+        "version": "1.0.0",
+        "description": "Projects, workflows, runs and retries. Authenticate with "
+        "`Authorization: Bearer <token>` (`ferry create-token EMAIL`).",
+    },
+    "servers": [{"url": "/api/v1"}],
+    "security": [{"bearer": []}],
+    "paths": {
+        "/projects": {
+            "get": _op("List the projects you can open"),
+            "post": _op("Create a project (you become its owner)", body=_JSON_OBJECT, ok="201"),
+        },
+        "/projects/{project_id}/workflows": {
+            "get": _op("List a project's workflows", params=[_P]),
+            "post": _op(
+                "Create a workflow from a YAML or JSON document",
+                params=[_P],
+                body=_DOCUMENT,
+                ok="201",
+                role="editor",
+            ),
+        },
+        "/workflows/{workflow_id}": {
+            "get": _op("Get a workflow with trigger ids and webhook URLs", params=[_W]),
+            "put": _op(
+                "Replace a workflow (pass ?lock_version=N to detect conflicts)",
+                params=[_W, ("lock_version", "query")],
+                body=_DOCUMENT,
+                role="editor",
+            ),
+            "delete": _op("Delete a workflow", params=[_W], ok="204", role="editor"),
+        },
+        "/workflows/{workflow_id}/runs": {
+            "post": _op(
+                "Start a run with empty, custom or stored input",
+                params=[_W],
+                body=_JSON_OBJECT,
+                ok="201",
+                role="editor",
+            ),
+        },
+        "/work_orders/{work_order_id}": {
+            "get": _op(
+                "Get a work order with its runs and steps", params=[("work_order_id", "path")]
+            ),
+        },
+        "/runs/{run_id}": {"get": _op("Get a run with its steps", params=[_R])},
+        "/runs/{run_id}/logs": {
+            "get": _op("Get a run's log lines", params=[_R, ("level", "query")]),
+        },
+        "/runs/{run_id}/retry": {
+            "post": _op(
+                "Retry a run from the start or from a step",
+                params=[_R],
+                body=_JSON_OBJECT,
+                ok="201",
+                role="editor",
+            ),
+        },
+        "/runs/{run_id}/cancel": {
+            "post": _op("Cancel a run still waiting for a worker", params=[_R], role="editor"),
+        },
+        "/projects/{project_id}/runs": {
+            "get": _op(
+                "List runs newest first (keyset paging)",
+                params=[
+                    _P,
+                    ("state", "query"),
+                    ("workflow_id", "query"),
+                    ("limit", "query"),
+                    ("cursor", "query"),
+                ],
+            ),
+        },
+        "/projects/{project_id}/bulk_rerun": {
+            "post": _op(
+                "Rerun many work orders in the background",
+                params=[_P],
+                body=_JSON_OBJECT,
+                ok="202",
+                role="editor",
+            ),
+        },
+        "/projects/{project_id}/bulk_rerun/{bulk_rerun_id}": {
+            "get": _op("Progress of a bulk rerun", params=[_P, ("bulk_rerun_id", "path")]),
+        },
+    },
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+            "Error": {
+                "type": "object",
+                "required": ["error", "status"],
+                "properties": {
+                    "error": {"type": "string"},
+                    "status": {"type": "integer"},
+                    "field": {"type": "string", "description": "The field or document path to fix"},
+                },
+            },
+            "WorkflowDocument": {
+                "type": "object",
+                "required": ["name"],
+                "description": "Keys as in OpenFn Lightning's project.yaml: name, "
+                "concurrency, triggers, jobs, edges.",
+                "properties": {
+                    "name": {"type": "string"},
+                    "concurrency": {"type": "integer"},
+                    "triggers": {"type": "object"},
+                    "jobs": {"type": "object"},
+                    "edges": {"type": "object"},
+                },
+            },
+        },
+    },
+}
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    """The OpenAPI 3.1 document of this API (no token needed)."""
+    return jsonify(SPEC)

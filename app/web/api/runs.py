@@ -1,0 +1,102 @@
+"""API: work orders, runs, logs, retries, cancelling and bulk reruns."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import g, jsonify, request
+
+from app.models import Role
+from app.services import bulk_reruns, run_commands, run_queries
+from app.services.errors import Invalid
+from app.web.api import bp, serialize
+from app.web.api.access import project_for, run_for
+from app.web.api.workflows import _uuid
+
+
+@bp.get("/work_orders/<uuid:work_order_id>")
+def get_work_order(work_order_id: uuid.UUID):
+    """A work order with its runs and their steps."""
+    work_order = run_queries.get_work_order(work_order_id)
+    project_for(work_order.project_id, Role.VIEWER)
+    runs = run_queries.runs_of(work_order.id)
+    steps = run_queries.steps_of([r.id for r in runs])
+    return jsonify(serialize.work_order(work_order, [serialize.run(r, steps[r.id]) for r in runs]))
+
+
+@bp.get("/runs/<uuid:run_id>")
+def get_run(run_id: uuid.UUID):
+    """A run with its steps."""
+    run = run_for(run_id, Role.VIEWER)
+    return jsonify(serialize.run(run, run_queries.steps_of([run.id])[run.id]))
+
+
+@bp.get("/runs/<uuid:run_id>/logs")
+def get_logs(run_id: uuid.UUID):
+    """A run's log lines (`?level=warn` for warnings and errors only)."""
+    run = run_for(run_id, Role.VIEWER)
+    lines = run_queries.logs_of(run.id, level=request.args.get("level"))
+    return jsonify({"logs": [serialize.log_line(line) for line in lines]})
+
+
+@bp.get("/projects/<uuid:project_id>/runs")
+def list_runs(project_id: uuid.UUID):
+    """Runs newest first; filters `state`, `workflow_id`; keyset paging with `cursor`."""
+    project_for(project_id, Role.VIEWER)
+    page = run_queries.list_runs(
+        project_id,
+        state=request.args.get("state"),
+        workflow_id=_uuid(request.args.get("workflow_id"), "workflow_id"),
+        limit=request.args.get("limit", 50, type=int),
+        cursor=request.args.get("cursor"),
+    )
+    return jsonify({"runs": [serialize.run(r) for r in page.runs], "next_cursor": page.next_cursor})
+
+
+@bp.post("/runs/<uuid:run_id>/retry")
+def retry(run_id: uuid.UUID):
+    """Retry from the start or from `step_id`, on the `latest` or `original` snapshot."""
+    run = run_for(run_id, Role.EDITOR)
+    body = request.get_json(silent=True) or {}
+    snapshot = body.get("snapshot", "latest")
+    if snapshot not in ("latest", "original"):
+        raise Invalid("snapshot", "snapshot is latest or original.")
+    new_run = run_commands.retry_run(
+        run.id,
+        project_id=run.project_id,
+        actor_id=g.api_user.id,
+        step_id=_uuid(body.get("step_id"), "step_id"),
+        snapshot=snapshot,
+    )
+    return jsonify({"work_order_id": str(new_run.work_order_id), "run_id": str(new_run.id)}), 201
+
+
+@bp.post("/runs/<uuid:run_id>/cancel")
+def cancel(run_id: uuid.UUID):
+    """Cancel a run still waiting for a worker."""
+    run = run_for(run_id, Role.EDITOR)
+    run_commands.cancel_run(run.id, project_id=run.project_id)
+    return jsonify({"run_id": str(run.id), "state": "cancelled"})
+
+
+@bp.post("/projects/<uuid:project_id>/bulk_rerun")
+def bulk_rerun(project_id: uuid.UUID):
+    """Rerun many work orders in the background: `{"work_order_ids": [...]}` or
+    `{"filter": {"state": "failed", "workflow_id": "..."}}`, optional `"step": "<job key>"`."""
+    project_for(project_id, Role.EDITOR)
+    body = request.get_json(silent=True) or {}
+    job = bulk_reruns.start(
+        project_id,
+        actor_id=g.api_user.id,
+        work_order_ids=body.get("work_order_ids"),
+        filters=body.get("filter"),
+        step_key=body.get("step"),
+    )
+    return jsonify(job), 202
+
+
+@bp.get("/projects/<uuid:project_id>/bulk_rerun/<job_id>")
+def bulk_rerun_progress(project_id: uuid.UUID, job_id: str):
+    """How far a bulk rerun has got."""
+    project_for(project_id, Role.VIEWER)
+    return jsonify(bulk_reruns.progress(project_id, job_id))

@@ -1,0 +1,93 @@
+"""API: workflows as YAML/JSON documents, and starting runs."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import g, jsonify, request
+
+from app.models import Role
+from app.services import run_commands, workflows
+from app.services.errors import Invalid
+from app.web.api import bp, serialize
+from app.web.api.access import project_for, workflow_for
+
+
+@bp.get("/projects/<uuid:project_id>/workflows")
+def list_workflows(project_id: uuid.UUID):
+    """The project's workflows."""
+    project_for(project_id, Role.VIEWER)
+    items = [
+        serialize.workflow(workflows.get_workflow(w.id))
+        for w in workflows.list_workflows(project_id)
+    ]
+    return jsonify({"workflows": items})
+
+
+@bp.post("/projects/<uuid:project_id>/workflows")
+def create_workflow(project_id: uuid.UUID):
+    """Create a workflow from a YAML or JSON document (422 names the bad field)."""
+    project_for(project_id, Role.EDITOR)
+    workflow = workflows.create_workflow(project_id, _document(), g.api_user.id)
+    return jsonify(serialize.workflow(workflow)), 201
+
+
+@bp.get("/workflows/<uuid:workflow_id>")
+def get_workflow(workflow_id: uuid.UUID):
+    """A workflow with its trigger ids, webhook URLs and document."""
+    return jsonify(serialize.workflow(workflow_for(workflow_id, Role.VIEWER)))
+
+
+@bp.put("/workflows/<uuid:workflow_id>")
+def replace_workflow(workflow_id: uuid.UUID):
+    """Replace a workflow's document; pass `?lock_version=N` to refuse overwriting newer work."""
+    workflow = workflow_for(workflow_id, Role.EDITOR)
+    expected = request.args.get("lock_version", type=int)
+    replaced = workflows.replace_workflow(
+        workflow.id, _document(), expected_version=expected, actor_id=g.api_user.id
+    )
+    return jsonify(serialize.workflow(replaced))
+
+
+@bp.delete("/workflows/<uuid:workflow_id>")
+def delete_workflow(workflow_id: uuid.UUID):
+    """Delete a workflow (its run history stays)."""
+    workflow_for(workflow_id, Role.EDITOR)
+    workflows.delete_workflow(workflow_id)
+    return "", 204
+
+
+@bp.post("/workflows/<uuid:workflow_id>/runs")
+def start_run(workflow_id: uuid.UUID):
+    """Start a run: `{"input": {...}}`, `{"dataclip_id": "..."}` or `{}`; `step_id` optional."""
+    workflow = workflow_for(workflow_id, Role.EDITOR)
+    body = request.get_json(silent=True) or {}
+    if not isinstance(body, dict):
+        raise Invalid("body", "Send a JSON object.")
+    run = run_commands.start_manual_run(
+        workflow.id,
+        project_id=workflow.project_id,
+        actor_id=g.api_user.id,
+        custom_input=body.get("input"),
+        dataclip_id=_uuid(body.get("dataclip_id"), "dataclip_id"),
+        step_id=_uuid(body.get("step_id"), "step_id"),
+    )
+    return jsonify({"work_order_id": str(run.work_order_id), "run_id": str(run.id)}), 201
+
+
+def _document():
+    if request.is_json:
+        document = request.get_json(silent=True)
+        if document is None:
+            raise Invalid("body", "The body is not valid JSON.")
+        return document
+    return request.get_data(as_text=True)
+
+
+def _uuid(value, field: str) -> uuid.UUID | None:
+    if value is None:
+        return None
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise Invalid(field, f"{field} is not an id.") from None

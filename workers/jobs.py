@@ -1,0 +1,55 @@
+"""RQ job functions. They take ids, call the executor or a service, and nothing else."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import socket
+import uuid
+
+from app.extensions import db
+
+_executor = None
+
+
+def _run_executor():
+    """This process's executor and its sandbox, started on first use."""
+    global _executor
+    if _executor is None:
+        from workers.executor import RunExecutor
+        from workers.runtime.sandbox import Sandbox
+
+        sandbox = Sandbox()
+        atexit.register(sandbox.close)
+        _executor = RunExecutor(sandbox, f"{socket.gethostname()}:{os.getpid()}")
+    return _executor
+
+
+def execute_run(run_id: str) -> None:
+    """Execute one run (the worker-side end of `app.services.run_queue.enqueue_run`)."""
+    try:
+        _run_executor().execute(uuid.UUID(run_id))
+    finally:
+        db.session.remove()
+
+
+def bulk_rerun(
+    project_id: str,
+    job_id: str,
+    work_order_ids: list[str],
+    actor_id: str | None,
+    step_key: str | None,
+) -> None:
+    """Rerun many work orders in batches (queued by `app.services.bulk_reruns.start`)."""
+    from app.services import bulk_reruns
+
+    try:
+        bulk_reruns.run_batches(
+            uuid.UUID(project_id),
+            job_id,
+            [uuid.UUID(i) for i in work_order_ids],
+            uuid.UUID(actor_id) if actor_id else None,
+            step_key,
+        )
+    finally:
+        db.session.remove()
