@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 
 import click
 
@@ -186,6 +187,105 @@ def create_token(email: str, name: str) -> None:
     click.echo(
         "Keep this token now: Ferry stores only its hash and cannot show it again.", err=True
     )
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-a", "--adaptor", help="Adaptor of a single job, e.g. http@1.")
+@click.option(
+    "-s",
+    "--state",
+    "state_path",
+    type=click.Path(dir_okay=False),
+    help="Input state JSON file (default: {}).",
+)
+@click.option(
+    "-c",
+    "--credential",
+    "credential_path",
+    type=click.Path(dir_okay=False),
+    help="Credential JSON file for a single job (becomes state.configuration).",
+)
+@click.option(
+    "-o",
+    "--output",
+    "output_path",
+    type=click.Path(dir_okay=False),
+    help="Write the final state here (default: standard output).",
+)
+@click.option("--only", help="Workflow files: run only this job.")
+@click.option("--start", help="Workflow files: start at this job and follow its edges.")
+@click.option(
+    "--allow",
+    multiple=True,
+    help="Let steps reach this private host, IP or CIDR (repeatable), e.g. 127.0.0.1.",
+)
+@click.option("--timeout", default=300.0, show_default=True, help="Seconds before a run is killed.")
+def execute(
+    path: Path, adaptor, state_path, credential_path, output_path, only, start, allow, timeout
+) -> None:
+    """Run a job file (with -a ADAPTOR) or a workflow YAML file locally, in the sandbox.
+
+    Logs go to standard error. Exit code: 0 when every executed step succeeded, 1 when a
+    step failed, 2 when code could not run (e.g. a syntax error), 3 on a timeout or limit.
+    """
+    import json
+
+    from workers.local_runner import LocalFileError, execute_job, execute_workflow, read_json
+    from workers.runtime.sandbox import Sandbox
+
+    try:
+        state = read_json(state_path, "State") or {}
+        with Sandbox() as sandbox:
+            if path.suffix in {".yaml", ".yml"}:
+                code, final = execute_workflow(
+                    sandbox,
+                    path,
+                    state,
+                    only=only,
+                    start=start,
+                    allow=list(allow),
+                    timeout_s=timeout,
+                )
+            else:
+                if not adaptor:
+                    raise LocalFileError(
+                        "A single job needs its adaptor: -a http@1 (or common@1, dhis2@1, ...)."
+                    )
+                if not path.exists():
+                    raise LocalFileError(f"Job file {path} does not exist.")
+                code, final = execute_job(
+                    sandbox,
+                    path.read_text(),
+                    adaptor,
+                    state,
+                    read_json(credential_path, "Credential"),
+                    allow=list(allow),
+                    timeout_s=timeout,
+                )
+    except LocalFileError as error:
+        click.echo(f"ferry: {error}", err=True)
+        sys.exit(2)
+    text = json.dumps(final, indent=2, ensure_ascii=False) if final is not None else "null"
+    if output_path:
+        Path(output_path).write_text(text + "\n")
+    else:
+        click.echo(text)
+    sys.exit(code)
+
+
+@main.command()
+@click.argument("adaptor")
+@click.argument("operation", required=False)
+def docs(adaptor: str, operation: str | None) -> None:
+    """Show an adaptor's operations, or one operation's parameters and example."""
+    from workers.adaptor_docs import render
+
+    try:
+        click.echo(render(adaptor, operation))
+    except LookupError as error:
+        click.echo(f"ferry: {error.args[0]}", err=True)
+        sys.exit(2)
 
 
 @main.command("generate-key")

@@ -1,0 +1,45 @@
+"""Webhook accept throughput: gunicorn (`ferry web`), PostgreSQL and Redis on this machine,
+`hey` firing POSTs at fixed rates. Target: 1,000 req/s with p99 <= 100 ms and no errors.
+
+    .venv/bin/python bench/webhook_accept.py [--rates 250,500,1000,1250] [--seconds 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from stack import bench_settings, create_workflow, fresh_database, free_port, hey, machine, start
+from stack import wait_for_http
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rates", default="250,500,1000,1250")
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--web-workers", type=int, default=4)
+    args = parser.parse_args()
+
+    settings = bench_settings()
+    app = fresh_database(settings)
+    trigger_id = create_workflow(app, "accept")
+    port = free_port()
+    web = start(settings, "web", "--host", "127.0.0.1", "--port", str(port),
+                "--workers", str(args.web_workers), "--threads", "2")
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/health")
+        url = f"http://127.0.0.1:{port}/i/{trigger_id}"
+        hey(url, 200, 3)  # warm up every gunicorn worker
+        print(f"machine: {machine()}")
+        print(f"web: gunicorn, {args.web_workers} workers x 2 threads; no run workers")
+        print(f"{'rate':>6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+        for rate in (int(r) for r in args.rates.split(",")):
+            f = hey(url, rate, args.seconds)
+            print(f"{f['rate']:>6} {f.get('throughput', 0):>8.0f} {f.get('p50_ms', 0):>8.1f} "
+                  f"{f.get('p99_ms', 0):>8.1f} {f['errors']:>7}")
+    finally:
+        web.terminate()
+        web.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    main()
