@@ -53,8 +53,9 @@ def machine() -> str:
 
 def bench_settings() -> Settings:
     """Settings for the bench database (recreated) on DATABASE_URL's server."""
-    base = normalise_database_url(os.environ.get("DATABASE_URL",
-                                                 "postgresql://postgres@127.0.0.1:5432/ferry"))
+    base = normalise_database_url(
+        os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/ferry")
+    )
     url = make_url(base).set(database="ferry_bench").render_as_string(hide_password=False)
     redis = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")
     return Settings(env="test", database_url=url, redis_url=redis)
@@ -101,8 +102,12 @@ def free_port() -> int:
 def start(settings: Settings, *args: str) -> subprocess.Popen:
     """Start `ferry ARGS` with the bench settings."""
     env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url}
-    return subprocess.Popen([sys.executable, "-m", "workers", *args], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "workers", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def wait_for_http(url: str, seconds: float = 30) -> None:
@@ -120,9 +125,26 @@ def hey(url: str, rate: int, seconds: int, connections: int = 50) -> dict:
     """Fire POSTs at a fixed total rate with `hey`; returns throughput, p50/p99 ms, errors."""
     per_connection = max(1, rate // connections)
     out = subprocess.run(
-        ["hey", "-z", f"{seconds}s", "-c", str(connections), "-q", str(per_connection),
-         "-m", "POST", "-T", "application/json", "-d", '{"patient": {"id": 42}}', url],
-        capture_output=True, text=True, check=True).stdout
+        [
+            "hey",
+            "-z",
+            f"{seconds}s",
+            "-c",
+            str(connections),
+            "-q",
+            str(per_connection),
+            "-m",
+            "POST",
+            "-T",
+            "application/json",
+            "-d",
+            '{"patient": {"id": 42}}',
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     figures = {"rate": per_connection * connections}
     for line in out.splitlines():
         line = line.strip()
@@ -134,6 +156,8 @@ def hey(url: str, rate: int, seconds: int, connections: int = 50) -> dict:
             figures["p99_ms"] = float(line.split()[2]) * 1000
         elif line.startswith("[200]"):
             figures["ok"] = int(line.split()[1])
-    figures["errors"] = sum(int(part.split()[1]) for part in out.splitlines()
-                            if part.strip().startswith("[") and not part.strip().startswith("[200]"))
+    counted = [line.strip() for line in out.splitlines() if line.strip().startswith("[")]
+    figures["errors"] = sum(
+        int(line.split()[1]) for line in counted if not line.startswith("[200]")
+    )
     return figures

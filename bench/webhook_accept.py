@@ -8,8 +8,16 @@ from __future__ import annotations
 
 import argparse
 
-from stack import bench_settings, create_workflow, fresh_database, free_port, hey, machine, start
-from stack import wait_for_http
+from stack import (
+    bench_settings,
+    create_workflow,
+    free_port,
+    fresh_database,
+    hey,
+    machine,
+    start,
+    wait_for_http,
+)
 
 
 def main() -> None:
@@ -23,8 +31,18 @@ def main() -> None:
     app = fresh_database(settings)
     trigger_id = create_workflow(app, "accept")
     port = free_port()
-    web = start(settings, "web", "--host", "127.0.0.1", "--port", str(port),
-                "--workers", str(args.web_workers), "--threads", "2")
+    web = start(
+        settings,
+        "web",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(args.web_workers),
+        "--threads",
+        "2",
+    )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/health")
         url = f"http://127.0.0.1:{port}/i/{trigger_id}"
@@ -34,8 +52,10 @@ def main() -> None:
         print(f"{'rate':>6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
         for rate in (int(r) for r in args.rates.split(",")):
             f = hey(url, rate, args.seconds)
-            print(f"{f['rate']:>6} {f.get('throughput', 0):>8.0f} {f.get('p50_ms', 0):>8.1f} "
-                  f"{f.get('p99_ms', 0):>8.1f} {f['errors']:>7}")
+            print(
+                f"{f['rate']:>6} {f.get('throughput', 0):>8.0f} {f.get('p50_ms', 0):>8.1f} "
+                f"{f.get('p99_ms', 0):>8.1f} {f['errors']:>7}"
+            )
     finally:
         web.terminate()
         web.wait(timeout=20)

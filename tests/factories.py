@@ -29,3 +29,31 @@ def member(project_: Project, user_: User, role: Role) -> None:
 
     db.session.add(ProjectMember(project_id=project_.id, user_id=user_.id, role=role))
     db.session.commit()
+
+
+SIMPLE_WORKFLOW = """
+name: {name}
+triggers:
+  webhook:
+    type: webhook
+    enabled: true
+jobs:
+  first:
+    name: First step
+    adaptor: common@1
+    body: |
+      fn(lambda state: {{**state, "data": {{"seen": state["data"]}}}})
+edges:
+  webhook->first:
+    source_trigger: webhook
+    target_job: first
+    condition_type: always
+"""
+
+
+def workflow(project_: Project, source: str | None = None, name: str | None = None):
+    """A saved workflow (one webhook trigger and one step unless `source` says otherwise)."""
+    from app.services import workflows
+
+    source = source or SIMPLE_WORKFLOW.format(name=name or f"Workflow {next(_numbers)}")
+    return workflows.create_workflow(project_.id, source)
