@@ -78,3 +78,10 @@ def signed_in(client, user):
     response = log_in(client, user.email, factories.PASSWORD)
     assert response.status_code == 302
     return client
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Drop the databases this test process created."""
+    from tests.support import drop_created_databases
+
+    drop_created_databases()

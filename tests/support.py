@@ -25,21 +25,35 @@ def worker_index() -> int:
     return int(worker.removeprefix("gw") or 0)
 
 
+# Databases are named per test process, so that several pytest sessions (an engineer's and
+# CI's, or xdist workers) never drop each other's databases.
+_CREATED: list[str] = []
+
+
 def database_url(suffix: str) -> str:
-    """A URL on the same server as DATABASE_URL for a test database of this worker."""
+    """A URL on the same server as DATABASE_URL for a test database of this process."""
     url = make_url(BASE_DATABASE_URL)
-    return url.set(database=f"ferry_test_{suffix}_{worker_index()}").render_as_string(
-        hide_password=False
-    )
+    name = f"ferry_test_{suffix}_{os.getpid()}"
+    return url.set(database=name).render_as_string(hide_password=False)
 
 
 def redis_url() -> str:
-    """A Redis database number of this worker's own (1..15), so workers never share keys."""
+    """A Redis database number (1..15) chosen by process id, shared by no concurrent worker
+    of the same session."""
     url = make_url(BASE_REDIS_URL.replace("redis://", "postgresql://", 1))
-    number = 1 + worker_index() % 15
+    number = 1 + (worker_index() + os.getpid()) % 15
     host = url.host or "127.0.0.1"
     auth = f":{url.password}@" if url.password else ""
     return f"redis://{auth}{host}:{url.port or 6379}/{number}"
+
+
+def drop_created_databases() -> None:
+    """Drop every database this process created (called at the end of the session)."""
+    for url in _CREATED:
+        target = make_url(url)
+        admin = target.set(drivername="postgresql", database="postgres")
+        with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)')
 
 
 def recreate_database(url: str) -> None:
@@ -49,6 +63,8 @@ def recreate_database(url: str) -> None:
     with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{target.database}"')
+    if url not in _CREATED:
+        _CREATED.append(url)
 
 
 def csrf_token_from(html: str) -> str:

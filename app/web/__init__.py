@@ -1,23 +1,46 @@
-"""HTTP only: blueprints per area, error pages, template helpers."""
+"""HTTP only: one package per area, error pages, template helpers.
+
+Each area package `app/web/<area>/views.py` exposes a blueprint `bp`; an area that appears
+in a project's sidebar also sets `NAV = NavItem(...)`. Areas are listed here once.
+"""
 
 from __future__ import annotations
+
+import importlib
+from importlib.util import find_spec
 
 from flask import Flask
 
 from app.web import api, errors, filters
-from app.web.auth import views as auth_views
-from app.web.health import views as health_views
-from app.web.projects import views as project_views
-from app.web.webhooks import views as webhook_views
+from app.web.navigation import NavItem
+
+AREAS = (
+    "auth",
+    "projects",
+    "health",
+    "webhooks",
+    "workflows",
+    "history",
+    "credentials",
+    "dashboard",
+    "settings",
+)
 
 
 def register_web(app: Flask) -> None:
-    """Attach every blueprint, the login manager hooks, error handlers and filters."""
-    auth_views.configure_login(app)
-    app.register_blueprint(auth_views.bp)
-    app.register_blueprint(project_views.bp)
-    app.register_blueprint(health_views.bp)
-    app.register_blueprint(webhook_views.bp)
+    """Attach every area's blueprint, the API, error handlers, filters and the sidebar."""
+    nav: list[NavItem] = []
+    for area in AREAS:
+        if find_spec(f"app.web.{area}") is None or find_spec(f"app.web.{area}.views") is None:
+            continue  # an area not built yet
+        views = importlib.import_module(f"app.web.{area}.views")
+        if hasattr(views, "configure"):
+            views.configure(app)
+        app.register_blueprint(views.bp)
+        if getattr(views, "NAV", None) is not None:
+            nav.append(views.NAV)
     app.register_blueprint(api.bp)
     errors.register(app)
     filters.register(app)
+    app.extensions["ferry_project_nav"] = sorted(nav, key=lambda item: item.order)
+    app.context_processor(lambda: {"project_nav": app.extensions["ferry_project_nav"]})

@@ -17,7 +17,7 @@ bp = Blueprint("auth", __name__)
 LOGIN_FAILED = "That email and password do not match an active account."
 
 
-def configure_login(app: Flask) -> None:
+def configure(app: Flask) -> None:
     """Tell Flask-Login how to load users and where the sign-in page is."""
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Sign in to continue."

@@ -10,9 +10,11 @@ from flask_login import current_user, login_required
 from app.services import projects as project_service
 from app.services.errors import Invalid
 from app.web.access import project_access
+from app.web.navigation import NavItem
 from app.web.projects.forms import ProjectForm
 
 bp = Blueprint("projects", __name__)
+NAV = NavItem("Overview", "speedometer2", "projects.show", 0)
 
 
 @bp.get("/")

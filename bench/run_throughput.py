@@ -1,0 +1,135 @@
+"""Run engine speed with real workers: webhook-to-run-start latency at a fixed rate, and
+end-to-end runs/s for a one-step trivial workflow with two worker processes.
+
+Targets: start latency p50 <= 15 ms and p99 <= 100 ms at 500 req/s; >= 150 runs/s.
+
+    .venv/bin/python bench/run_throughput.py [--rate 500] [--seconds 10] [--runs 3000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from sqlalchemy import func, select, text
+from stack import (
+    bench_settings,
+    create_workflow,
+    free_port,
+    fresh_database,
+    hey,
+    machine,
+    start,
+    wait_for_http,
+)
+
+from app.extensions import db
+from app.models import Run, RunState
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def finished_runs(app) -> int:
+    with app.app_context():
+        count = db.session.scalar(
+            select(func.count()).select_from(Run).where(Run.state == RunState.SUCCESS)
+        )
+        db.session.remove()
+    return count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=int, default=500)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=3000)
+    args = parser.parse_args()
+
+    settings = bench_settings()
+    app = fresh_database(settings)
+    trigger_id = create_workflow(app, "runs")
+    port = free_port()
+    processes = [
+        start(
+            settings,
+            "web",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "4",
+            "--threads",
+            "2",
+        ),
+        start(settings, "worker"),
+        start(settings, "worker"),
+    ]
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/health")
+        url = f"http://127.0.0.1:{port}/i/{trigger_id}"
+        print(f"machine: {machine()}")
+        print("web: gunicorn 4 workers x 2 threads; 2 RQ worker processes; one-step workflow")
+
+        # 1. Start latency at a fixed arrival rate, workers keeping up.
+        hey(url, args.rate, args.seconds)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with app.app_context():
+                waiting = db.session.scalar(
+                    select(func.count())
+                    .select_from(Run)
+                    .where(Run.state.in_([RunState.AVAILABLE, RunState.CLAIMED, RunState.STARTED]))
+                )
+                db.session.remove()
+            if not waiting:
+                break
+            time.sleep(0.5)
+        with app.app_context():
+            rows = (
+                db.session.execute(
+                    text(
+                        "SELECT EXTRACT(EPOCH FROM (r.started_at - w.inserted_at)) * 1000 "
+                        "FROM runs r JOIN work_orders w ON w.id = r.work_order_id "
+                        "WHERE r.started_at IS NOT NULL"
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            db.session.remove()
+        latencies = [float(v) for v in rows]
+        print(
+            f"start latency at {args.rate} req/s over {len(latencies)} runs: "
+            f"p50 {statistics.median(latencies):.1f} ms, "
+            f"p99 {percentile(latencies, 0.99):.1f} ms"
+        )
+
+        # 2. Runs/s: queue a batch as fast as possible, then time until all have finished.
+        before = finished_runs(app)
+        began = time.monotonic()
+        hey(url, 2000, max(1, args.runs // 1000), connections=40)
+        with app.app_context():
+            total = db.session.scalar(select(func.count()).select_from(Run))
+            db.session.remove()
+        while finished_runs(app) < total and time.monotonic() - began < 600:
+            time.sleep(0.2)
+        elapsed = time.monotonic() - began
+        done = finished_runs(app) - before
+        print(
+            f"end to end: {done} runs in {elapsed:.1f} s = {done / elapsed:.0f} runs/s "
+            "(every run's work order, run, step run, dataclips and logs persisted)"
+        )
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
