@@ -24,6 +24,8 @@ AREAS = (
     "credentials",
     "dashboard",
     "settings",
+    "admin",
+    "outbox",
 )
 
 
