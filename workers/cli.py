@@ -294,3 +294,8 @@ def generate_key() -> None:
     from cryptography.fernet import Fernet
 
     click.echo(Fernet.generate_key().decode())
+
+
+from workers.cli_credentials import rotate_keys  # noqa: E402 -- attached after main exists
+
+main.add_command(rotate_keys)

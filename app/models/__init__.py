@@ -1,7 +1,14 @@
 """Ferry's typed SQLAlchemy models, re-exported so callers import from `app.models`."""
 
 from app.models.accounts import ApiToken, User
-from app.models.credentials import AuditEvent, Credential, ProjectCredential
+from app.models.credentials import (
+    AuditEvent,
+    Credential,
+    CredentialTransfer,
+    OAuthClient,
+    ProjectCredential,
+)
+from app.models.mail import MailMessage, MailStatus
 from app.models.projects import DigestFrequency, Project, ProjectMember, Role
 from app.models.runs import (
     Dataclip,
@@ -33,6 +40,7 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "Credential",
+    "CredentialTransfer",
     "CronInput",
     "Dataclip",
     "DataclipType",
@@ -42,6 +50,9 @@ __all__ = [
     "LogLevel",
     "LogLine",
     "LogSource",
+    "MailMessage",
+    "MailStatus",
+    "OAuthClient",
     "Project",
     "ProjectCredential",
     "ProjectMember",

@@ -103,7 +103,15 @@ class Dataclip(db.Model):
     wiped_at: Mapped[datetime | None]  # the body was erased by the retention policy
     inserted_at: Mapped[datetime] = created_at()
 
-    __table_args__ = (sa.Index(None, "project_id", "inserted_at"),)
+    __table_args__ = (
+        sa.Index(None, "project_id", "inserted_at"),
+        # Full-text search over a bounded text projection of the body (migration 0003).
+        sa.Index(
+            "ix_dataclips_search_words",
+            sa.text("ferry_dataclip_words(body, raw_body)"),
+            postgresql_using="gin",
+        ),
+    )
 
 
 class WorkOrder(db.Model):
@@ -138,7 +146,10 @@ class WorkOrder(db.Model):
     __table_args__ = (
         sa.Index(None, "project_id", "inserted_at"),
         sa.Index(None, "project_id", "last_activity_at"),
-        sa.Index(None, "workflow_id", "state"),
+        sa.Index(None, "workflow_id", "state", "inserted_at"),
+        sa.Index(None, "project_id", "state", "inserted_at"),
+        sa.Index(None, "workflow_id", "inserted_at"),
+        sa.Index(None, "dataclip_id"),
         sa.UniqueConstraint("trigger_id", "idempotency_key"),
         sa.UniqueConstraint("trigger_id", "cron_tick_at"),
     )
@@ -195,6 +206,7 @@ class Run(db.Model):
         sa.Index(None, "workflow_id", "state"),
         sa.Index(None, "state", "priority", "inserted_at"),
         sa.Index(None, "project_id", "state"),
+        sa.Index(None, "project_id", "inserted_at"),
     )
 
 
@@ -240,4 +252,14 @@ class LogLine(db.Model):
     message: Mapped[str] = mapped_column(sa.Text)
     timestamp: Mapped[datetime]
 
-    __table_args__ = (sa.Index(None, "run_id", "timestamp"), sa.Index(None, "step_run_id"))
+    __table_args__ = (
+        sa.Index(None, "run_id", "timestamp"),
+        sa.Index(None, "step_run_id"),
+        # Substring search over log lines with pg_trgm (migration 0003).
+        sa.Index(
+            "ix_log_lines_search_text",
+            sa.text("left(message, 2048)"),
+            postgresql_using="gin",
+            postgresql_ops={"left(message, 2048)": "gin_trgm_ops"},
+        ),
+    )

@@ -1,22 +1,255 @@
-"""Credentials: user-owned secrets, encrypted at rest, shared into projects."""
+"""Credentials: user-owned secrets, encrypted at rest, shared into projects.
+
+Secrets go in and never come back out to a page: only `visible_values` (the non-secret
+fields) are ever returned for display, and only the executor receives decrypted bodies.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Credential
-from app.services.encryption import decrypt_json
+from app.models import Credential, ProjectCredential, ProjectMember, User
+from app.services import audit, credential_forms, oauth
+from app.services.encryption import DecryptionFailed, decrypt_json, encrypt_json
+from app.services.errors import Forbidden, Invalid, NotFound
+
+MAX_NAME_LENGTH = 200
 
 
-def bodies_for_run(credential_ids: set[uuid.UUID]) -> dict[uuid.UUID, dict]:
+def get_credential(credential_id: uuid.UUID) -> Credential:
+    """The credential with this id, or NotFound."""
+    credential = db.session.get(Credential, credential_id)
+    if credential is None:
+        raise NotFound("There is no such credential.")
+    return credential
+
+
+def credential_for(user: User, credential_id: uuid.UUID, *, owner_only: bool = False):
+    """The credential if `user` may see it (owner, superuser, or member of a project it is
+    shared into), else NotFound; with `owner_only`, Forbidden for anyone but the owner."""
+    credential = get_credential(credential_id)
+    if credential.user_id != user.id and not user.is_superuser:
+        shared_with_user = db.session.scalar(
+            select(ProjectCredential.id)
+            .join(ProjectMember, ProjectMember.project_id == ProjectCredential.project_id)
+            .where(
+                ProjectCredential.credential_id == credential.id,
+                ProjectMember.user_id == user.id,
+            )
+            .limit(1)
+        )
+        if shared_with_user is None:
+            raise NotFound("There is no such credential, or it is not shared with you.")
+    if owner_only:
+        require_owner(user, credential)
+    return credential
+
+
+def require_owner(user: User, credential: Credential) -> None:
+    """Forbidden unless `user` owns the credential (superusers included: secrets belong to
+    people, not to the instance)."""
+    if credential.user_id != user.id:
+        owner = db.session.get(User, credential.user_id)
+        raise Forbidden(
+            f"Only the credential's owner ({owner.display_name if owner else 'unknown'}) "
+            "can change, share, transfer or delete it."
+        )
+
+
+def create_credential(
+    owner: User,
+    name: str,
+    schema_name: str,
+    submitted: Mapping[str, Sequence[str]],
+    production: bool = False,
+) -> Credential:
+    """Validate and store a new credential owned by `owner`, encrypted, and audit it."""
+    name = valid_name(owner.id, name, None)
+    if schema_name == credential_forms.OAUTH:
+        raise Invalid("schema", "OAuth credentials are created by authorising with the provider.")
+    body = credential_forms.parse_submission(schema_name, submitted)
+    credential = Credential(
+        user_id=owner.id,
+        name=name,
+        schema=schema_name,
+        body_encrypted=encrypt_json(body),
+        production=production,
+    )
+    db.session.add(credential)
+    db.session.flush()
+    audit.record(
+        audit.CREDENTIAL,
+        credential.id,
+        "created",
+        owner.id,
+        {"name": name, "type": schema_name, "fields": sorted(body)},
+    )
+    db.session.commit()
+    return credential
+
+
+def update_credential(
+    actor: User,
+    credential_id: uuid.UUID,
+    name: str,
+    production: bool,
+    submitted: Mapping[str, Sequence[str]],
+) -> Credential:
+    """Change a credential (owner only); blank secrets keep their value. The audit entry
+    names the changed fields, never their values."""
+    credential = get_credential(credential_id)
+    require_owner(actor, credential)
+    name = valid_name(actor.id, name, credential.id)
+    stored = decrypt_json(credential.body_encrypted)
+    if credential.schema == credential_forms.OAUTH:
+        body = stored  # tokens change only through the provider (reauthorise, refresh)
+    else:
+        body = credential_forms.parse_submission(credential.schema, submitted, stored)
+    changed = sorted(k for k in set(stored) | set(body) if stored.get(k) != body.get(k))
+    if name != credential.name:
+        changed.insert(0, "name")
+    if production != credential.production:
+        changed.insert(0, "production")
+    if not changed:
+        return credential
+    credential.name, credential.production = name, production
+    credential.body_encrypted = encrypt_json(body)
+    audit.record(audit.CREDENTIAL, credential.id, "updated", actor.id, {"fields": changed})
+    db.session.commit()
+    return credential
+
+
+def delete_credential(actor: User, credential_id: uuid.UUID, typed_name: str) -> str:
+    """Delete a credential (owner only) after its name was typed; steps using it lose it.
+    Returns the name."""
+    credential = get_credential(credential_id)
+    require_owner(actor, credential)
+    if typed_name.strip() != credential.name:
+        raise Invalid("confirm_name", "Type the credential's name exactly to delete it.")
+    name = credential.name
+    if credential.oauth_client_id is not None:
+        oauth.revoke_quietly(credential)
+    audit.record(audit.CREDENTIAL, credential.id, "deleted", actor.id, {"name": name})
+    db.session.delete(credential)
+    db.session.commit()
+    return name
+
+
+def stored_values(credential: Credential) -> tuple[dict, set[str]]:
+    """For an edit form: the non-secret values, and the names of secrets that hold a value."""
+    body = decrypt_json(credential.body_encrypted)
+    visible = credential_forms.visible_values(credential.schema, body)
+    return visible, {key for key in body if key not in visible}
+
+
+def valid_name(owner_id: uuid.UUID, name: str, exclude_id: uuid.UUID | None) -> str:
+    """The tidied name, or Invalid when empty, too long or used by another of the owner's."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise Invalid("name", "Give the credential a name, e.g. “DHIS2 production”.")
+    if len(name) > MAX_NAME_LENGTH:
+        raise Invalid("name", f"The name is too long: at most {MAX_NAME_LENGTH} characters.")
+    clash = db.session.scalar(
+        select(Credential.id).where(Credential.user_id == owner_id, Credential.name == name)
+    )
+    if clash is not None and clash != exclude_id:
+        raise Invalid("name", f"You already have a credential named “{name}”.")
+    return name
+
+
+@dataclass
+class RunCredentials:
+    """What a run may use: decrypted bodies by id, and why the others cannot be used."""
+
+    bodies: dict[uuid.UUID, dict] = field(default_factory=dict)
+    problems: dict[uuid.UUID, str] = field(default_factory=dict)
+
+
+def credentials_for_run(
+    credential_ids: Iterable[uuid.UUID], project_id: uuid.UUID | None = None
+) -> RunCredentials:
+    """The bodies a run's steps get as `configuration`. OAuth tokens that expired are
+    refreshed first; a credential that was deleted, is no longer shared into `project_id`,
+    cannot be decrypted or whose refresh failed is reported in `problems` instead."""
+    wanted = set(credential_ids)
+    result = RunCredentials()
+    if not wanted:
+        return result
+    rows = db.session.scalars(select(Credential).where(Credential.id.in_(wanted))).all()
+    shared = set()
+    if project_id is not None:
+        shared = set(
+            db.session.scalars(
+                select(ProjectCredential.credential_id).where(
+                    ProjectCredential.project_id == project_id,
+                    ProjectCredential.credential_id.in_(wanted),
+                )
+            )
+        )
+    for missing in wanted - {c.id for c in rows}:
+        result.problems[missing] = "The step's credential was deleted: choose another one."
+    for credential in rows:
+        if project_id is not None and credential.id not in shared:
+            result.problems[credential.id] = (
+                f"Credential “{credential.name}” is no longer shared into this project: "
+                "ask its owner to share it again, or choose another one."
+            )
+            continue
+        try:
+            body = decrypt_json(credential.body_encrypted)
+            if credential.oauth_client_id is not None:
+                body = oauth.run_configuration(oauth.fresh_body(credential, body))
+        except (DecryptionFailed, oauth.TokenRefreshFailed) as error:
+            result.problems[credential.id] = str(error)
+            continue
+        result.bodies[credential.id] = body
+    return result
+
+
+def bodies_for_run(
+    credential_ids: set[uuid.UUID], project_id: uuid.UUID | None = None
+) -> dict[uuid.UUID, dict]:
     """The decrypted bodies of the credentials a run's steps use (only the executor calls
-    this; the bodies go to the sandbox as `configuration` and to the scrubber)."""
-    if not credential_ids:
-        return {}
-    rows = db.session.execute(
-        select(Credential.id, Credential.body_encrypted).where(Credential.id.in_(credential_ids))
-    ).all()
-    return {credential_id: decrypt_json(body) for credential_id, body in rows}
+    this; the bodies go to the sandbox as `configuration` and to the scrubber). Unusable
+    credentials are left out; `credentials_for_run` says why."""
+    return credentials_for_run(credential_ids, project_id).bodies
+
+
+def display_scrubber(
+    project_id: uuid.UUID, credential_ids: Iterable[uuid.UUID] = ()
+) -> Callable[[object], object]:
+    """A function masking, in any JSON value or text, every value of the credentials shared
+    into the project and of `credential_ids` (the steps' own): what run pages show."""
+    # The runtime's Scrubber is pure Python; using the very same one guarantees pages mask
+    # exactly what stored logs mask.
+    from workers.runtime.scrub import Scrubber
+
+    ids = set(credential_ids) | set(
+        db.session.scalars(
+            select(ProjectCredential.credential_id).where(
+                ProjectCredential.project_id == project_id
+            )
+        )
+    )
+    bodies = []
+    if ids:
+        for token in db.session.scalars(
+            select(Credential.body_encrypted).where(Credential.id.in_(ids))
+        ):
+            try:
+                bodies.append(decrypt_json(token))
+            except DecryptionFailed:
+                continue
+    return Scrubber.from_configuration({"credentials": bodies}).scrub_json
+
+
+def scrubbed_for_display(
+    project_id: uuid.UUID, value: object, credential_ids: Iterable[uuid.UUID] = ()
+) -> object:
+    """`value` (a dataclip body, a log line, an error) with every credential value masked."""
+    return display_scrubber(project_id, credential_ids)(value)

@@ -106,7 +106,10 @@ def _create(trigger: Trigger, project_id: uuid.UUID, moment: datetime) -> uuid.U
     )
     try:
         with db.session.begin_nested():
-            db.session.add_all([work_order, run])
+            # Two flushes: the models have no relationship that would order the INSERTs.
+            db.session.add(work_order)
+            db.session.flush()
+            db.session.add(run)
     except IntegrityError:
         return None  # another scheduler created this tick's work order first
     trigger.cron_last_tick_at = moment

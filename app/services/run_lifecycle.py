@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
 
@@ -198,7 +198,8 @@ def finish_step(
                     "level": line["level"],
                     "source": line["source"],
                     "message": line["message"],
-                    "timestamp": line["timestamp"],
+                    # The sandbox stamps lines in epoch seconds; the column is a UTC time.
+                    "timestamp": datetime.fromtimestamp(line["timestamp"], UTC),
                 }
                 for line in logs
             ],

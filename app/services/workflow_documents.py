@@ -19,6 +19,7 @@ from app.services import adaptor_catalog
 from app.services.errors import Invalid
 
 KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+EDGE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.>-]{0,200}$")  # e.g. "fetch->load"
 TOP_KEYS = {"name", "concurrency", "triggers", "jobs", "edges"}
 TRIGGER_KEYS = {
     "type",
@@ -135,8 +136,9 @@ def _mapping(raw: dict, key: str) -> dict:
     value = raw.get(key) or {}
     if not isinstance(value, dict):
         raise Invalid(key, f"{key} must be a mapping of keys to definitions.")
+    pattern = EDGE_KEY if key == "edges" else KEY
     for item_key in value:
-        if not isinstance(item_key, str) or not KEY.match(item_key):
+        if not isinstance(item_key, str) or not pattern.match(item_key):
             raise Invalid(
                 f"{key}.{item_key}",
                 "Keys use letters, digits, '-', '_' and '.' (at most 100 characters).",

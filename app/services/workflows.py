@@ -357,13 +357,13 @@ def _name_is_free(project_id: uuid.UUID, name: str, workflow_id: uuid.UUID | Non
 
 
 def _custom_paths_are_free(document: WorkflowDocument, triggers: dict[str, Trigger]) -> None:
+    db.session.flush()  # every trigger has its id now, so each can be told from the others
     for doc in document.triggers:
         if not doc.custom_path:
             continue
-        query = select(Trigger.id).where(Trigger.custom_path == doc.custom_path)
-        mine = triggers[doc.key].id
-        if mine is not None:
-            query = query.where(Trigger.id != mine)
+        query = select(Trigger.id).where(
+            Trigger.custom_path == doc.custom_path, Trigger.id != triggers[doc.key].id
+        )
         if db.session.scalar(query) is not None:
             raise Invalid(
                 f"triggers.{doc.key}.custom_path",

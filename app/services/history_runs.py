@@ -1,0 +1,249 @@
+"""The run page: a run's steps as a timeline, a step's input and output, and its logs."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import (
+    Dataclip,
+    LogLevel,
+    LogLine,
+    Run,
+    Step,
+    StepRun,
+    Trigger,
+    User,
+    Workflow,
+    WorkflowSnapshot,
+    WorkOrder,
+)
+from app.services.errors import Invalid, NotFound
+from app.services.history_search import contains
+
+# Bodies above this are not drawn as a tree: the first part is shown as text instead.
+MAX_TREE_CHARS = 200_000
+PREVIEW_CHARS = 20_000
+MAX_LOG_LINES = 2000
+LEVELS = tuple(level.value for level in LogLevel)
+
+
+@dataclass(frozen=True)
+class RunView:
+    """Everything the run page says about a run besides one step's data."""
+
+    run: Run
+    work_order: WorkOrder
+    workflow_name: str
+    steps: list[StepRun]
+    step_keys: dict[uuid.UUID, str]  # step id -> key, for steps still in the workflow
+    started_by: str  # a person's name, or the trigger that started it
+    snapshot_version: int
+    snapshot_is_latest: bool
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to finish, when both are known."""
+        run = self.run
+        if run.started_at and run.finished_at:
+            return (run.finished_at - run.started_at).total_seconds()
+        return None
+
+
+@dataclass(frozen=True)
+class DataclipView:
+    """A dataclip ready to show: its body, or why it cannot be shown whole."""
+
+    id: uuid.UUID
+    type: str
+    size: int  # characters of its text form
+    wiped_at: datetime | None
+    body: object | None  # the parsed JSON, when small enough to draw as a tree
+    text: str | None  # a raw (non-JSON) body, or the start of a body too large for a tree
+
+    @property
+    def too_large(self) -> bool:
+        """True when only the start of the body is shown."""
+        return self.size > MAX_TREE_CHARS
+
+
+@dataclass(frozen=True)
+class LogView:
+    """Log lines in time order, and whether more matched than are shown."""
+
+    lines: list[LogLine]
+    more: bool
+
+
+def run_view(project_id: uuid.UUID, run_id: uuid.UUID) -> RunView:
+    """The run with its work order, steps, who started it and on which snapshot."""
+    run = db.session.get(Run, run_id)
+    if run is None or run.project_id != project_id:
+        raise NotFound("There is no such run in this project.")
+    work_order = db.session.get(WorkOrder, run.work_order_id)
+    workflow_name = db.session.scalar(select(Workflow.name).where(Workflow.id == run.workflow_id))
+    steps = list(
+        db.session.scalars(
+            select(StepRun).where(StepRun.run_id == run.id).order_by(StepRun.started_at, StepRun.id)
+        )
+    )
+    step_keys = dict(
+        db.session.execute(
+            select(Step.id, Step.key).where(Step.workflow_id == run.workflow_id)
+        ).all()
+    )
+    version = db.session.scalar(
+        select(WorkflowSnapshot.lock_version).where(WorkflowSnapshot.id == run.snapshot_id)
+    )
+    latest = db.session.scalar(
+        select(func.max(WorkflowSnapshot.lock_version)).where(
+            WorkflowSnapshot.workflow_id == run.workflow_id
+        )
+    )
+    return RunView(
+        run=run,
+        work_order=work_order,
+        workflow_name=workflow_name or "(deleted workflow)",
+        steps=steps,
+        step_keys=step_keys,
+        started_by=_started_by(run),
+        snapshot_version=version or 0,
+        snapshot_is_latest=version == latest,
+    )
+
+
+def selected_step(view: RunView, step_run_id: uuid.UUID | None) -> StepRun | None:
+    """The step run the page shows: the one asked for, else the first that failed, else the
+    last one."""
+    if step_run_id is not None:
+        for step in view.steps:
+            if step.id == step_run_id:
+                return step
+        raise NotFound("That step did not run in this run.")
+    failed = [s for s in view.steps if s.exit_reason and s.exit_reason.value != "success"]
+    return failed[0] if failed else (view.steps[-1] if view.steps else None)
+
+
+def dataclip_view(project_id: uuid.UUID, dataclip_id: uuid.UUID | None) -> DataclipView | None:
+    """A dataclip of the project, loading its body only when it is small enough to draw."""
+    if dataclip_id is None:
+        return None
+    body_text = sa.cast(Dataclip.body, sa.Text)
+    row = db.session.execute(
+        select(
+            Dataclip.id,
+            Dataclip.type,
+            Dataclip.wiped_at,
+            func.coalesce(func.length(body_text), func.length(Dataclip.raw_body), 0),
+            Dataclip.raw_body.isnot(None),
+        ).where(Dataclip.id == dataclip_id, Dataclip.project_id == project_id)
+    ).first()
+    if row is None:
+        return None
+    clip_id, clip_type, wiped_at, size, is_raw = row
+    if wiped_at is not None:
+        return DataclipView(clip_id, clip_type.value, 0, wiped_at, None, None)
+    if is_raw:
+        raw = db.session.scalar(
+            select(func.substr(Dataclip.raw_body, 1, PREVIEW_CHARS)).where(Dataclip.id == clip_id)
+        )
+        return DataclipView(clip_id, clip_type.value, size, None, None, raw)
+    if size > MAX_TREE_CHARS:
+        start = db.session.scalar(
+            select(func.substr(body_text, 1, PREVIEW_CHARS)).where(Dataclip.id == clip_id)
+        )
+        return DataclipView(clip_id, clip_type.value, size, None, None, start)
+    body = db.session.scalar(select(Dataclip.body).where(Dataclip.id == clip_id))
+    return DataclipView(clip_id, clip_type.value, size, None, body, None)
+
+
+def run_logs(
+    project_id: uuid.UUID,
+    run_id: uuid.UUID,
+    *,
+    step_run_id: uuid.UUID | None = None,
+    level: str | None = None,
+    text: str = "",
+) -> LogView:
+    """A run's log lines (of one step run, at or above `level`, containing `text`)."""
+    run_view_owner = db.session.scalar(select(Run.project_id).where(Run.id == run_id))
+    if run_view_owner != project_id:
+        raise NotFound("There is no such run in this project.")
+    query = select(LogLine).where(LogLine.run_id == run_id)
+    if step_run_id is not None:
+        query = query.where(LogLine.step_run_id == step_run_id)
+    if level:
+        if level not in LEVELS:
+            raise Invalid("level", f"Choose one of {', '.join(LEVELS)}.")
+        query = query.where(LogLine.level.in_(LEVELS[LEVELS.index(level) :]))
+    if text.strip():
+        query = query.where(contains(LogLine.message, text.strip()))
+    lines = list(
+        db.session.scalars(query.order_by(LogLine.timestamp, LogLine.id).limit(MAX_LOG_LINES + 1))
+    )
+    return LogView(lines[:MAX_LOG_LINES], len(lines) > MAX_LOG_LINES)
+
+
+@dataclass(frozen=True)
+class RunPage:
+    """The run page: the run, the selected step with its input and output, and logs."""
+
+    view: RunView
+    step: StepRun | None
+    input: DataclipView | None
+    output: DataclipView | None
+    logs: LogView
+
+
+def run_page(
+    project_id: uuid.UUID,
+    run_id: uuid.UUID,
+    *,
+    step_run_id: uuid.UUID | None = None,
+    all_logs: bool = False,
+    level: str | None = None,
+    text: str = "",
+) -> RunPage:
+    """Everything the run page shows, for the selected (or most telling) step."""
+    view = run_view(project_id, run_id)
+    step = selected_step(view, step_run_id)
+    logs = run_logs(
+        project_id,
+        run_id,
+        step_run_id=step.id if step is not None and not all_logs else None,
+        level=level,
+        text=text,
+    )
+    if step is None:
+        return RunPage(view, None, dataclip_view(project_id, view.run.dataclip_id), None, logs)
+    return RunPage(
+        view,
+        step,
+        dataclip_view(project_id, step.input_dataclip_id),
+        dataclip_view(project_id, step.output_dataclip_id),
+        logs,
+    )
+
+
+def pretty(value: object) -> str:
+    """JSON indented for reading."""
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+def _started_by(run: Run) -> str:
+    if run.created_by_id is not None:
+        user = db.session.get(User, run.created_by_id)
+        if user is not None:
+            return user.display_name
+    if run.starting_trigger_id is not None:
+        trigger = db.session.get(Trigger, run.starting_trigger_id)
+        if trigger is not None:
+            kind = "webhook" if trigger.type.value == "webhook" else "schedule"
+            return f"the {kind} trigger “{trigger.key}”"
+    return "the platform"

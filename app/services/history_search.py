@@ -1,0 +1,123 @@
+"""Search text over work order and run ids, input dataclip bodies and log lines.
+
+PostgreSQL: an input body matches when it holds the text as typed, in whole words. A
+full-text GIN index over the first 4 KB of the body as text finds the bodies holding every
+word; a substring test then keeps those where the words appear as typed. Log lines match on
+any part of a line (`ILIKE`, served by a trigram GIN index over the first 2 KB). SQLite (the
+demo) runs plain LIKE queries.
+
+The body's text and words come from two SQL functions of migration 0003,
+ferry_dataclip_text() and ferry_dataclip_words(). They are declared costly, which is the
+truth (turning a JSON body into text takes a tenth of a millisecond): that is what lets
+PostgreSQL choose well between looking matches up in the index (a rare text) and testing the
+newest work orders one by one (a common text, where a page fills after a few rows).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy import ColumnElement, Select, select, text, union
+
+from app.extensions import db
+from app.models import Dataclip, LogLine, Run, WorkOrder
+from app.services.history_filters import HistoryFilter, day_start
+
+DATACLIP_TEXT_CHARS = 4096  # as in ferry_dataclip_text()
+LOG_TEXT_CHARS = 2048
+# Inputs received since a date may be stored a little earlier: a cron run's input is the
+# output of an earlier run.
+INPUT_SLACK = timedelta(days=7)
+_HEX = re.compile(r"^[0-9a-f]{4,32}$")
+
+
+def dataclip_text(postgres: bool = False) -> ColumnElement[str]:
+    """The searchable text of a dataclip: its JSON body as text, or the raw body."""
+    if postgres:
+        return sa.func.ferry_dataclip_text(Dataclip.body, Dataclip.raw_body)
+    # A body stored as JSON null (non-JSON requests) falls through to the raw body.
+    body = sa.func.nullif(sa.cast(Dataclip.body, sa.Text), "null")
+    return sa.func.substr(sa.func.coalesce(body, Dataclip.raw_body, ""), 1, DATACLIP_TEXT_CHARS)
+
+
+def log_text(postgres: bool) -> ColumnElement[str]:
+    """The searchable text of a log line (on PostgreSQL, the expression of its index)."""
+    if postgres:
+        # A literal, not a bound parameter, so the expression matches the index.
+        return sa.func.left(LogLine.message, sa.literal_column(str(LOG_TEXT_CHARS)))
+    return sa.func.substr(LogLine.message, 1, LOG_TEXT_CHARS)
+
+
+def contains(expression: ColumnElement[str], text_: str) -> ColumnElement[bool]:
+    """Case-insensitive substring match, with LIKE's wildcards taken literally."""
+    escaped = text_.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return expression.ilike(f"%{escaped}%", escape="\\")
+
+
+def id_range(text_: str) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """The ids starting with `text_` (a whole id or a short id of at least 4 hex digits)."""
+    digits = text_.strip().lower().replace("-", "")
+    if not _HEX.match(digits):
+        return None
+    return uuid.UUID(digits.ljust(32, "0")), uuid.UUID(digits.ljust(32, "f"))
+
+
+def input_match(text_: str, postgres: bool) -> ColumnElement[bool]:
+    """True for dataclips whose text holds `text_` as typed (PostgreSQL: in whole words)."""
+    if not postgres:
+        return contains(dataclip_text(), text_)
+    words = sa.func.plainto_tsquery(sa.literal_column("'simple'::regconfig"), text_)
+    found = sa.func.ferry_dataclip_words(Dataclip.body, Dataclip.raw_body).op("@@")(words)
+    return sa.and_(found, contains(dataclip_text(postgres=True), text_))
+
+
+def search_condition(project_id: uuid.UUID, filters: HistoryFilter) -> ColumnElement[bool]:
+    """A condition on WorkOrder true when the filter's text occurs in any of its places.
+
+    Each place yields the ids of matching work orders and the union of those is one IN (a
+    semi-join): an OR of separate subqueries would make PostgreSQL test every work order.
+    """
+    text_, places = filters.text, filters.places
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        # The costly functions push plans past the JIT threshold, and compiling them takes
+        # longer than running them. Until the end of this request's transaction.
+        db.session.execute(text("SET LOCAL jit = off"))
+    found: list[Select] = []
+    if "id" in places and (bounds := id_range(text_)) is not None:
+        found.append(
+            select(WorkOrder.id).where(
+                WorkOrder.project_id == project_id, WorkOrder.id.between(*bounds)
+            )
+        )
+        found.append(
+            select(Run.work_order_id).where(Run.project_id == project_id, Run.id.between(*bounds))
+        )
+    if "input" in places:
+        clips = select(Dataclip.id).where(
+            Dataclip.project_id == project_id, input_match(text_, postgres)
+        )
+        if filters.received_from:
+            # Cheap, and tested before the costly text: fewer bodies to turn into text.
+            since = day_start(filters.received_from) - INPUT_SLACK
+            clips = clips.where(Dataclip.inserted_at >= since)
+        found.append(
+            select(WorkOrder.id).where(
+                WorkOrder.project_id == project_id, WorkOrder.dataclip_id.in_(clips)
+            )
+        )
+    if "logs" in places:
+        lines = select(LogLine.run_id).where(contains(log_text(postgres), text_))
+        if filters.received_from:
+            lines = lines.where(LogLine.timestamp >= day_start(filters.received_from))
+        found.append(
+            select(Run.work_order_id).where(Run.project_id == project_id, Run.id.in_(lines))
+        )
+    if not found:
+        return sa.false()
+    # Not correlated: these are complete queries of their own, not tests of the outer row.
+    found = [query.correlate(None) for query in found]
+    return WorkOrder.id.in_(found[0] if len(found) == 1 else union(*found))

@@ -1,0 +1,175 @@
+// The Studio: wires the canvas, panels, request builder and run panel around one model, and
+// owns saving (with the optimistic lock), live validation, unsaved-changes and shortcuts.
+import { Graph } from "./graph.js";
+import { Model } from "./model.js";
+import { Panels } from "./panels.js";
+import { RequestBuilder } from "./request_builder.js";
+import { RunPanel } from "./run_panel.js";
+import { debounce, postJSON, toast, wireCopyButtons } from "./util.js";
+
+const $ = (id) => document.getElementById(id);
+
+function start() {
+  const data = JSON.parse($("studio-data").textContent);
+  const model = new Model(data.document, data.positions);
+  const state = { dirty: false, lockVersion: data.lock_version, saving: false, problems: [] };
+  let panels;
+  let builder;
+  let runs;
+
+  const graph = new Graph($("studio-canvas"), model, {
+    editable: data.can_edit,
+    onSelect: (id) => {
+      panels.show(id);
+      runs.select(id);
+      const remove = document.querySelector("[data-action=delete]");
+      if (remove) remove.disabled = !id;
+      panels.showProblems(state.problems);
+    },
+  });
+  panels = new Panels(model, data, { onStepShown: () => builder && builder.refresh() });
+  builder = new RequestBuilder(data, model, panels);
+  runs = new RunPanel(data, model, graph, { save, isDirty: () => state.dirty });
+  builder.refresh();
+
+  function markDirty(value) {
+    state.dirty = value;
+    $("studio-dirty").hidden = !value;
+  }
+
+  const validate = debounce(async () => {
+    const reply = await postJSON(data.urls.validate, { document: model.doc });
+    if (reply.ok) showProblems(reply.body.problems);
+  }, 350);
+
+  function showProblems(problems) {
+    state.problems = problems;
+    graph.markProblems(problems);
+    panels.showProblems(problems);
+    const box = $("studio-problems");
+    box.innerHTML = "";
+    for (const problem of problems.slice(0, 8)) {
+      const target = Model.elementOf(problem.path);
+      const item = document.createElement("button");
+      item.type = "button";
+      item.className = `d-block text-start btn btn-sm mb-1 shadow-sm ${problem.level === "warning" ? "btn-warning" : "btn-danger"}`;
+      item.dataset.problem = problem.path;
+      item.innerHTML = `<i class="bi bi-${problem.level === "warning" ? "exclamation-triangle" : "x-octagon"}" aria-hidden="true"></i> `;
+      item.append(problem.message);
+      if (target) item.addEventListener("click", () => graph.select(target.id));
+      box.append(item);
+    }
+  }
+
+  model.onChange((kind) => {
+    if (!data.can_edit) return;
+    markDirty(true);
+    if (kind !== "position") graph.render();
+    if (kind !== "position") validate();
+  });
+
+  async function save() {
+    if (!data.can_edit || state.saving) return false;
+    state.saving = true;
+    const button = document.querySelector("[data-action=save]");
+    button.disabled = true;
+    const reply = await postJSON(data.urls.save, { document: model.doc, positions: model.positions, lock_version: state.lockVersion });
+    state.saving = false;
+    button.disabled = false;
+    if (reply.ok) {
+      Object.assign(data, { triggers: reply.body.triggers, steps: reply.body.steps });
+      state.lockVersion = reply.body.lock_version;
+      model.load(reply.body.document, model.positions);
+      graph.render();
+      markDirty(false);
+      $("studio-version").textContent = `v${state.lockVersion}`;
+      $("studio-title").textContent = reply.body.name;
+      panels.show(graph.selectedId);
+      runs.select(graph.selectedId);
+      toast(`Saved as version ${state.lockVersion}.`, "success");
+      validate();
+      return true;
+    }
+    if (reply.status === 409) {
+      toast(reply.body.error, "danger");
+      showConflict(reply.body.error);
+    } else if (reply.status === 422) {
+      const problem = { path: reply.body.field || "", message: reply.body.error, level: "error" };
+      showProblems([problem, ...state.problems.filter((p) => p.path !== problem.path)]);
+      const target = Model.elementOf(problem.path);
+      if (target) graph.select(target.id);
+      toast(`Not saved: ${reply.body.error}`, "danger");
+    } else {
+      toast(reply.body.error || "The workflow could not be saved.", "danger");
+    }
+    return false;
+  }
+
+  function showConflict(message) {
+    const box = $("studio-problems");
+    const alert = document.createElement("div");
+    alert.className = "alert alert-danger shadow-sm py-2 mb-1";
+    alert.setAttribute("role", "alert");
+    alert.id = "studio-conflict";
+    alert.append(message, " ");
+    const reload = document.createElement("a");
+    reload.href = window.location.href;
+    reload.textContent = "Reload (your unsaved changes will be lost)";
+    alert.append(reload);
+    const old = $("studio-conflict");
+    if (old) old.remove();
+    box.prepend(alert);
+  }
+
+  const actions = {
+    "add-webhook": () => graph.select(model.addTrigger("webhook")),
+    "add-cron": () => graph.select(model.addTrigger("cron")),
+    "add-step": () => graph.select(model.addStep(graph.selectedNode() ? graph.selectedNode().id() : null)),
+    delete: () => removeSelected(),
+    layout: () => graph.layout(),
+    "zoom-in": () => graph.zoom(1.25),
+    "zoom-out": () => graph.zoom(0.8),
+    fit: () => graph.fit(),
+    save: () => save(),
+    run: () => runs.start(),
+  };
+  document.querySelectorAll("[data-action]").forEach((button) => {
+    button.addEventListener("click", () => actions[button.dataset.action]());
+  });
+
+  function removeSelected() {
+    if (!data.can_edit || !graph.selectedId) return;
+    const id = graph.selectedId;
+    const item = model.item(id);
+    const what = Model.parse(id).kind === "edge" ? "this edge" : `“${(item && (item.name || item.type)) || Model.parse(id).key}” and its edges`;
+    if (!window.confirm(`Delete ${what}? This takes effect when you save.`)) return;
+    graph.select(null);
+    model.remove(id);
+  }
+
+  document.addEventListener("keydown", (event) => {
+    const mod = event.ctrlKey || event.metaKey;
+    if (mod && event.key.toLowerCase() === "s") { event.preventDefault(); save(); return; }
+    if (mod && event.key === "Enter") { event.preventDefault(); if (data.can_edit) runs.start(); return; }
+    const typing = event.target.closest("input, textarea, select, .ace_editor, [contenteditable]");
+    if (!typing && (event.key === "Delete" || event.key === "Backspace") && graph.selectedId) {
+      event.preventDefault();
+      removeSelected();
+    }
+  });
+  window.addEventListener("beforeunload", (event) => {
+    if (!state.dirty) return;
+    event.preventDefault();
+    event.returnValue = ""; // the browser shows its own "leave site?" dialog
+  });
+  document.body.addEventListener("htmx:afterSwap", (event) => wireCopyButtons(event.target));
+  wireCopyButtons();
+
+  graph.render();
+  graph.fit();
+  validate();
+  window.ferryStudio = { graph, model, panels, runs, save, state };
+}
+
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+else start();

@@ -1,0 +1,1 @@
+"""Credentials: forms from adaptor schemas, write-only secrets, sharing, transfer, OAuth."""

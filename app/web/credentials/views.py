@@ -1,0 +1,207 @@
+"""Credential pages: the lists, the schema-driven create and edit forms, the credential's
+own page, and deletion. Sharing, transfer and OAuth views live beside this module."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from app.services import credential_forms, credential_sharing, credentials, oauth
+from app.services.credential_forms import BodyInvalid
+from app.services.errors import Invalid
+from app.web.access import project_access
+from app.web.credentials.access import credential_access
+from app.web.credentials.forms import CredentialForm, DeleteForm, ShareForm, TransferForm
+from app.web.navigation import NavItem
+
+bp = Blueprint("credentials", __name__)
+NAV = NavItem("Credentials", "key", "credentials.project_index", 40)
+
+
+@bp.before_request
+@login_required
+def _signed_in() -> None:
+    """Every credential page needs a signed-in user."""
+
+
+@bp.get("/credentials")
+def index():
+    """The credentials the user owns and those shared into the user's projects."""
+    rows = credential_sharing.list_for_user(current_user)
+    return render_template("credentials/index.html", rows=rows)
+
+
+@bp.get("/projects/<uuid:project_id>/credentials")
+def project_index(project_id: uuid.UUID):
+    """The credentials shared into a project, with the steps that use each."""
+    access = project_access(project_id)
+    rows = credential_sharing.list_for_project(project_id)
+    return render_template(
+        "credentials/project_index.html", access=access, project=access.project, rows=rows
+    )
+
+
+@bp.get("/credentials/new")
+def new():
+    """Choose what kind of credential to create."""
+    return render_template(
+        "credentials/new.html",
+        types=credential_forms.credential_types(),
+        clients=oauth.list_clients(),
+    )
+
+
+@bp.get("/credentials/new/<schema>")
+def new_form(schema: str):
+    """The form for one credential type."""
+    ctype = credential_forms.credential_type(schema)
+    values = credential_forms.initial_values(schema)
+    return _form_page(ctype, CredentialForm(), values=values)
+
+
+@bp.post("/credentials")
+def create():
+    """Validate and store a new credential, then show it."""
+    schema = request.form.get("schema", "")
+    ctype = credential_forms.credential_type(schema)
+    form, submitted = CredentialForm(), request.form.to_dict(flat=False)
+    if not form.validate_on_submit():
+        return _form_page(ctype, form, submitted=submitted, status=422)
+    try:
+        credential = credentials.create_credential(
+            current_user, form.name.data, schema, submitted, form.production.data
+        )
+    except Invalid as error:
+        return _form_page(ctype, form, submitted=submitted, error=error, status=422)
+    flash(f"Credential “{credential.name}” saved. Its secrets will not be shown again.", "success")
+    return redirect(url_for("credentials.show", credential_id=credential.id))
+
+
+@bp.get("/credentials/<uuid:credential_id>")
+def show(credential_id: uuid.UUID):
+    """A credential's page: what it is, where it is used, and (for its owner) what to do."""
+    return show_page(credential_access(credential_id))
+
+
+@bp.get("/credentials/<uuid:credential_id>/edit")
+def edit(credential_id: uuid.UUID):
+    """The edit form: non-secret values filled in, secret fields empty."""
+    credential = credential_access(credential_id, owner_only=True)
+    values, stored = credentials.stored_values(credential)
+    form = CredentialForm(obj=credential)
+    return _form_page(_type_of(credential), form, credential, values=values, stored=stored)
+
+
+@bp.post("/credentials/<uuid:credential_id>")
+def update(credential_id: uuid.UUID):
+    """Save changes; secrets left blank keep their stored value."""
+    credential = credential_access(credential_id, owner_only=True)
+    form, submitted = CredentialForm(), request.form.to_dict(flat=False)
+    _, stored = credentials.stored_values(credential)
+    ctype = _type_of(credential)
+    if not form.validate_on_submit():
+        return _form_page(ctype, form, credential, submitted=submitted, stored=stored, status=422)
+    try:
+        credentials.update_credential(
+            current_user, credential.id, form.name.data, form.production.data, submitted
+        )
+    except Invalid as error:
+        return _form_page(
+            ctype, form, credential, submitted=submitted, stored=stored, error=error, status=422
+        )
+    flash("Credential saved.", "success")
+    return redirect(url_for("credentials.show", credential_id=credential.id))
+
+
+@bp.get("/credentials/<uuid:credential_id>/delete")
+def confirm_delete(credential_id: uuid.UUID):
+    """Ask for the name, and list the steps that will lose the credential."""
+    credential = credential_access(credential_id, owner_only=True)
+    steps = credential_sharing.steps_using(credential.id)
+    return render_template(
+        "credentials/delete.html", credential=credential, steps=steps, form=DeleteForm()
+    )
+
+
+@bp.post("/credentials/<uuid:credential_id>/delete")
+def delete(credential_id: uuid.UUID):
+    """Delete the credential once its name was typed."""
+    credential = credential_access(credential_id, owner_only=True)
+    form = DeleteForm()
+    try:
+        if not form.validate_on_submit():
+            raise Invalid("confirm_name", "Type the credential's name to confirm.")
+        name = credentials.delete_credential(current_user, credential.id, form.confirm_name.data)
+    except Invalid as error:
+        form.confirm_name.errors = [error.message]
+        steps = credential_sharing.steps_using(credential.id)
+        return render_template(
+            "credentials/delete.html", credential=credential, steps=steps, form=form
+        ), 422
+    flash(f"Credential “{name}” deleted.", "success")
+    return redirect(url_for("credentials.index"))
+
+
+def show_page(credential, status: int = 200, share_form=None, transfer_form=None):
+    """Render a credential's page, with the owner's forms (and their errors, if any)."""
+    view = credential_sharing.overview(current_user, credential)
+    share_form = share_form or ShareForm(formdata=None)
+    share_form.project_id.choices = [(str(p.id), p.name) for p in view.shareable]
+    return (
+        render_template(
+            "credentials/show.html",
+            view=view,
+            credential=credential,
+            share_form=share_form,
+            transfer_form=transfer_form or TransferForm(formdata=None),
+        ),
+        status,
+    )
+
+
+def _type_of(credential) -> credential_forms.CredentialType:
+    if credential.schema == credential_forms.OAUTH:
+        return credential_forms.CredentialType(credential.schema, "OAuth", "")
+    return credential_forms.credential_type(credential.schema)
+
+
+def _form_page(
+    ctype,
+    form,
+    credential=None,
+    *,
+    values=None,
+    submitted=None,
+    stored=(),
+    error: Invalid | None = None,
+    status: int = 200,
+):
+    errors: dict[str, str] = {}
+    if submitted is not None:
+        values = credential_forms.echo_values(ctype.name, submitted) if ctype.fields else {}
+        if ctype.fields and error is None and credential is None:
+            # The name was wrong too: show the body's problems in the same round trip.
+            try:
+                credential_forms.parse_submission(ctype.name, submitted)
+            except BodyInvalid as body_error:
+                errors = body_error.errors
+    if isinstance(error, BodyInvalid):
+        errors = error.errors
+    elif error is not None and hasattr(form, error.field):
+        getattr(form, error.field).errors = [*getattr(form, error.field).errors, error.message]
+    elif error is not None:
+        errors = {error.field: error.message}
+    return render_template(
+        "credentials/form.html",
+        ctype=ctype,
+        form=form,
+        credential=credential,
+        values=values or {},
+        errors=errors,
+        stored=set(stored),
+    ), status
+
+
+from app.web.credentials import oauth_views, sharing_views  # noqa: E402, F401

@@ -1,0 +1,1 @@
+"""The project dashboard: how runs went over the last day, week or month."""

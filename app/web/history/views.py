@@ -1,0 +1,120 @@
+"""The history page: work orders newest first, filtered and searched, rows that expand into
+their runs and steps, and the fragments the live view and "Load more" fetch."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import make_response, render_template, request
+from flask_login import login_required
+
+from app.models import Role
+from app.services import history
+from app.services.errors import Invalid
+from app.services.history_filters import PLACE_LABELS, STATES, HistoryFilter, parse_filter
+from app.web.access import ProjectAccess, project_access
+from app.web.history.blueprint import bp
+from app.web.htmx import is_fragment_request, vary_on_htmx
+from app.web.navigation import NavItem
+
+NAV = NavItem("History", "clock-history", "history.index", 30)
+
+
+@bp.get("/projects/<uuid:project_id>/history")
+@login_required
+def index(project_id: uuid.UUID):
+    """The history page, or just its results when the filter form asks through htmx."""
+    access = project_access(project_id)
+    error = None
+    try:
+        filters = parse_filter(request.args)
+        cursor = request.args.get("cursor") or None
+        view = history.page_view(project_id, filters, cursor=cursor)
+    except Invalid as problem:
+        # Say what was wrong next to the field and show the unfiltered list meanwhile.
+        error, filters, cursor = problem, HistoryFilter(), None
+        view = history.page_view(project_id, filters)
+    context = _context(access, filters, view=view, cursor=cursor, error=error)
+    template = "history/_results.html" if is_fragment_request() else "history/index.html"
+    return vary_on_htmx(make_response(render_template(template, **context)))
+
+
+@bp.get("/projects/<uuid:project_id>/history/rows")
+@login_required
+def rows(project_id: uuid.UUID):
+    """The next page of rows, appended by "Load more"."""
+    access = project_access(project_id)
+    filters = parse_filter(request.args)
+    page = history.list_page(project_id, filters, cursor=request.args.get("cursor"))
+    context = _context(access, filters, page=page, cursor=request.args.get("cursor"))
+    return render_template("history/_rows.html", **context)
+
+
+@bp.get("/projects/<uuid:project_id>/history/count")
+@login_required
+def count(project_id: uuid.UUID):
+    """How many work orders match ("more than 1,000" past the cap); loaded after the page."""
+    access = project_access(project_id)
+    filters = parse_filter(request.args)
+    total = history.count_matching(project_id, filters)
+    return render_template("history/_count.html", **_context(access, filters), total=total)
+
+
+@bp.get("/projects/<uuid:project_id>/history/newer")
+@login_required
+def newer(project_id: uuid.UUID):
+    """Work orders that arrived after the page was drawn (live view and polling)."""
+    access = project_access(project_id)
+    filters = parse_filter(request.args)
+    fresh, more = history.newer_rows(project_id, filters, request.args.get("mark") or None)
+    return render_template(
+        "history/_newer.html", **_context(access, filters), fresh=fresh, more=more
+    )
+
+
+@bp.get("/projects/<uuid:project_id>/history/work_orders/<uuid:work_order_id>/row")
+@login_required
+def row(project_id: uuid.UUID, work_order_id: uuid.UUID):
+    """One row, re-read from the database when the live view says it changed."""
+    access = project_access(project_id)
+    found = history.get_row(project_id, work_order_id)
+    return render_template("history/_row.html", **_context(access, HistoryFilter()), row=found)
+
+
+@bp.get("/projects/<uuid:project_id>/history/work_orders/<uuid:work_order_id>")
+@login_required
+def detail(project_id: uuid.UUID, work_order_id: uuid.UUID):
+    """A work order's runs and their steps, shown when its row is expanded."""
+    access = project_access(project_id)
+    found = history.work_order_detail(project_id, work_order_id)
+    return render_template(
+        "history/_detail.html", **_context(access, HistoryFilter()), detail=found
+    )
+
+
+def _context(
+    access: ProjectAccess,
+    filters: HistoryFilter,
+    *,
+    view: history.PageView | None = None,
+    page: history.HistoryPage | None = None,
+    cursor: str | None = None,
+    error: Invalid | None = None,
+) -> dict:
+    return {
+        "project": access.project,
+        "access": access,
+        "can_edit": access.can(Role.EDITOR),
+        "filters": filters,
+        "filter_args": filters.to_args(),
+        "view": view,
+        "page": view.page if view else page,
+        "cursor": cursor,
+        "error": error,
+        "states": STATES,
+        "place_labels": PLACE_LABELS,
+    }
+
+
+# The other history views register on the same blueprint.
+from app.web.history import bulk, runs, stream  # noqa: E402, F401

@@ -1,0 +1,88 @@
+"""How the builder presents a workflow to its JavaScript: document, ids, URLs, choices."""
+
+from __future__ import annotations
+
+from flask import current_app, url_for
+
+from app.models import Role, Trigger, Workflow
+from app.services import adaptor_catalog, workflows
+from app.web.access import ProjectAccess
+
+
+def webhook_url(trigger: Trigger) -> str:
+    """The full URL source systems POST to."""
+    base = current_app.config["FERRY_SETTINGS"].base_url
+    return base + url_for("webhooks.receive", reference=trigger.custom_path or str(trigger.id))
+
+
+def workflow_json(workflow: Workflow) -> dict:
+    """The saved workflow as the canvas needs it after loading or saving."""
+    return {
+        "lock_version": workflow.lock_version,
+        "name": workflow.name,
+        "document": workflows.export_document(workflow),
+        "positions": workflow.positions or {},
+        "triggers": {
+            t.key: {
+                "id": str(t.id),
+                "type": t.type.value,
+                "url": webhook_url(t) if t.type.value == "webhook" else None,
+                "auth": t.webhook_auth.value,
+                "username": t.webhook_username,
+            }
+            for t in workflow.triggers
+        },
+        "steps": {s.key: str(s.id) for s in workflow.steps},
+    }
+
+
+def adaptor_choices() -> list[dict]:
+    """Each adaptor with the versions a step may pin (major, or latest)."""
+    choices = []
+    for name in adaptor_catalog.adaptor_names():
+        spec = adaptor_catalog.spec(name) or {}
+        version = str(spec.get("version", "1"))
+        choices.append(
+            {
+                "name": name,
+                "label": spec.get("label", name),
+                "version": version,
+                "versions": [version.split(".")[0], "latest"],
+                "operations": [op["name"] for op in spec.get("operations", [])],
+            }
+        )
+    return choices
+
+
+def builder_data(access: ProjectAccess, workflow: Workflow, credentials: list) -> dict:
+    """Everything the canvas script starts from, embedded in the page as JSON."""
+    ids = {"project_id": access.project.id, "workflow_id": workflow.id}
+    marker = "00000000-0000-0000-0000-000000000000"
+    return {
+        **workflow_json(workflow),
+        "can_edit": access.can(Role.EDITOR),
+        "can_admin": access.can(Role.ADMIN),
+        "adaptors": adaptor_choices(),
+        "credentials": [
+            {"name": c.name, "schema": c.schema, "production": c.production} for c in credentials
+        ],
+        "urls": {
+            "save": url_for("workflows.save", **ids),
+            "validate": url_for("workflows.validate", **ids),
+            "cron_preview": url_for("workflows.cron_preview", project_id=access.project.id),
+            "adaptor_docs": url_for(
+                "workflows.adaptor_docs", project_id=access.project.id, name="NAME"
+            ),
+            "request_form": url_for("workflows.request_form", project_id=access.project.id),
+            "request_line": url_for("workflows.request_line", project_id=access.project.id),
+            "input_paths": url_for("workflows.input_paths", **ids),
+            "webhook_auth": url_for("workflows.webhook_auth", trigger_id=marker, **ids),
+            "start_run": url_for("workflows.start_run", **ids),
+            "progress": url_for("workflows.run_progress", run_id=marker, **ids),
+            "step_tab": url_for("workflows.step_tab", run_id=marker, **ids),
+            "input_body": url_for("workflows.input_body", dataclip_id=marker, **ids),
+            "inputs": url_for("workflows.inputs", **ids),
+            "history": url_for("workflows.index", project_id=access.project.id),
+        },
+        "marker": marker,
+    }

@@ -1,0 +1,143 @@
+"""Concurrency, worker crashes, Redis outages and bursts: nothing accepted is ever lost."""
+
+from __future__ import annotations
+
+import itertools
+import signal
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Run, RunState, WorkOrder
+from tests.engine.conftest import wait_until
+from tests.engine.helpers import new_workflow, post_webhook, read_work_order, wait_for_work_order
+from tests.engine.test_runs_end_to_end import workflow_yaml
+
+QUICK = {"step": ("common@1", "fn(lambda state: state)")}
+QUICK_EDGES = [("hook", "step", "always", None)]
+
+
+def count_finished(stack, workflow_id) -> tuple[int, int]:
+    """(work orders, finished runs) of a workflow."""
+    with stack.app.app_context():
+        orders = db.session.scalar(
+            select(func.count()).select_from(WorkOrder).where(WorkOrder.workflow_id == workflow_id)
+        )
+        finished = db.session.scalar(
+            select(func.count())
+            .select_from(Run)
+            .where(
+                Run.workflow_id == workflow_id, Run.state.in_([s for s in RunState if s.is_final])
+            )
+        )
+        db.session.remove()
+    return orders, finished
+
+
+def test_concurrency_one_runs_in_arrival_order_one_at_a_time(stack):
+    slow = {
+        "step": (
+            "common@1",
+            """
+        import time
+        fn(lambda state: (time.sleep(0.2), state)[1])
+    """,
+        )
+    }
+    workflow = new_workflow(stack, workflow_yaml("Serial", slow, QUICK_EDGES, concurrency=1))
+    ids = [
+        post_webhook(stack, workflow["triggers"]["hook"], {"n": n}).json()["work_order_id"]
+        for n in range(6)
+    ]
+    runs = [wait_for_work_order(stack, i)["runs"][0] for i in ids]
+    assert all(r["state"] == "success" for r in runs)
+    starts = [r["started_at"] for r in runs]
+    assert starts == sorted(starts), "runs started out of arrival order"
+    for earlier, later in itertools.pairwise(runs):
+        assert earlier["finished_at"] <= later["started_at"], "two runs overlapped"
+
+
+def test_killed_worker_leaves_a_lost_run_and_others_carry_on(stack):
+    slow = {
+        "step": (
+            "common@1",
+            """
+        import time
+        fn(lambda state: (time.sleep(30), state)[1])
+    """,
+        )
+    }
+    workflow = new_workflow(stack, workflow_yaml("Doomed", slow, QUICK_EDGES))
+    work_order_id = post_webhook(stack, workflow["triggers"]["hook"], {}).json()["work_order_id"]
+
+    def started_run():
+        state = read_work_order(stack, work_order_id)
+        return state["runs"][0] if state["runs"][0]["state"] == "started" else None
+
+    wait_until(started_run, "the slow run to start", 20)
+    with stack.app.app_context():
+        owner = db.session.scalar(
+            select(Run.worker_name).where(Run.work_order_id == uuid.UUID(work_order_id))
+        )
+        db.session.remove()
+    pid = int(owner.rsplit(":", 1)[1])
+    victim = next(w for w in stack.workers if w.pid == pid)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=10)
+    stack.workers.remove(victim)
+    stack.start_worker()
+    # FERRY_LOST_AFTER_S=3 in the stack; the reaper runs every 2 s.
+    result = wait_for_work_order(stack, work_order_id, seconds=20)
+    assert result["runs"][0]["state"] == "lost"
+    assert result["steps"][0]["exit_reason"] == "lost"
+    quick = new_workflow(stack, workflow_yaml("After the crash", QUICK, QUICK_EDGES))
+    other = post_webhook(stack, quick["triggers"]["hook"], {}).json()["work_order_id"]
+    assert wait_for_work_order(stack, other)["state"] == "success"
+
+
+def test_redis_outage_loses_no_accepted_request(stack):
+    workflow = new_workflow(stack, workflow_yaml("Through an outage", QUICK, QUICK_EDGES))
+    trigger = workflow["triggers"]["hook"]
+    answered = []
+    for n in range(10):
+        answered.append(post_webhook(stack, trigger, {"n": n}))
+    stack.redis.stop()
+    for n in range(10, 30):
+        answered.append(post_webhook(stack, trigger, {"n": n}))
+    stack.redis.start()
+    for n in range(30, 40):
+        answered.append(post_webhook(stack, trigger, {"n": n}))
+    accepted = [r for r in answered if r.status_code == 200]
+    assert len(accepted) == 40, [r.text for r in answered if r.status_code != 200]
+    wait_until(
+        lambda: count_finished(stack, workflow["id"]) == (40, 40),
+        "every accepted request to be run after Redis came back",
+        60,
+        every=0.5,
+    )
+
+
+def test_a_thousand_concurrent_webhooks_make_a_thousand_runs(stack):
+    workflow = new_workflow(stack, workflow_yaml("Burst", QUICK, QUICK_EDGES))
+    url = f"{stack.base_url}/i/{workflow['triggers']['hook']}"
+    # Fifty senders at once, each request on its own connection as independent source
+    # systems would send them (a reused keep-alive connection can be closed by the server
+    # between requests, which is a client-side race, not a lost request).
+    limits = httpx.Limits(max_connections=50, max_keepalive_connections=0)
+    with (
+        httpx.Client(timeout=60, limits=limits) as client,
+        ThreadPoolExecutor(max_workers=50) as pool,
+    ):
+        statuses = list(
+            pool.map(lambda n: client.post(url, json={"n": n}).status_code, range(1000))
+        )
+    assert statuses.count(200) == 1000
+    wait_until(
+        lambda: count_finished(stack, workflow["id"]) == (1000, 1000),
+        "1,000 finished runs",
+        120,
+        every=0.5,
+    )

@@ -1,0 +1,191 @@
+"""The run page: timeline, a step's input and output, logs, shareable step links, retries."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from app.models import Dataclip, Role, Run, RunState, StepRun
+from app.services import history_runs
+from tests import factories
+from tests import history_factories as hf
+from tests.support import csrf_token_from, log_in
+
+
+@pytest.fixture
+def project(user, db):
+    return factories.project(user, "Clinic intake")
+
+
+@pytest.fixture
+def flow(project):
+    return hf.workflow(project, "Patient sync")
+
+
+@pytest.fixture
+def failed_run(flow, db):
+    order = hf.work_order(
+        flow,
+        state="failed",
+        body={"patient": {"name": "Amina Diallo", "visits": [1, 2, 3]}},
+        logs=[("debug", "starting"), ("info", "fetched 3 cases"), ("error", "DHIS2 said 409")],
+    )
+    return db.session.scalar(select(Run).where(Run.work_order_id == order.id))
+
+
+def page_of(client, project, run, **params):
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    response = client.get(f"/projects/{project.id}/runs/{run.id}?{query}")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def steps_of(db, run) -> list[StepRun]:
+    return list(
+        db.session.scalars(
+            select(StepRun).where(StepRun.run_id == run.id).order_by(StepRun.started_at)
+        )
+    )
+
+
+def test_run_page_shows_the_timeline_and_the_failed_step(signed_in, project, failed_run, user):
+    html = page_of(signed_in, project, failed_run)
+    assert f'Run <code class="fs-4">{str(failed_run.id)[:8]}</code>' in html
+    assert "Patient sync · version 1" in html and "latest" in html
+    assert "the webhook trigger “webhook”" in html
+    timeline = html[html.index('id="run-timeline"') :]
+    assert timeline.index("Fetch cases") < timeline.index("Load cases")
+    # The step that failed is opened first.
+    assert re.search(
+        r'active" aria-current="step">\s*<a[^>]*>\s*<div[^>]*>\s*'
+        r'<span class="badge ferry-state text-bg-danger" data-state="failed"',
+        html,
+    )
+    assert '<h2 class="h5 mb-0" id="step-title">Load cases</h2>' in html
+
+
+def test_step_link_opens_that_step_with_its_input_output_and_logs(
+    signed_in, project, failed_run, db
+):
+    first = steps_of(db, failed_run)[0]
+    html = page_of(signed_in, project, failed_run, step=first.id)
+    assert '<h2 class="h5 mb-0" id="step-title">Fetch cases</h2>' in html
+    assert (
+        f'data-ferry-copy="http://localhost/projects/{project.id}/runs/{failed_run.id}?step={first.id}"'
+        in html
+    )
+    # The input tree: keys, strings, numbers, and the raw JSON.
+    assert (
+        '<span class="ferry-json-key">name</span>: '
+        '<span class="ferry-json-string">"Amina Diallo"</span>' in html
+    )
+    assert "3 items" in html and "Raw JSON" in html
+    assert "fetched 3 cases" in html and "DHIS2 said 409" in html
+    fragment = signed_in.get(
+        f"/projects/{project.id}/runs/{failed_run.id}?step={first.id}",
+        headers={"HX-Request": "true"},
+    )
+    assert "<html" not in fragment.get_data(as_text=True)
+    assert 'id="run-body"' in fragment.get_data(as_text=True)
+
+
+def test_logs_filter_by_level_and_text(signed_in, project, failed_run, db):
+    first = steps_of(db, failed_run)[0]
+    url = f"/projects/{project.id}/runs/{failed_run.id}/logs?step={first.id}"
+    warn = signed_in.get(f"{url}&level=warn").get_data(as_text=True)
+    assert "DHIS2 said 409" in warn and "fetched 3 cases" not in warn and "starting" not in warn
+    found = signed_in.get(f"{url}&log_q=FETCHED").get_data(as_text=True)
+    assert "fetched 3 cases" in found and "DHIS2" not in found
+    none = signed_in.get(f"{url}&log_q=nothing-like-this").get_data(as_text=True)
+    assert "No log lines match." in none
+    second = steps_of(db, failed_run)[1]
+    own = signed_in.get(f"/projects/{project.id}/runs/{failed_run.id}/logs?step={second.id}")
+    assert "No log lines" in own.get_data(as_text=True)
+    every = signed_in.get(
+        f"/projects/{project.id}/runs/{failed_run.id}/logs?step={second.id}&logs=all"
+    )
+    assert "fetched 3 cases" in every.get_data(as_text=True)
+
+
+def test_wiped_and_too_large_dataclips_say_so(signed_in, project, failed_run, db, monkeypatch):
+    first, second = steps_of(db, failed_run)
+    db.session.get(Dataclip, first.input_dataclip_id).wiped_at = datetime.now(UTC)
+    db.session.get(Dataclip, second.input_dataclip_id).body = {"rows": ["x" * 50] * 100}
+    db.session.commit()
+    html = page_of(signed_in, project, failed_run, step=first.id)
+    assert "was wiped" in html and "retention policy" in html and "Amina" not in html
+    monkeypatch.setattr(history_runs, "MAX_TREE_CHARS", 1000)
+    monkeypatch.setattr(history_runs, "PREVIEW_CHARS", 300)
+    html = page_of(signed_in, project, failed_run, step=second.id)
+    assert "too large to show as a tree" in html and "first 300 characters" in html
+
+
+def test_raw_bodies_show_as_text(signed_in, project, flow, db):
+    order = hf.work_order(flow, raw_body="<case><name>Kofi</name></case>", steps=0)
+    run = db.session.scalar(select(Run).where(Run.work_order_id == order.id))
+    html = page_of(signed_in, project, run)
+    assert "&lt;case&gt;&lt;name&gt;Kofi" in html and "No steps ran." in html
+
+
+def test_editor_retries_from_start_and_from_a_step(client, project, failed_run, db):
+    person = factories.user()
+    factories.member(project, person, Role.EDITOR)
+    log_in(client, person.email, factories.PASSWORD)
+    html = page_of(client, project, failed_run)
+    assert "Retry from start" in html and "Retry from this step" in html
+    token = csrf_token_from(html)
+    response = client.post(
+        f"/projects/{project.id}/runs/{failed_run.id}/retry",
+        data={"csrf_token": token, "snapshot": "original"},
+    )
+    assert response.status_code == 302
+    new_run = db.session.get(Run, response.headers["Location"].rsplit("/", 1)[-1])
+    assert new_run.work_order_id == failed_run.work_order_id
+    assert new_run.created_by_id == person.id and new_run.state is RunState.AVAILABLE
+    second = steps_of(db, failed_run)[1]
+    response = client.post(
+        f"/projects/{project.id}/runs/{failed_run.id}/retry",
+        data={"csrf_token": token, "step_id": str(second.step_id), "snapshot": "latest"},
+    )
+    from_step = db.session.get(Run, response.headers["Location"].rsplit("/", 1)[-1])
+    assert from_step.starting_step_id == second.step_id
+    assert from_step.dataclip_id == second.input_dataclip_id
+    page = page_of(client, project, from_step)
+    assert "Retry queued as run" in page and person.display_name in page
+
+
+def test_viewers_see_the_run_but_cannot_retry(client, project, failed_run, db):
+    person = factories.user()
+    factories.member(project, person, Role.VIEWER)
+    log_in(client, person.email, factories.PASSWORD)
+    html = page_of(client, project, failed_run)
+    assert "Load cases" in html and "Retry" not in html
+    response = client.post(
+        f"/projects/{project.id}/runs/{failed_run.id}/retry",
+        data={"csrf_token": csrf_token_from(html)},
+    )
+    assert response.status_code == 403
+    assert db.session.query(Run).count() == 1
+
+
+def test_an_open_run_refreshes_itself_until_it_ends(signed_in, project, flow, db):
+    order = hf.work_order(flow, state="running")
+    run = db.session.scalar(select(Run).where(Run.work_order_id == order.id))
+    html = page_of(signed_in, project, run)
+    assert 'hx-trigger="every 2s"' in html and "running…" in html
+    run.state = RunState.SUCCESS
+    db.session.commit()
+    assert 'hx-trigger="every 2s"' not in page_of(signed_in, project, run)
+
+
+def test_runs_of_other_projects_and_unknown_steps_are_404(signed_in, project, failed_run, db):
+    theirs = hf.work_order(hf.workflow(factories.project(factories.user())))
+    run = db.session.scalar(select(Run).where(Run.work_order_id == theirs.id))
+    assert signed_in.get(f"/projects/{project.id}/runs/{run.id}").status_code == 404
+    assert signed_in.get(f"/projects/{run.project_id}/runs/{run.id}").status_code == 404
+    url = f"/projects/{project.id}/runs/{failed_run.id}"
+    assert signed_in.get(f"{url}?step={run.id}").status_code == 404
+    assert signed_in.get(f"{url}?step=nonsense").status_code == 404

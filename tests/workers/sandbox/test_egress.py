@@ -1,0 +1,189 @@
+"""The egress policy: which addresses a step may connect to, judged on the resolved IP."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import threading
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from workers.runtime import egress, guard
+from workers.runtime.egress import check_address
+from workers.runtime.protocol import StepRequest
+from workers.runtime.sandbox import Sandbox
+
+
+def run_guarded(function: Callable[..., object], *args: object, allow: list[str] | None = None
+                ) -> str:  # fmt: skip
+    """Call `function(*args)` in a forked child hardened like a step child; its result or
+    its error as text. (This test file is not trusted code, so it plays the job's part.)"""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read_fd)
+            guard.harden(cpu_seconds=20, memory_mb=512, egress_allow=allow or [])
+            try:
+                outcome = str(function(*args))
+            except BaseException as exc:
+                outcome = f"{type(exc).__name__}: {exc}"
+            os.write(write_fd, outcome.encode()[:60000])
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    chunks = []
+    while chunk := os.read(read_fd, 65536):
+        chunks.append(chunk)
+    os.close(read_fd)
+    os.waitpid(pid, 0)
+    return b"".join(chunks).decode()
+
+
+BLOCKED = [
+    ("127.0.0.1", "loopback"),
+    ("127.255.3.4", "loopback"),
+    ("::1", "loopback"),
+    ("10.1.2.3", "private"),
+    ("172.16.0.1", "private"),
+    ("172.31.255.254", "private"),
+    ("192.168.1.10", "private"),
+    ("169.254.169.254", "link-local"),
+    ("169.254.0.1", "link-local"),
+    ("fe80::1", "link-local"),
+    ("fe80::1%eth0", "link-local"),
+    ("100.64.0.1", "carrier-grade NAT"),
+    ("100.127.255.255", "carrier-grade NAT"),
+    ("fc00::1", "unique-local"),
+    ("fd12:3456::1", "unique-local"),
+    ("0.0.0.0", "unspecified"),  # noqa: S104 (an address to refuse, not one to bind)
+    ("::", "unspecified"),
+    ("224.0.0.1", "multicast"),
+    ("ff02::1", "multicast"),
+    ("255.255.255.255", "broadcast"),
+    # The same places written as IPv6.
+    ("::ffff:127.0.0.1", "loopback"),
+    ("::ffff:7f00:1", "loopback"),
+    ("::ffff:169.254.169.254", "link-local"),
+    ("::ffff:10.0.0.1", "private"),
+    ("::ffff:192.168.0.1", "private"),
+    ("64:ff9b::a9fe:a9fe", "link-local"),
+    ("2002:7f00:1::", "loopback"),
+    ("::127.0.0.1", "loopback"),
+]
+PUBLIC = [
+    "8.8.8.8",
+    "1.1.1.1",
+    "93.184.216.34",
+    "2606:4700:4700::1111",
+    "172.32.0.1",
+    "100.128.0.1",
+    "::ffff:8.8.8.8",
+]
+
+
+@pytest.mark.parametrize(("ip", "kind"), BLOCKED)
+def test_internal_addresses_are_refused_by_default(ip, kind):
+    reason = check_address(ip, [])
+    assert reason is not None and kind in reason
+
+
+@pytest.mark.parametrize("ip", PUBLIC)
+def test_public_addresses_are_allowed(ip):
+    assert check_address(ip, []) is None
+
+
+def test_allowlist_by_cidr_opens_only_that_range():
+    allow = ["10.2.0.0/16"]
+    assert check_address("10.2.9.9", allow) is None
+    assert check_address("::ffff:10.2.9.9", allow) is None
+    assert check_address("10.3.0.1", allow) is not None
+
+
+def test_allowlist_by_single_ip():
+    assert check_address("127.0.0.1", ["127.0.0.1"]) is None
+    assert check_address("127.0.0.2", ["127.0.0.1"]) is not None
+    assert check_address("169.254.169.254", ["127.0.0.1"]) is not None
+
+
+def test_allowlist_by_hostname_needs_the_resolved_host():
+    allow = ["DHIS2.lan."]
+    assert check_address("10.0.0.5", allow, host="dhis2.lan") is None
+    assert check_address("10.0.0.5", allow, host="other.lan") is not None
+    assert check_address("10.0.0.5", allow) is not None
+
+
+def test_garbage_is_not_an_address():
+    assert "not an IP address" in check_address("localhost", [])
+
+
+def test_the_audit_hook_refuses_loopback_and_metadata_before_connecting():
+    def connect(url: str) -> str:
+        return httpx.get(url, timeout=2).text
+
+    loopback = run_guarded(connect, "http://127.0.0.1:5432/")
+    assert "Ferry sandbox: connecting to 127.0.0.1:5432 is not allowed (loopback" in loopback
+    metadata = run_guarded(connect, "http://169.254.169.254/latest/meta-data/")
+    assert "connecting to 169.254.169.254:80 is not allowed (link-local" in metadata
+    by_name = run_guarded(connect, "http://localhost:5432/")
+    assert "is not allowed (loopback" in by_name
+    mapped = run_guarded(connect, "http://[::ffff:127.0.0.1]:5432/")
+    assert "is not allowed (loopback" in mapped
+
+
+@pytest.fixture
+def local_server():
+    """A real HTTP server on 127.0.0.1 that answers every GET with a small JSON body."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b'{"reached": true}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_hook_allows_loopback_only_when_allowlisted(local_server):
+    def fetch(url: str) -> str:
+        return httpx.get(url, timeout=2).text
+
+    assert "Ferry sandbox" in run_guarded(fetch, local_server + "/x")
+    assert run_guarded(fetch, local_server + "/x", allow=["127.0.0.1"]) == '{"reached": true}'
+    assert run_guarded(fetch, local_server + "/x", allow=["127.0.0.0/8"]) == '{"reached": true}'
+    assert run_guarded(fetch, local_server.replace("127.0.0.1", "localhost") + "/x",
+                       allow=["localhost"]) == '{"reached": true}'  # fmt: skip
+
+
+def test_a_step_reaches_a_local_server_only_when_allowlisted(local_server):
+    body = f'get("{local_server}/patients")\n'
+    with Sandbox() as sandbox:
+        refused = sandbox.run(StepRequest(body=body, adaptor="http", state={}, timeout_s=10))
+        allowed = sandbox.run(StepRequest(body=body, adaptor="http", state={}, timeout_s=10,
+                                          egress_allow=["127.0.0.1"]))  # fmt: skip
+    assert refused.status == "failed"
+    assert "connecting to 127.0.0.1" in refused.error["message"]
+    assert "egress allowlist" in refused.error["message"]
+    assert allowed.status == "success", allowed.error
+    assert allowed.state["data"] == {"reached": True}
+
+
+def test_clients_that_open_sockets_in_c_can_ask_before_connecting():
+    # libpq (the postgresql adaptor) connects out of the audit hook's sight.
+    refused = run_guarded(egress.resolve_checked, "localhost", 5432)
+    assert "connecting to" in refused and "(loopback address)" in refused
+    allowed = run_guarded(egress.resolve_checked, "localhost", 5432, allow=["localhost"])
+    assert "127.0.0.1" in allowed

@@ -1,0 +1,106 @@
+"""Running one step's job code: compile it, apply its operations in order, return the state.
+
+The sandbox calls `run_job` inside its locked-down child; tests and tools may call it directly.
+"""
+
+from __future__ import annotations
+
+import time
+
+from workers.adaptors import UnknownAdaptor, operations, parse_ref
+from workers.runtime.compiler import Step, compile_job
+from workers.runtime.errors import (
+    JobCompileError,
+    JobError,
+    LimitExceeded,
+    RuntimeFailure,
+    SecurityViolation,
+    StateError,
+)
+from workers.runtime.logs import emit
+from workers.runtime.state import check_json, initial_state, without_configuration
+
+# Our own failures keep their type and message; the operation's line is added when missing.
+_PASS_THROUGH = (JobCompileError, StateError, SecurityViolation, LimitExceeded)
+
+
+def run_job(source: str, adaptor: str, state: dict) -> dict:
+    """Run job code with adaptor `adaptor` ("http@1") on a copy of `state`; the output state."""
+    try:
+        available = operations(adaptor)
+        name = parse_ref(adaptor)[0]
+    except UnknownAdaptor as exc:
+        raise JobCompileError(str(exc)) from None
+    steps = compile_job(source, available, adaptor=name).build()
+    current = initial_state(state)
+    for number, step in enumerate(steps, start=1):
+        started = time.perf_counter()
+        current = _apply(step, current)
+        elapsed = round((time.perf_counter() - started) * 1000)
+        emit(
+            "info",
+            "runtime",
+            f"Operation {number}/{len(steps)} {step.name} finished in {elapsed} ms",
+        )
+    output = without_configuration(current)
+    check_json(output)
+    return output
+
+
+def _apply(step: Step, state: dict) -> dict:
+    """The state after `step`, or the failure naming the operation and its line."""
+    where = f"operation {step.name!r} on line {step.line}"
+    try:
+        result = step.operation(state)
+    except MemoryError:
+        raise  # the sandbox reports it as a memory limit; building messages could fail again
+    except _PASS_THROUGH as exc:
+        exc.line = exc.line or step.line
+        if isinstance(exc, JobError) and exc.state is None:
+            exc.state = _failed_state(state)
+        raise
+    except JobError as exc:
+        # Raised on purpose by an operation (an HTTP error, a failed assertion): already worded.
+        raise JobError(f"{_capital(where)} failed: {exc.message}", line=step.line,
+                       state=exc.state or _failed_state(state)) from exc  # fmt: skip
+    except RuntimeFailure as exc:
+        exc.line = exc.line or step.line
+        raise
+    except Exception as exc:
+        if isinstance(exc, PermissionError | ImportError) and "Ferry sandbox" in str(exc):
+            raise SecurityViolation(
+                f"{_capital(where)} was stopped: {exc}", line=step.line, state=_failed_state(state)
+            ) from exc
+        raise JobError(
+            f"{_capital(where)} failed: {type(exc).__name__}: {exc}",
+            line=step.line,
+            state=_failed_state(state),
+        ) from exc
+    if result is None:
+        raise StateError(
+            f"{_capital(where)} returned None: return the state (e.g. `return state`).",
+            line=step.line,
+            state=_failed_state(state),
+        )
+    if not isinstance(result, dict):
+        raise StateError(
+            f"{_capital(where)} returned {type(result).__name__}, not the state: return a dict "
+            "such as {**state, 'data': ...}.",
+            line=step.line,
+            state=_failed_state(state),
+        )
+    return result
+
+
+def _failed_state(state: dict) -> dict | None:
+    """The state to keep for a failed step: without configuration, and only if JSON can hold it."""
+    kept = without_configuration(state)
+    try:
+        check_json(kept)
+    except StateError:
+        return None
+    return kept
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]

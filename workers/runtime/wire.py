@@ -1,0 +1,88 @@
+"""Length-prefixed frames over pipes, between the Sandbox, its server and each step's child.
+
+A frame is a 4-byte big-endian length, then one kind byte, then a JSON payload (UTF-8).
+The kind byte lets the server relay a large result without parsing it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import struct
+import time
+
+REQUEST = b"Q"  # caller -> server: a StepRequest as a dict
+LOG = b"L"  # child -> server -> caller: one LogLine as a dict
+RESULT = b"R"  # child -> server -> caller: {"status", "state", "error"}
+ACCEPTED = b"A"  # server -> caller: the request arrived, the step is starting (empty)
+READY = b"H"  # server -> caller, once after start-up: {"failed": {module: why}}
+
+_HEADER = struct.Struct(">I")
+
+
+class WireError(Exception):
+    """The other end closed the pipe, sent garbage, or took too long."""
+
+
+def encode(kind: bytes, payload: bytes) -> bytes:
+    """One frame holding an already-encoded JSON payload."""
+    return _HEADER.pack(len(payload) + 1) + kind + payload
+
+
+def encode_json(kind: bytes, value: object) -> bytes:
+    """One frame holding `value` as JSON."""
+    return encode(kind, json.dumps(value, ensure_ascii=False).encode())
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write every byte; pipes may accept less than asked in one call."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+class FrameReader:
+    """Reads frames from a pipe fd, with an optional deadline and a size cap per frame."""
+
+    def __init__(self, fd: int, max_frame: int = 1 << 31) -> None:
+        self.fd = fd
+        self.max_frame = max_frame
+        self._buffer = bytearray()
+        self.total_bytes = 0
+
+    def _frame_from_buffer(self) -> tuple[bytes, bytes] | None:
+        if len(self._buffer) < _HEADER.size:
+            return None
+        (length,) = _HEADER.unpack_from(self._buffer)
+        if length < 1 or length > self.max_frame:
+            raise WireError(f"frame of {length} bytes is above the {self.max_frame} byte cap")
+        end = _HEADER.size + length
+        if len(self._buffer) < end:
+            return None
+        kind = bytes(self._buffer[_HEADER.size : _HEADER.size + 1])
+        payload = bytes(self._buffer[_HEADER.size + 1 : end])
+        del self._buffer[:end]
+        return kind, payload
+
+    def read(self, deadline: float | None = None) -> tuple[bytes, bytes] | None:
+        """The next (kind, payload); None at end of file; TimeoutError past `deadline`."""
+        while True:
+            frame = self._frame_from_buffer()
+            if frame is not None:
+                return frame
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError
+                ready, _, _ = select.select([self.fd], [], [], remaining)
+                if not ready:
+                    raise TimeoutError
+            chunk = os.read(self.fd, 1 << 20)
+            if not chunk:
+                if self._buffer:
+                    raise WireError("the pipe closed in the middle of a frame")
+                return None
+            self.total_bytes += len(chunk)
+            self._buffer += chunk
