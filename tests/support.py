@@ -38,10 +38,10 @@ def database_url(suffix: str) -> str:
 
 
 def redis_url() -> str:
-    """A Redis database number (1..15) chosen by process id, shared by no concurrent worker
-    of the same session."""
+    """A Redis database number (1..15) of this xdist worker: no two workers of one session
+    share one (sessions run side by side by hand may; tests empty what they use)."""
     url = make_url(BASE_REDIS_URL.replace("redis://", "postgresql://", 1))
-    number = 1 + (worker_index() + os.getpid()) % 15
+    number = 1 + worker_index() % 15
     host = url.host or "127.0.0.1"
     auth = f":{url.password}@" if url.password else ""
     return f"redis://{auth}{host}:{url.port or 6379}/{number}"
