@@ -97,3 +97,9 @@ class RequestScopedClient(FlaskClient):
     def open(self, *args, **kwargs):
         g.__dict__.clear()
         return super().open(*args, **kwargs)
+
+
+def browser_redis_url() -> str:
+    """The Redis database of the live server in browser tests: a different number from
+    `redis_url()`, so the live server's worker never takes jobs in-process tests queued."""
+    return redis_url().rsplit("/", 1)[0] + f"/{1 + (worker_index() + 8) % 15}"

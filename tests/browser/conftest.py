@@ -17,7 +17,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.support import database_url, recreate_database, redis_url
+from tests.support import browser_redis_url, database_url, recreate_database
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = [
@@ -46,7 +46,7 @@ def live_server() -> str:
     log = open(ARTIFACTS.parent / f".ferry-browser-{os.getpid()}.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "-m", "workers", "run", "--port", str(port)],
-        env={**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url()},
+        env={**os.environ, "DATABASE_URL": url, "REDIS_URL": browser_redis_url()},
         stdout=log,
         stderr=subprocess.STDOUT,
     )

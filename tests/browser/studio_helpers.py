@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import Project, ProjectMember, Role
 from app.services import accounts
 from app.services.demo import DEMO_EMAIL, DEMO_PASSWORD
-from tests.support import database_url, redis_url
+from tests.support import browser_redis_url, database_url
 
 
 def sign_in(page: Page, email: str = DEMO_EMAIL, password: str = DEMO_PASSWORD) -> None:
@@ -25,7 +25,9 @@ def sign_in(page: Page, email: str = DEMO_EMAIL, password: str = DEMO_PASSWORD) 
 
 def with_live_data(change) -> object:
     """Run `change()` in an app context on the live server's database and commit."""
-    settings = Settings(env="test", database_url=database_url("browser"), redis_url=redis_url())
+    settings = Settings(
+        env="test", database_url=database_url("browser"), redis_url=browser_redis_url()
+    )
     app = create_app(settings)
     with app.app_context():
         result = change()

@@ -23,7 +23,7 @@ from app.services import workflows
 from app.services.demo import DEMO_EMAIL, DEMO_PASSWORD
 from tests.browser.conftest import screenshot
 from tests.browser.test_sign_in import sign_in
-from tests.support import database_url, redis_url
+from tests.support import browser_redis_url, database_url
 
 PASSWORD = "district-Browser-7731"
 FINAL = {"success", "failed", "crashed", "killed", "cancelled", "exception", "lost"}
@@ -80,7 +80,7 @@ def dhis2_server():
 def live_db(live_server):
     """The live server's database, opened from the test process."""
     app = create_app(
-        Settings(env="test", database_url=database_url("browser"), redis_url=redis_url())
+        Settings(env="test", database_url=database_url("browser"), redis_url=browser_redis_url())
     )
     with app.app_context():
         yield db

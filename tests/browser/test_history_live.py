@@ -15,7 +15,7 @@ from app.services import workflows
 from app.services.demo import DEMO_EMAIL, DEMO_PASSWORD
 from tests.browser.conftest import screenshot
 from tests.browser.test_sign_in import sign_in
-from tests.support import database_url, redis_url
+from tests.support import browser_redis_url, database_url
 
 pytestmark = pytest.mark.browser
 
@@ -45,7 +45,9 @@ def intake(live_server) -> tuple[str, str, str]:
     """A workflow in the demo project of the live server; returns (project id, trigger id,
     workflow id). Other browser tests run webhooks in the same project, so counts filter by
     this workflow."""
-    settings = Settings(env="test", database_url=database_url("browser"), redis_url=redis_url())
+    settings = Settings(
+        env="test", database_url=database_url("browser"), redis_url=browser_redis_url()
+    )
     app = create_app(settings)
     with app.app_context():
         project = db.session.query(Project).filter_by(name="Demo project").one()
