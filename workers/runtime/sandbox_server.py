@@ -2,10 +2,11 @@
 
 `Sandbox` starts it as `python -m workers.runtime.sandbox_server` with an empty environment.
 It imports the runtime and the adaptors once (no Flask, no database, no keys), then reads
-request frames on stdin and answers on stdout (see `wire`). For each request it forks: the
-child hardens itself (`run_child`) and runs the job; the server relays the child's log
-lines as they come, enforces the wall-clock timeout and the byte caps, and turns a child
-that died or went quiet into a "killed" or "exception" result.
+request frames on stdin and answers on stdout (see `wire`). One forked child per step: it is
+forked ahead of the request (a `Spare`), hardens itself once the request arrives
+(`sandbox_child`) and runs the job; the server relays the child's log lines as they come,
+enforces the wall-clock timeout and the byte caps, and turns a child that died or went
+quiet into a "killed" or "exception" result.
 """
 
 from __future__ import annotations
@@ -14,16 +15,13 @@ import contextlib
 import gc
 import importlib
 import json
-import math
 import os
 import signal
 import sys
 import time
 
-from workers.runtime import guard, logs, wire
-from workers.runtime.errors import JobError, LimitExceeded, RuntimeFailure
-from workers.runtime.logs import LogLine
-from workers.runtime.scrub import Scrubber
+from workers.runtime import guard, logs, sandbox_child, wire
+from workers.runtime.errors import LimitExceeded
 
 # Room for the frames' JSON around the log lines and the output state.
 _SLACK_BYTES = 1024 * 1024
@@ -60,37 +58,107 @@ def preload() -> dict[str, str]:
     return failed
 
 
-def serve_step(request: dict, out_fd: int, failed: dict[str, str]) -> None:
-    """Run one step in a forked child and send its log lines and result to `out_fd`."""
-    read_fd, write_fd = os.pipe()
-    try:
-        pid = os.fork()
-    except OSError as exc:
-        os.close(read_fd)
-        os.close(write_fd)
-        _send_result(out_fd, "exception", f"the sandbox could not start the step ({exc})")
-        return
-    if pid == 0:  # the child: never returns
+class Spare:
+    """A child forked ahead of time, waiting for its step on a pipe.
+
+    Forking this server costs a few milliseconds on a 2-core VM (page tables, then
+    copy-on-write faults in the child), so it happens between steps, off the step's
+    critical path: when a request arrives a child is already there to take it.
+    """
+
+    def __init__(self, pid: int, request_fd: int, result_fd: int) -> None:
+        self.pid, self.request_fd, self.result_fd = pid, request_fd, result_fd
+
+    @classmethod
+    def fork(cls, protocol_fds: tuple[int, int], failed: dict[str, str]) -> Spare:
+        """Fork a child that waits for one request (OSError if the fork fails)."""
+        request_read, request_write = os.pipe()
+        result_read, result_write = os.pipe()
         try:
-            os.close(read_fd)
-            run_child(request, write_fd, failed)
-        except BaseException as exc:
-            # Only the type: the message could quote the state, and it was not scrubbed.
-            message = f"the sandbox failed inside the step ({type(exc).__name__})"
-            with contextlib.suppress(BaseException):
-                _send_result(write_fd, "exception", message)
+            pid = os.fork()
+        except OSError:
+            for fd in (request_read, request_write, result_read, result_write):
+                os.close(fd)
+            raise
+        if pid == 0:  # the child: never returns
+            try:
+                for fd in (request_write, result_read, *protocol_fds):
+                    os.close(fd)
+                sandbox_child.wait_and_run(request_read, result_write, failed)
+            except BaseException as exc:
+                # Only the type: the message could quote the state, and it was not scrubbed.
+                message = f"the sandbox failed inside the step ({type(exc).__name__})"
+                with contextlib.suppress(BaseException):
+                    _send_result(result_write, "exception", message)
+            finally:
+                os._exit(70)
+        os.close(request_read)
+        os.close(result_write)
+        with contextlib.suppress(OSError):  # also done by the child; the first one wins
+            os.setpgid(pid, pid)
+        return cls(pid, request_write, result_read)
+
+    def run(self, payload: bytes, request: dict, out_fd: int, reaper: Reaper) -> None:
+        """Hand the request over, relay the child's frames, then let the child go."""
+        try:
+            try:
+                wire.write_all(self.request_fd, wire.encode(wire.REQUEST, payload))
+            except OSError:
+                pass  # the child died waiting; _relay reads its end and explains it
+            finally:
+                os.close(self.request_fd)
+            _relay(self.pid, self.result_fd, request, out_fd, reaper)
         finally:
-            os._exit(70)
-    os.close(write_fd)
-    with contextlib.suppress(OSError):  # also done by the child; the first one wins
-        os.setpgid(pid, pid)
+            os.close(self.result_fd)
+
+    def discard(self) -> None:
+        """Close the request pipe: a waiting child reads end-of-file and exits."""
+        os.close(self.request_fd)
+        os.close(self.result_fd)
+        os.waitpid(self.pid, 0)
+
+
+class Reaper:
+    """Finished children, killed but not yet waited for.
+
+    Waiting for a child's teardown would hold the next request for milliseconds, so children
+    that already answered are collected later, without blocking.
+    """
+
+    def __init__(self) -> None:
+        self.pids: list[int] = []
+
+    def kill(self, pid: int) -> None:
+        _kill_group(pid)
+        self.pids.append(pid)
+
+    def collect(self) -> None:
+        """Wait for the children that have finished dying."""
+        waiting = []
+        for pid in self.pids:
+            try:
+                done, _status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                continue
+            if done == 0:
+                waiting.append(pid)
+        self.pids = waiting
+
+
+def serve_step(payload: bytes, out_fd: int, spare: Spare | None, reaper: Reaper) -> None:
+    """Run one step in the spare child and send its log lines and result to `out_fd`."""
     try:
-        _relay(pid, read_fd, request, out_fd)
-    finally:
-        os.close(read_fd)
+        request = json.loads(payload)
+    except ValueError as exc:
+        _send_result(out_fd, "exception", f"the sandbox received a malformed request ({exc})")
+        return
+    if spare is None:
+        _send_result(out_fd, "exception", "the sandbox could not start the step (fork failed)")
+        return
+    spare.run(payload, request, out_fd, reaper)
 
 
-def _relay(pid: int, read_fd: int, request: dict, out_fd: int) -> None:
+def _relay(pid: int, read_fd: int, request: dict, out_fd: int, reaper: Reaper) -> None:
     """Pass the child's frames on until its result, a timeout, or its death."""
     timeout = float(request["timeout_s"])
     cap = int(request["max_log_bytes"]) + int(request["max_output_bytes"]) + _SLACK_BYTES
@@ -109,7 +177,10 @@ def _relay(pid: int, read_fd: int, request: dict, out_fd: int) -> None:
             elif kind == wire.RESULT:
                 result = payload
             if reader.total_bytes > cap:
-                problem = ("killed", f"the step sent more than {_mb(cap)} of logs and output")
+                problem = (
+                    "killed",
+                    f"the step sent more than {wire.human_size(cap)} of logs and output",
+                )
     except TimeoutError:
         problem = ("killed", f"the step ran longer than {timeout:g} s and was stopped")
     except wire.WireError as exc:
@@ -117,7 +188,7 @@ def _relay(pid: int, read_fd: int, request: dict, out_fd: int) -> None:
     if result is not None and problem is None:
         # Answer first: the caller need not wait for the child's exit to be torn down.
         wire.write_all(out_fd, wire.encode(wire.RESULT, result))
-        _stop(pid)
+        reaper.kill(pid)
         return
     status = _stop(pid)
     _send_result(out_fd, *(problem or _explain_exit(status, timeout)))
@@ -125,11 +196,15 @@ def _relay(pid: int, read_fd: int, request: dict, out_fd: int) -> None:
 
 def _stop(pid: int) -> int:
     """Kill the child's whole process group (stragglers too) and reap the child."""
+    _kill_group(pid)
+    _pid, status = os.waitpid(pid, 0)
+    return status
+
+
+def _kill_group(pid: int) -> None:
     for kill in (os.killpg, os.kill):
         with contextlib.suppress(OSError):  # already gone
             kill(pid, signal.SIGKILL)
-    _pid, status = os.waitpid(pid, 0)
-    return status
 
 
 def _explain_exit(status: int, timeout: float) -> tuple[str, str]:
@@ -155,159 +230,6 @@ def _send_result(out_fd: int, status: str, message: str) -> None:
     wire.write_all(out_fd, wire.encode_json(wire.RESULT, result))
 
 
-def _mb(size: int) -> str:
-    """A size as people read it: 12.3 MB, 10 MB, 97.7 KB."""
-    if size >= 1024 * 1024:
-        return f"{size / (1024 * 1024):.3g} MB"
-    return f"{size / 1024:.3g} KB"
-
-
-# The child, from fork to os._exit. Everything it sends is scrubbed first.
-
-
-class _LogStream:
-    """Sends scrubbed log lines to the server as they happen, within the step's log budget."""
-
-    def __init__(self, fd: int, scrubber: Scrubber, budget: int) -> None:
-        self.fd, self.scrubber, self.budget = fd, scrubber, budget
-        self.used = self.dropped_lines = self.dropped_bytes = 0
-
-    def __call__(self, line: LogLine) -> None:
-        message = self.scrubber.scrub_text(line.message)
-        size = len(message.encode("utf-8", "replace"))
-        if self.used + size > self.budget:
-            self.dropped_lines += 1
-            self.dropped_bytes += size
-            return
-        self.used += size
-        self._send(LogLine(line.level, line.source, message, line.timestamp))
-
-    def _send(self, line: LogLine) -> None:
-        wire.write_all(self.fd, wire.encode_json(wire.LOG, line.as_dict()))
-
-    def close(self) -> None:
-        """Say how much was dropped, if anything was: one line beyond the budget."""
-        if self.dropped_lines:
-            note = (f"{self.dropped_lines} more log lines ({_mb(self.dropped_bytes)}) were "
-                    f"dropped: a step may log at most {_mb(self.budget)}.")  # fmt: skip
-            self._send(LogLine("warn", "runtime", note, time.time()))
-
-
-class _StdStream:
-    """sys.stdout/sys.stderr of the child: whole lines written there become log lines."""
-
-    def __init__(self, logs_out: _LogStream, level: str) -> None:
-        self.logs_out, self.level, self.pending = logs_out, level, ""
-
-    def write(self, text: str) -> int:
-        """Buffer `text`, sending each complete line."""
-        self.pending += str(text)
-        *lines, self.pending = self.pending.split("\n")
-        for line in lines:
-            self.logs_out(LogLine(self.level, "runtime", line, time.time()))
-        return len(text)
-
-    def flush(self) -> None:
-        """Nothing to do: lines leave as soon as they are complete."""
-
-
-def run_child(request: dict, result_fd: int, failed: dict[str, str]) -> None:
-    """Lock this forked process down, run the step, send the result, exit."""
-    os.setpgid(0, 0)
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)  # direct writes to fd 1/2 go nowhere, never into a frame
-    # Only the result pipe stays open: not the server's protocol pipes, not its stdin.
-    os.closerange(3, result_fd)
-    os.closerange(result_fd + 1, 1 << 16)
-    os.environ.clear()
-    state = request["state"]
-    configuration = state.get("configuration") if isinstance(state, dict) else None
-    scrubber = Scrubber.from_configuration(configuration or {})
-    log_stream = _LogStream(result_fd, scrubber, int(request["max_log_bytes"]))
-    sys.stdout, sys.stderr = _StdStream(log_stream, "info"), _StdStream(log_stream, "warn")
-    cpu_seconds = math.ceil(float(request["timeout_s"])) + 1
-    guard.harden(cpu_seconds, int(request["memory_mb"]), list(request["egress_allow"]))
-    with logs.capture(log_stream):
-        status, new_state, error = _run_job(request, failed)
-    log_stream.close()
-    _send_child_result(result_fd, scrubber, request, status, new_state, error)
-    os._exit(0)
-
-
-def _run_job(request: dict, failed: dict[str, str]) -> tuple[str, dict | None, dict | None]:
-    """(status, state, error) of running the job body."""
-    if "workers.runtime.job" in failed:
-        why = failed["workers.runtime.job"]
-        return "exception", None, _error("SandboxError", f"the job runtime is missing ({why})")
-    adaptor = str(request["adaptor"])
-    why = failed.get(f"adaptor {adaptor.split('@')[0]}")
-    if why is not None:
-        message = f"the adaptor {adaptor!r} could not be loaded ({why})"
-        return "crashed", None, _error("JobCompileError", message)
-    from workers.runtime.job import run_job
-
-    try:
-        return "success", run_job(request["body"], adaptor, request["state"]), None
-    except BaseException as exc:  # job code can raise anything, SystemExit included
-        return _classify(exc, int(request["memory_mb"]))
-
-
-def _classify(exc: BaseException, memory_mb: int) -> tuple[str, dict | None, dict | None]:
-    """Map what a step raised onto a status, the state to keep, and the error."""
-    if _caused_by(exc, MemoryError):
-        guard.release_memory_headroom()  # room to build and send this result
-        message = f"the step used more than {memory_mb} MB of memory and was stopped"
-        return "killed", None, _error("LimitExceeded", message)
-    if isinstance(exc, RuntimeFailure):
-        return exc.kind, exc.state if isinstance(exc, JobError) else None, exc.as_dict()
-    if isinstance(exc, PermissionError | ImportError) and "Ferry sandbox" in str(exc):
-        return "failed", None, _error("SecurityViolation", str(exc))
-    if isinstance(exc, RecursionError | SystemExit):
-        message = "job code may not exit the process" if isinstance(exc, SystemExit) else exc
-        return "failed", None, _error("JobError", str(message))
-    return "exception", None, _error(type(exc).__name__, f"the runtime failed: {exc}")
-
-
-def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, kind):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
-
-
-def _error(kind: str, message: str) -> dict:
-    return {"type": kind, "message": message, "line": None}
-
-
-def _send_child_result(fd: int, scrubber: Scrubber, request: dict, status: str,
-                       state: dict | None, error: dict | None) -> None:  # fmt: skip
-    """Scrub, size-check and send the result frame."""
-    encoded = b"null"
-    if isinstance(state, dict):
-        state = {key: value for key, value in state.items() if key != "configuration"}
-        try:
-            text = json.dumps(scrubber.scrub_json(state), ensure_ascii=False, allow_nan=False)
-            encoded = text.encode()
-        except (TypeError, ValueError) as exc:
-            status, error = "failed", _error("StateError", f"the output state is not JSON: {exc}")
-        except MemoryError:
-            guard.release_memory_headroom()
-            message = f"the step's output state needs more than {request['memory_mb']} MB"
-            status, error, encoded = "killed", _error("LimitExceeded", message), b"null"
-        limit = int(request["max_output_bytes"])
-        if len(encoded) > limit:
-            size = _mb(len(encoded))
-            message = f"the step's output state is {size}, above the {_mb(limit)} limit"
-            status, error, encoded = "killed", _error("LimitExceeded", message), b"null"
-    head = json.dumps({"status": status, "error": scrubber.scrub_json(error)}).encode()
-    wire.write_all(fd, wire.encode(wire.RESULT, head[:-1] + b', "state": ' + encoded + b"}"))
-
-
 def main() -> None:
     """Serve requests from stdin until it closes."""
     # The protocol gets private copies of stdin/stdout; fd 1 then points at stderr, so a
@@ -323,14 +245,31 @@ def main() -> None:
     # children's garbage collector from touching (and so copying) those pages.
     gc.collect()
     gc.freeze()
+    reaper = Reaper()
+    spare = _fork_spare((in_fd, out_fd), failed)
     wire.write_all(out_fd, wire.encode_json(wire.READY, {"failed": failed}))
     reader = wire.FrameReader(in_fd)
     while (frame := reader.read()) is not None:
         kind, payload = frame
-        if kind == wire.REQUEST:
-            # From here on the step may have effects, so the caller must not resend it.
-            wire.write_all(out_fd, wire.encode(wire.ACCEPTED, b"{}"))
-            serve_step(json.loads(payload), out_fd, failed)
+        if kind != wire.REQUEST:
+            continue
+        # From here on the step may have effects, so the caller must not resend it.
+        wire.write_all(out_fd, wire.encode(wire.ACCEPTED, b"{}"))
+        serve_step(payload, out_fd, spare, reaper)
+        del payload, frame  # a large state must not be copied into the next child
+        spare = _fork_spare((in_fd, out_fd), failed)
+        reaper.collect()
+    if spare is not None:
+        spare.discard()
+
+
+def _fork_spare(protocol_fds: tuple[int, int], failed: dict[str, str]) -> Spare | None:
+    """The next spare child, or None when the machine cannot fork right now."""
+    try:
+        return Spare.fork(protocol_fds, failed)
+    except OSError as exc:
+        print(f"ferry sandbox server: could not fork a step process: {exc}", file=sys.stderr)
+        return None
 
 
 if __name__ == "__main__":

@@ -86,3 +86,10 @@ class FrameReader:
                 return None
             self.total_bytes += len(chunk)
             self._buffer += chunk
+
+
+def human_size(size: int) -> str:
+    """A size as people read it: 12.3 MB, 10 MB, 97.7 KB."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.3g} MB"
+    return f"{size / 1024:.3g} KB"
