@@ -41,8 +41,9 @@ class _LogStream:
     def close(self) -> None:
         """Say how much was dropped, if anything was: one line beyond the budget."""
         if self.dropped_lines:
-            note = (f"{self.dropped_lines} more log lines ({wire.human_size(self.dropped_bytes)}) were "
-                    f"dropped: a step may log at most {wire.human_size(self.budget)}.")  # fmt: skip
+            dropped, budget = wire.human_size(self.dropped_bytes), wire.human_size(self.budget)
+            note = (f"{self.dropped_lines} more log lines ({dropped}) were dropped: "
+                    f"a step may log at most {budget}.")  # fmt: skip
             self._send(LogLine("warn", "runtime", note, time.time()))
 
 
