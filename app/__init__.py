@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from flask import Flask
 
 from app.config import INSTANCE_DIR, Settings
+from app.db_ping import ping_idle_connections
 from app.extensions import csrf, db, login_manager, migrate
 
 
@@ -23,6 +24,9 @@ def create_app(config: Settings | Mapping[str, object] | None = None) -> Flask:
         app.config.update(config)
 
     db.init_app(app)
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            ping_idle_connections(db.engine)
     migrate.init_app(app, db, directory=str(INSTANCE_DIR.parent / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)

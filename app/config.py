@@ -104,7 +104,8 @@ class Settings:
 
     def flask_config(self) -> dict[str, object]:
         """The Flask/extension configuration derived from these settings."""
-        engine_options: dict[str, object] = {"pool_pre_ping": True}
+        # Idle connections are pinged before use (see app.db_ping), not every checkout.
+        engine_options: dict[str, object] = {}
         if self.database_url.startswith("sqlite"):
             # The demo's web server and worker share one file; wait for locks, don't fail.
             engine_options = {"connect_args": {"timeout": 30}}

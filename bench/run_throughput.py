@@ -12,13 +12,13 @@ import argparse
 import statistics
 import time
 
+from loadgen import fire
 from sqlalchemy import func, select, text
 from stack import (
     bench_settings,
     create_workflow,
     free_port,
     fresh_database,
-    hey,
     machine,
     start,
     wait_for_http,
@@ -65,6 +65,7 @@ def main() -> None:
             "4",
             "--threads",
             "2",
+            "--no-access-log",
         ),
         start(settings, "worker"),
         start(settings, "worker"),
@@ -76,7 +77,9 @@ def main() -> None:
         print("web: gunicorn 4 workers x 2 threads; 2 RQ worker processes; one-step workflow")
 
         # 1. Start latency at a fixed arrival rate, workers keeping up.
-        hey(url, args.rate, args.seconds)
+        accepted = fire(url, args.rate, args.seconds)
+        print(f"accepted at {args.rate} req/s: p50 {accepted.percentile_ms(0.5):.1f} ms, "
+              f"p99 {accepted.percentile_ms(0.99):.1f} ms, {accepted.errors} errors")  # fmt: skip
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             with app.app_context():
@@ -112,7 +115,7 @@ def main() -> None:
         # 2. Runs/s: queue a batch as fast as possible, then time until all have finished.
         before = finished_runs(app)
         began = time.monotonic()
-        hey(url, 2000, max(1, args.runs // 1000), connections=40)
+        fire(url, 1000, max(1, args.runs // 1000))
         with app.app_context():
             total = db.session.scalar(select(func.count()).select_from(Run))
             db.session.remove()

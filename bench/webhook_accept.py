@@ -1,5 +1,6 @@
 """Webhook accept throughput: gunicorn (`ferry web`), PostgreSQL and Redis on this machine,
-`hey` firing POSTs at fixed rates. Target: 1,000 req/s with p99 <= 100 ms and no errors.
+`loadgen` firing POSTs at fixed, evenly spaced rates. Target: 1,000 req/s with p99 <= 100 ms
+and no errors.
 
     .venv/bin/python bench/webhook_accept.py [--rates 250,500,1000,1250] [--seconds 15]
 """
@@ -8,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 
+from loadgen import fire
 from stack import (
     bench_settings,
     create_workflow,
     free_port,
     fresh_database,
-    hey,
     machine,
     start,
     wait_for_http,
@@ -42,19 +43,20 @@ def main() -> None:
         str(args.web_workers),
         "--threads",
         "2",
+        "--no-access-log",
     )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/health")
         url = f"http://127.0.0.1:{port}/i/{trigger_id}"
-        hey(url, 200, 3)  # warm up every gunicorn worker
+        fire(url, 200, 3)  # warm up every gunicorn worker
         print(f"machine: {machine()}")
         print(f"web: gunicorn, {args.web_workers} workers x 2 threads; no run workers")
         print(f"{'rate':>6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
         for rate in (int(r) for r in args.rates.split(",")):
-            f = hey(url, rate, args.seconds)
+            f = fire(url, rate, args.seconds)
             print(
-                f"{f['rate']:>6} {f.get('throughput', 0):>8.0f} {f.get('p50_ms', 0):>8.1f} "
-                f"{f.get('p99_ms', 0):>8.1f} {f['errors']:>7}"
+                f"{rate:>6} {f.throughput:>8.0f} {f.percentile_ms(0.5):>8.1f} "
+                f"{f.percentile_ms(0.99):>8.1f} {f.errors:>7}"
             )
     finally:
         web.terminate()

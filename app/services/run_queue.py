@@ -10,6 +10,7 @@ import logging
 import uuid
 
 from redis.exceptions import RedisError
+from rq import Queue
 
 from app.extensions import PRIORITY_RUN_QUEUE, RUN_QUEUE, queue
 
@@ -23,13 +24,18 @@ def enqueue_run(run_id: uuid.UUID | str, *, priority: int = 1) -> bool:
     """Put the run on its queue (priority 0: manual runs and retries go first); False (and a
     warning) when Redis cannot be reached."""
     try:
-        queue(PRIORITY_RUN_QUEUE if priority == 0 else RUN_QUEUE).enqueue(
-            EXECUTE_RUN,
-            str(run_id),
-            job_id=f"run-{run_id}",
-            result_ttl=0,
-            failure_ttl=24 * 3600,
-            job_timeout=-1,  # the executor enforces the run timeout itself
+        # enqueue_many writes the job and pushes it in one round trip; enqueue takes two.
+        queue(PRIORITY_RUN_QUEUE if priority == 0 else RUN_QUEUE).enqueue_many(
+            [
+                Queue.prepare_data(
+                    EXECUTE_RUN,
+                    (str(run_id),),
+                    job_id=f"run-{run_id}",
+                    result_ttl=0,
+                    failure_ttl=24 * 3600,
+                    timeout=-1,  # the executor enforces the run timeout itself
+                )
+            ]
         )
     except (RedisError, OSError) as error:
         log.warning("run %s saved but not queued (%s); the sweeper will queue it", run_id, error)
