@@ -29,13 +29,18 @@ def project_channel(project_id: uuid.UUID | str) -> str:
     return f"ferry:project:{project_id}:runs"
 
 
+def message(event: str, run_id: uuid.UUID | str, **fields) -> str:
+    """The JSON text of an event about a run."""
+    return json.dumps({"event": event, "run_id": str(run_id), **fields}, default=str)
+
+
 def publish(project_id: uuid.UUID | str, run_id: uuid.UUID | str, event: str, **fields) -> None:
     """Announce `event` (e.g. run_started, step_finished, run_finished) for a run."""
-    message = json.dumps({"event": event, "run_id": str(run_id), **fields}, default=str)
+    message_text = message(event, run_id, **fields)
     try:
         pipe = redis_client().pipeline(transaction=False)
-        pipe.publish(run_channel(run_id), message)
-        pipe.publish(project_channel(project_id), message)
+        pipe.publish(run_channel(run_id), message_text)
+        pipe.publish(project_channel(project_id), message_text)
         pipe.execute()
     except (RedisError, OSError) as error:
         log.debug("event %s for run %s not published: %s", event, run_id, error)

@@ -74,7 +74,7 @@ def receive(reference: str):
     if target.reply == "after_completion" and accepted.run_id:
         watcher = RunWatcher(accepted.run_id)
     if accepted.created:
-        run_queue.enqueue_run(accepted.run_id)
+        run_queue.enqueue_run(accepted.run_id, announce=(target.project_id, accepted.work_order_id))
     if watcher is None:
         return jsonify(ids), 200
     try:
