@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import copy
 import logging
+import time
 import uuid
 
 from flask import current_app
 
 from app.extensions import db
-from app.models import Project, RunState, StepExitReason
-from app.services import credentials, dataclips, run_lifecycle, run_queue
+from app.models import RunState, StepExitReason
+from app.services import credentials, dataclips, run_claims, run_lifecycle, run_queue
 from app.services.errors import ServiceError
+from app.services.run_claims import ClaimedRun
+from app.services.run_lifecycle import StepOutcome
 from workers import walker
 from workers.heartbeat import Heartbeat
+from workers.runtime.logs import LogLine
 from workers.runtime.protocol import StepRequest, StepResult
-from workers.snapshots import RunPlan, plan_for
+from workers.snapshots import plan_for
 
 log = logging.getLogger("ferry.executor")
 
@@ -28,131 +32,183 @@ class RunExecutor:
         self.sandbox = sandbox
         self.worker_name = worker_name
         self.settings = current_app.config["FERRY_SETTINGS"]
+        self.heartbeat = Heartbeat(current_app._get_current_object(), self.settings.heartbeat_s)
 
     def execute(self, run_id: uuid.UUID) -> None:
         """Claim and execute the run (or the one ahead of it); never raises for run errors."""
-        run = run_lifecycle.claim(run_id, self.worker_name)
+        run = run_claims.claim(run_id, self.worker_name)
         if run is None:
             return
+        with self.heartbeat.beating(run.id):
+            self._execute_recorded(run)
+        if run.capped:
+            # Only a cap holds runs back, so only a capped run's end can let one start.
+            for waiting in run_claims.waiting_runs_after(run):
+                run_queue.enqueue_run(waiting)
+
+    def _execute_recorded(self, run: ClaimedRun) -> None:
+        execution = RunExecution(self.sandbox, run, float(self.settings.run_timeout_s))
         try:
-            with Heartbeat(current_app._get_current_object(), run.id, self.settings.heartbeat_s):
-                self._execute(run)
+            execution.execute()
         except Exception as error:  # Ferry itself failed: record it, never leave it open
             log.exception("run %s failed inside Ferry", run.id)
             db.session.rollback()
+            _store_quietly(run, execution.unstored)
             run_lifecycle.finish(
                 run,
                 RunState.EXCEPTION,
                 error_type=type(error).__name__,
                 error_message=str(error)[:2000],
+                open_steps_end=StepExitReason.EXCEPTION,
             )
         except BaseException:
             # A second SIGTERM (cold shutdown) stops the worker mid-run: say so at once
             # rather than leave the run `started` until the reaper notices.
             db.session.rollback()
+            _store_quietly(run, execution.unstored)
             run_lifecycle.finish(
                 run,
                 RunState.LOST,
                 error_type="WorkerStopped",
                 error_message="The worker was stopped during the run.",
+                open_steps_end=StepExitReason.LOST,
             )
             raise
-        for waiting in run_lifecycle.waiting_runs_after(run):
-            run_queue.enqueue_run(waiting)
 
-    def _execute(self, run: run_lifecycle.ClaimedRun) -> None:
-        plan = plan_for(run.snapshot_id)
+
+class RunExecution:
+    """One run on its way: its plan, credentials, egress allowlist and scrubber, and the
+    outcome of the last step while it waits to travel with the next write."""
+
+    def __init__(self, sandbox, run: ClaimedRun, timeout_s: float) -> None:
+        self.sandbox, self.run, self.timeout_s = sandbox, run, timeout_s
+        self.unstored: StepOutcome | None = None
+
+    def execute(self) -> None:
+        """Walk the run's workflow from its trigger or starting step, then finish it."""
+        run = self.run
+        self.plan = plan_for(run.snapshot_id)
         try:
-            initial = dataclips.input_state(run.dataclip_id)
+            initial = dataclips.state_of(run.input_clip) if run.dataclip_id else {}
         except ServiceError as error:
             run_lifecycle.finish(
                 run, RunState.EXCEPTION, error_type="InputUnavailable", error_message=error.message
             )
             return
-        run_lifecycle.start(run)
-        secrets = credentials.bodies_for_run(plan.credential_ids())
-        allow = list(db.session.get(Project, run.project_id).egress_allowlist or [])
-        db.session.commit()  # release the read transaction while steps run
-        scrub = _scrubber(secrets)
-
-        def expression_holds(expression: str, state: dict) -> bool:
-            # An edge expression is user code too: it runs in the sandbox like a step.
-            check = self.sandbox.run(
-                StepRequest(
-                    body=walker.expression_body(expression),
-                    adaptor="common",
-                    state=copy.deepcopy(state),
-                    timeout_s=10,
-                    egress_allow=allow,
-                )
-            )
-            return check.status == "success" and (check.state or {}).get("data") is True
-
-        def run_step(pending: walker.PendingStep, remaining: float):
-            return self._run_step(run, plan, pending, secrets, allow, scrub, remaining)
-
+        found = credentials.credentials_for_run(self.plan.credential_ids(), run.project_id)
+        if self.plan.credential_ids():
+            db.session.commit()  # release the read transaction (and refresh locks) first
+        self.secrets, self.problems = found.bodies, found.problems
+        self.scrub = _scrubber(self.secrets)
         if run.starting_step_id is not None:
             first = [walker.PendingStep(str(run.starting_step_id), initial, run.dataclip_id)]
         else:
             first = walker.first_steps(
-                plan.edges_from.get(str(run.starting_trigger_id), []),
+                self.plan.edges_from.get(str(run.starting_trigger_id), []),
                 initial,
-                expression_holds,
+                self.expression_holds,
                 run.dataclip_id,
             )
         outcome = walker.walk(
-            first, plan.edges_from, run_step, expression_holds, float(self.settings.run_timeout_s)
+            first, self.plan.edges_from, self.run_step, self.expression_holds, self.timeout_s
         )
         error = outcome.worst_error or {}
         run_lifecycle.finish(
             run,
             RunState(outcome.status),
+            last_step=self.unstored,
             final_dataclip_id=outcome.final_ref,
             error_type=error.get("type"),
             error_message=error.get("message"),
         )
+        self.unstored = None
 
-    def _run_step(
-        self,
-        run,
-        plan: RunPlan,
-        pending: walker.PendingStep,
-        secrets: dict,
-        allow: list,
-        scrub,
-        remaining: float,
-    ) -> tuple[StepResult, dict, uuid.UUID]:
-        step = plan.steps[pending.step_id]
-        step_run_id = run_lifecycle.begin_step(run, step, pending.input_ref)
-        state_in = copy.deepcopy(pending.state)
-        if step["credential_id"]:
-            state_in["configuration"] = secrets.get(uuid.UUID(step["credential_id"]), {})
-        result = self.sandbox.run(
+    def expression_holds(self, expression: str, state: dict) -> bool:
+        """Whether an edge expression holds; it is user code too, so it runs in the sandbox."""
+        check = self.sandbox.run(
             StepRequest(
-                body=step["body"],
-                adaptor=step["adaptor"],
-                state=state_in,
-                timeout_s=remaining,
-                egress_allow=allow,
+                body=walker.expression_body(expression),
+                adaptor="common",
+                state=copy.deepcopy(state),
+                timeout_s=10,
+                egress_allow=list(self.run.egress_allow),
             )
         )
+        return check.status == "success" and (check.state or {}).get("data") is True
+
+    def run_step(
+        self, pending: walker.PendingStep, remaining: float
+    ) -> tuple[StepResult, dict, uuid.UUID | None]:
+        """Record the step's start, run it, and store (or hold) its outcome."""
+        step = self.plan.steps[pending.step_id]
+        step_run_id = run_lifecycle.begin_step(
+            self.run, step, pending.input_ref, after=self.unstored
+        )
+        self.unstored = None  # stored with this step's start
+        result = self._result(step, pending, remaining)
         state = result.state if result.state is not None else copy.deepcopy(pending.state)
         state.pop("configuration", None)
         if result.status != "success":
             errors = state.setdefault("errors", {})
             if isinstance(errors, dict):
                 errors[pending.step_id] = result.error
-        state = scrub(state)
-        output_id = run_lifecycle.finish_step(
-            run,
+        state = self.scrub(state)
+        outcome = StepOutcome(
             step_run_id,
-            step_id=pending.step_id,
-            exit_reason=StepExitReason(result.status),
+            pending.step_id,
+            StepExitReason(result.status),
             output_state=state,
-            error=scrub(result.error) if result.error else None,
-            logs=[scrub(line.as_dict()) for line in result.logs],
+            error=self.scrub(result.error) if result.error else None,
+            logs=[self.scrub(line.as_dict()) for line in result.logs],
         )
-        return result, state, output_id
+        if self.plan.expressions_after(pending.step_id):
+            # Edge expressions (user code) run next: store the outcome before them.
+            run_lifecycle.finish_step(self.run, outcome)
+        else:
+            # Nothing but the walker's own bookkeeping runs before the next write (the
+            # next step's start or the run's end), so the outcome travels with it.
+            self.unstored = outcome
+        return result, state, outcome.output_id
+
+    def _result(self, step: dict, pending: walker.PendingStep, remaining: float) -> StepResult:
+        credential_id = uuid.UUID(step["credential_id"]) if step["credential_id"] else None
+        if credential_id in self.problems:
+            return _credential_unavailable(self.problems[credential_id])
+        state_in = copy.deepcopy(pending.state)
+        if credential_id is not None:
+            state_in["configuration"] = self.secrets[credential_id]
+        return self.sandbox.run(
+            StepRequest(
+                body=step["body"],
+                adaptor=step["adaptor"],
+                state=state_in,
+                timeout_s=remaining,
+                egress_allow=list(self.run.egress_allow),
+            )
+        )
+
+
+def _credential_unavailable(problem: str) -> StepResult:
+    """A step whose credential cannot be used does not run: it fails, so the workflow's
+    failure edges still apply, and says why in its error and its log."""
+    return StepResult(
+        status="failed",
+        state=None,
+        error={"type": "CredentialUnavailable", "message": problem},
+        logs=[LogLine("error", "runtime", problem, time.time())],
+        duration_ms=0.0,
+    )
+
+
+def _store_quietly(run: ClaimedRun, outcome: StepOutcome | None) -> None:
+    """On the way out of a failed run, store a step outcome that was still held."""
+    if outcome is None:
+        return
+    try:
+        run_lifecycle.finish_step(run, outcome)
+    except Exception:  # the outcome itself may be what failed; the run's end matters more
+        log.exception("the last step outcome of run %s could not be stored", run.id)
+        db.session.rollback()
 
 
 def _scrubber(secrets: dict):

@@ -21,9 +21,13 @@ class RunPlan:
         """Every credential any step of this version uses."""
         return {uuid.UUID(s["credential_id"]) for s in self.steps.values() if s["credential_id"]}
 
+    def expressions_after(self, step_id: str) -> bool:
+        """Whether an edge expression (user code) may be evaluated after this step."""
+        return any(e["condition_type"] == "expression" for e in self.edges_from.get(step_id, ()))
+
 
 def plan_for(snapshot_id: uuid.UUID) -> RunPlan:
-    """The plan for a snapshot, loaded once per process."""
+    """The plan for a snapshot, loaded once per process (a snapshot never changes)."""
     return _cached_plan(snapshot_id)
 
 

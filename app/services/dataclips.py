@@ -3,27 +3,51 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 
 from app.extensions import db
 from app.models import Dataclip, DataclipType
 from app.services.errors import Invalid, NotFound
 
 
-def input_state(dataclip_id: uuid.UUID | None) -> dict:
-    """The state a run starts from.
+@dataclass(frozen=True)
+class InputClip:
+    """The columns of a run's input dataclip that make its state (read with the claim)."""
 
-    A webhook request gives `{"data": <body>, "request": <method, path, query, headers>}`;
-    any other dataclip (typed input, saved input, a step's result) already is a state.
-    """
+    type: DataclipType
+    body: object
+    raw_body: str | None
+    request: dict | None
+    wiped_at: datetime | None
+
+
+def input_state(dataclip_id: uuid.UUID | None) -> dict:
+    """The state a run starts from (see `state_of`), loading the dataclip."""
     if dataclip_id is None:
         return {}
     dataclip = db.session.get(Dataclip, dataclip_id)
     if dataclip is None:
+        return state_of(None)
+    return state_of(
+        InputClip(
+            dataclip.type, dataclip.body, dataclip.raw_body, dataclip.request, dataclip.wiped_at
+        )
+    )
+
+
+def state_of(clip: InputClip | None) -> dict:
+    """The state a run starts from its input dataclip; NotFound when the row is gone.
+
+    A webhook request gives `{"data": <body>, "request": <method, path, query, headers>}`;
+    any other dataclip (typed input, saved input, a step's result) already is a state.
+    """
+    if clip is None:
         raise NotFound("The run's input no longer exists.")
-    if dataclip.wiped_at is not None:
+    if clip.wiped_at is not None:
         raise Invalid("dataclip", "The run's input was wiped by the retention policy.")
-    if dataclip.type is DataclipType.HTTP_REQUEST:
-        data = dataclip.body if dataclip.body is not None else dataclip.raw_body
-        return {"data": data if data is not None else {}, "request": dataclip.request or {}}
-    body = dataclip.body
+    if DataclipType(clip.type) is DataclipType.HTTP_REQUEST:
+        data = clip.body if clip.body is not None else clip.raw_body
+        return {"data": data if data is not None else {}, "request": clip.request or {}}
+    body = clip.body
     return body if isinstance(body, dict) else {"data": body}

@@ -1,283 +1,256 @@
 """A run's way through its states, as the executor reports it.
 
-available -> claimed -> started -> success | failed | crashed | killed | exception | lost
-(cancelled is set from outside while a run is still available). Every function here is one
-short transaction, so a live view sees each change as soon as it happens.
+available -> started -> success | failed | crashed | killed | exception | lost (claiming and
+starting are one step: `app.services.run_claims`; cancelled is set from outside while a run
+is still available). Each function here is one write (`app.services.run_writes`: one
+statement on PostgreSQL) that commits before it returns, so a live view sees each change as
+soon as it happens; the run events for a write go out together, after it.
+
+A step's outcome may travel with the next write (the next step's start, or the run's end),
+which saves a round trip per step; the executor only does so when no user code runs in
+between, so a crash cannot lose an outcome that was already known.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from redis.exceptions import RedisError
+from sqlalchemy import update
 
-from app.extensions import db
-from app.models import (
-    Dataclip,
-    DataclipType,
-    LogLine,
-    Project,
-    Run,
-    RunState,
-    StepExitReason,
-    StepRun,
-    Workflow,
-    WorkOrder,
-    WorkOrderState,
-)
+from app.extensions import db, redis_client
+from app.models import Run, RunState, StepExitReason, StepRun, WorkOrder, WorkOrderState
 from app.models.base import utcnow
-from app.services import run_events
+from app.services import run_events, run_writes
+from app.services.run_claims import OPEN_STATES, ClaimedRun
+from app.services.run_writes import Part
 
-OPEN_STATES = (RunState.CLAIMED, RunState.STARTED)
-
-
-@dataclass(frozen=True)
-class ClaimedRun:
-    """What the executor needs about a run it now owns."""
-
-    id: uuid.UUID
-    work_order_id: uuid.UUID
-    project_id: uuid.UUID
-    workflow_id: uuid.UUID
-    snapshot_id: uuid.UUID
-    starting_trigger_id: uuid.UUID | None
-    starting_step_id: uuid.UUID | None
-    dataclip_id: uuid.UUID | None
+log = logging.getLogger("ferry.events")
 
 
-def claim(run_id: uuid.UUID, worker_name: str) -> ClaimedRun | None:
-    """Claim this run, or the run that must go before it; None when nothing may start now.
+@dataclass
+class StepOutcome:
+    """How a step ended, ready to be stored: exit reason, output state, error, log lines.
 
-    Without limits the run is claimed by one conditional UPDATE, so two workers can never
-    both own it. When its workflow or project caps concurrency, the workflow's (or
-    project's) row is locked first, the open runs are counted, and the next available run
-    in order (priority, then arrival) is claimed instead: that keeps arrival order when
-    concurrency is 1.
-    """
-    row = db.session.execute(
-        select(Run.workflow_id, Run.project_id, Workflow.concurrency, Project.concurrency)
-        .join(Workflow, Workflow.id == Run.workflow_id)
-        .join(Project, Project.id == Run.project_id)
-        .where(Run.id == run_id)
-    ).first()
-    if row is None:
-        db.session.rollback()
-        return None
-    workflow_id, project_id, workflow_cap, project_cap = row
-    candidate = run_id
-    if workflow_cap or project_cap:
-        candidate = _next_in_line(workflow_id, project_id, workflow_cap, project_cap)
-        if candidate is None:
-            db.session.rollback()
-            return None
-    now = utcnow()
-    claimed = db.session.execute(
-        update(Run)
-        .where(Run.id == candidate, Run.state == RunState.AVAILABLE)
-        .values(
-            state=RunState.CLAIMED, claimed_at=now, heartbeat_at=now, worker_name=worker_name[:200]
-        )
-        .returning(
-            Run.id,
-            Run.work_order_id,
-            Run.project_id,
-            Run.workflow_id,
-            Run.snapshot_id,
-            Run.starting_trigger_id,
-            Run.starting_step_id,
-            Run.dataclip_id,
-        )
-    ).first()
-    db.session.commit()
-    return ClaimedRun(*claimed) if claimed else None
+    The output dataclip's id is chosen here, before it is stored, so the steps that follow
+    can name it as their input."""
+
+    step_run_id: uuid.UUID
+    step_id: str
+    exit_reason: StepExitReason
+    output_state: dict | None
+    error: dict | None
+    logs: list[dict]
+    output_id: uuid.UUID | None = None
+
+    def __post_init__(self) -> None:
+        if self.output_state is not None and self.output_id is None:
+            self.output_id = uuid.uuid4()
 
 
-def _next_in_line(workflow_id, project_id, workflow_cap, project_cap) -> uuid.UUID | None:
-    if project_cap:
-        db.session.execute(select(Project.id).where(Project.id == project_id).with_for_update())
-        if _open_runs(Run.project_id == project_id) >= project_cap:
-            return None
-    if workflow_cap:
-        db.session.execute(select(Workflow.id).where(Workflow.id == workflow_id).with_for_update())
-        if _open_runs(Run.workflow_id == workflow_id) >= workflow_cap:
-            return None
-    scope = Run.workflow_id == workflow_id if workflow_cap else Run.project_id == project_id
-    return db.session.scalar(
-        select(Run.id)
-        .where(scope, Run.state == RunState.AVAILABLE)
-        .order_by(Run.priority, Run.inserted_at, Run.id)
-        .limit(1)
-    )
-
-
-def _open_runs(condition) -> int:
-    return (
-        db.session.scalar(
-            select(func.count()).select_from(Run).where(condition, Run.state.in_(OPEN_STATES))
-        )
-        or 0
-    )
-
-
-def start(run: ClaimedRun) -> None:
-    """The run begins executing; its work order becomes running."""
-    now = utcnow()
+def heartbeat(run_ids: Collection[uuid.UUID]) -> None:
+    """The worker is still on these runs."""
     db.session.execute(
         update(Run)
-        .where(Run.id == run.id)
-        .values(state=RunState.STARTED, started_at=now, heartbeat_at=now)
-    )
-    db.session.execute(
-        update(WorkOrder)
-        .where(WorkOrder.id == run.work_order_id)
-        .values(state=WorkOrderState.RUNNING, last_activity_at=now)
-    )
-    db.session.commit()
-    run_events.publish(run.project_id, run.id, "run_started", work_order_id=run.work_order_id)
-
-
-def heartbeat(run_id: uuid.UUID) -> None:
-    """The worker is still on it."""
-    db.session.execute(
-        update(Run)
-        .where(Run.id == run_id, Run.state.in_(OPEN_STATES))
+        .where(Run.id.in_(run_ids), Run.state.in_(OPEN_STATES))
         .values(heartbeat_at=utcnow())
     )
     db.session.commit()
 
 
-def begin_step(run: ClaimedRun, step: dict, input_dataclip_id: uuid.UUID | None) -> uuid.UUID:
-    """Record that a step started; returns the step run id."""
-    step_run = StepRun(
-        run_id=run.id,
-        step_id=uuid.UUID(step["id"]),
-        step_name=step["name"],
-        input_dataclip_id=input_dataclip_id,
-        started_at=utcnow(),
-    )
-    db.session.add(step_run)
-    db.session.commit()
-    run_events.publish(
-        run.project_id, run.id, "step_started", step_id=step["id"], step_run_id=step_run.id
-    )
-    return step_run.id
-
-
-def finish_step(
+def begin_step(
     run: ClaimedRun,
-    step_run_id: uuid.UUID,
+    step: dict,
+    input_dataclip_id: uuid.UUID | None,
     *,
-    step_id: str,
-    exit_reason: StepExitReason,
-    output_state: dict | None,
-    error: dict | None,
-    logs: list[dict],
-) -> uuid.UUID | None:
-    """Store the step's output dataclip, log lines and exit reason; returns the dataclip id."""
-    output_id = None
-    if output_state is not None:
-        output_id = uuid.uuid4()
-        db.session.add(
-            Dataclip(
-                id=output_id,
-                project_id=run.project_id,
-                type=DataclipType.STEP_RESULT,
-                body=output_state,
-            )
-        )
-    if logs:
-        db.session.execute(
-            LogLine.__table__.insert(),
-            [
-                {
-                    "id": uuid.uuid4(),
-                    "run_id": run.id,
-                    "step_run_id": step_run_id,
-                    "level": line["level"],
-                    "source": line["source"],
-                    "message": line["message"],
-                    # The sandbox stamps lines in epoch seconds; the column is a UTC time.
-                    "timestamp": datetime.fromtimestamp(line["timestamp"], UTC),
-                }
-                for line in logs
-            ],
-        )
-    db.session.flush()
-    db.session.execute(
-        update(StepRun)
-        .where(StepRun.id == step_run_id)
-        .values(
-            exit_reason=exit_reason,
-            output_dataclip_id=output_id,
-            finished_at=utcnow(),
-            error_type=(error or {}).get("type"),
-            error_message=(error or {}).get("message"),
+    after: StepOutcome | None = None,
+) -> uuid.UUID:
+    """Record that a step started (and, in the same write, how the step before it ended);
+    returns the step run id."""
+    now = utcnow()
+    step_run_id = uuid.uuid4()
+    parts = _outcome_parts(run, after, now) if after else []
+    parts.append(
+        Part(
+            _BEGIN_STEP,
+            {
+                "begin_id": step_run_id,
+                "run_id": run.id,
+                "begin_step_id": uuid.UUID(step["id"]),
+                "begin_step_name": step["name"],
+                "begin_input_id": input_dataclip_id,
+                "now": now,
+            },
         )
     )
-    db.session.commit()
-    run_events.publish(
-        run.project_id,
-        run.id,
-        "step_finished",
-        step_id=step_id,
-        step_run_id=step_run_id,
-        exit_reason=exit_reason.value,
-    )
-    return output_id
+    run_writes.write(parts)
+    started = ("step_started", {"step_id": step["id"], "step_run_id": step_run_id})
+    _announce(run, *([_finished_event(after)] if after else []), started)
+    return step_run_id
+
+
+def finish_step(run: ClaimedRun, outcome: StepOutcome) -> None:
+    """Store the step's output dataclip, log lines and exit reason."""
+    run_writes.write(_outcome_parts(run, outcome, utcnow()))
+    _announce(run, _finished_event(outcome))
 
 
 def finish(
     run: ClaimedRun,
     state: RunState,
     *,
+    last_step: StepOutcome | None = None,
     final_dataclip_id: uuid.UUID | None = None,
     error_type: str | None = None,
     error_message: str | None = None,
+    open_steps_end: StepExitReason | None = None,
 ) -> None:
-    """The run ended; its work order takes the run's final state."""
+    """The run ended; its work order takes the run's final state. `last_step` (the outcome
+    of the step that ended it) is stored in the same write; `open_steps_end` closes the
+    step runs still open (the run stopped mid-step) with that exit reason."""
     now = utcnow()
-    db.session.execute(
-        update(Run)
-        .where(Run.id == run.id)
-        .values(
-            state=state,
-            finished_at=now,
-            final_dataclip_id=final_dataclip_id,
-            error_type=error_type,
-            error_message=error_message,
-        )
-    )
-    db.session.execute(
-        update(WorkOrder)
-        .where(WorkOrder.id == run.work_order_id)
-        .values(state=WorkOrderState(state.value), last_activity_at=now)
-    )
-    db.session.commit()
-    run_events.publish(
-        run.project_id, run.id, "run_finished", state=state.value, work_order_id=run.work_order_id
-    )
-
-
-def waiting_runs_after(run: ClaimedRun, limit: int = 10) -> list[uuid.UUID]:
-    """Available runs that a finished run may have been holding back (concurrency caps)."""
-    return list(
-        db.session.scalars(
-            select(Run.id)
-            .join(Workflow, Workflow.id == Run.workflow_id)
-            .join(Project, Project.id == Run.project_id)
-            .where(
-                Run.state == RunState.AVAILABLE,
-                or_(
-                    and_(Run.workflow_id == run.workflow_id, Workflow.concurrency.isnot(None)),
-                    and_(Run.project_id == run.project_id, Project.concurrency.isnot(None)),
-                ),
+    parts = _outcome_parts(run, last_step, now) if last_step else []
+    if open_steps_end is not None:
+        # Never with `last_step`: one statement must not update the same row twice.
+        assert last_step is None
+        parts.append(
+            Part(
+                _CLOSE_OPEN_STEPS, {"run_id": run.id, "open_exit": open_steps_end.value, "now": now}
             )
-            .order_by(Run.priority, Run.inserted_at)
-            .limit(limit)
+        )
+    parts.append(
+        Part(
+            _FINISH_RUN,
+            {
+                "run_id": run.id,
+                "state": state.value,
+                "now": now,
+                "final_dataclip_id": final_dataclip_id,
+                "run_error_type": error_type[:100] if error_type else None,
+                "run_error_message": error_message,
+            },
         )
     )
+    parts.append(
+        Part(
+            _FINISH_WORK_ORDER,
+            {
+                "work_order_id": run.work_order_id,
+                "state": WorkOrderState(state.value).value,
+                "now": now,
+            },
+        )
+    )
+    run_writes.write(parts)
+    finished = ("run_finished", {"state": state.value, "work_order_id": run.work_order_id})
+    _announce(run, *([_finished_event(last_step)] if last_step else []), finished)
+
+
+_BEGIN_STEP = """INSERT INTO step_runs (id, run_id, step_id, step_name, input_dataclip_id,
+  started_at) VALUES (:begin_id, :run_id, :begin_step_id, :begin_step_name, :begin_input_id,
+  :now)"""
+_OUTPUT = """INSERT INTO dataclips (id, project_id, type, body, inserted_at)
+  VALUES (:output_id, :project_id, 'step_result', :body, :now)"""
+# PostgreSQL: all of a step's lines in one INSERT, whatever their number.
+_LOG_LINES_PG = """INSERT INTO log_lines (id, run_id, step_run_id, level, source, message,
+  timestamp) SELECT gen_random_uuid(), :run_id, :step_run_id, line.level, line.source,
+  line.message, to_timestamp(line."timestamp")
+  FROM jsonb_to_recordset(:logs) AS line(level text, source text, message text,
+  "timestamp" double precision)"""
+_LOG_LINE = """INSERT INTO log_lines (id, run_id, step_run_id, level, source, message,
+  timestamp) VALUES (:log_id, :run_id, :step_run_id, :level, :source, :message, :at)"""
+_FINISH_STEP = """UPDATE step_runs SET exit_reason = :exit_reason,
+  output_dataclip_id = :output_id, finished_at = :now, error_type = :error_type,
+  error_message = :error_message WHERE id = :step_run_id"""
+_CLOSE_OPEN_STEPS = """UPDATE step_runs SET exit_reason = :open_exit, finished_at = :now
+  WHERE run_id = :run_id AND finished_at IS NULL"""
+_FINISH_RUN = """UPDATE runs SET state = :state, finished_at = :now,
+  final_dataclip_id = :final_dataclip_id, error_type = :run_error_type,
+  error_message = :run_error_message WHERE id = :run_id"""
+_FINISH_WORK_ORDER = """UPDATE work_orders SET state = :state, last_activity_at = :now
+  WHERE id = :work_order_id"""
+
+
+def _outcome_parts(run: ClaimedRun, outcome: StepOutcome, now: datetime) -> list[Part]:
+    """The parts storing a step's outcome: its output dataclip, log lines and step row."""
+    parts = []
+    if outcome.output_id is not None:
+        parts.append(
+            Part(
+                _OUTPUT,
+                {
+                    "output_id": outcome.output_id,
+                    "project_id": run.project_id,
+                    "body": outcome.output_state,
+                    "now": now,
+                },
+            )
+        )
+    if outcome.logs:
+        parts.append(_log_lines(run, outcome))
+    error = outcome.error or {}
+    parts.append(
+        Part(
+            _FINISH_STEP,
+            {
+                "exit_reason": outcome.exit_reason.value,
+                "output_id": outcome.output_id,
+                "now": now,
+                "error_type": str(error["type"])[:100] if error.get("type") else None,
+                "error_message": error.get("message"),
+                "step_run_id": outcome.step_run_id,
+            },
+        )
+    )
+    return parts
+
+
+def _log_lines(run: ClaimedRun, outcome: StepOutcome) -> Part:
+    ids = {"run_id": run.id, "step_run_id": outcome.step_run_id}
+    if run_writes.on_postgresql():
+        return Part(_LOG_LINES_PG, {**ids, "logs": outcome.logs})
+    rows = [
+        {
+            **ids,
+            "log_id": uuid.uuid4(),
+            "level": line["level"],
+            "source": line["source"],
+            "message": line["message"],
+            # The sandbox stamps lines in epoch seconds; the column is a UTC time.
+            "at": datetime.fromtimestamp(line["timestamp"], UTC),
+        }
+        for line in outcome.logs
+    ]
+    return Part(_LOG_LINE, rows[0], rows=rows)
+
+
+def _finished_event(outcome: StepOutcome) -> tuple[str, dict]:
+    return (
+        "step_finished",
+        {
+            "step_id": outcome.step_id,
+            "step_run_id": outcome.step_run_id,
+            "exit_reason": outcome.exit_reason.value,
+        },
+    )
+
+
+def _announce(run: ClaimedRun, *events: tuple[str, dict]) -> None:
+    """Publish a write's run events in one Redis round trip (`run_events.publish` sends
+    one event per round trip); like it, never fail the run when Redis is away."""
+    try:
+        pipe = redis_client().pipeline(transaction=False)
+        for event, fields in events:
+            message = run_events.message(event, run.id, **fields)
+            pipe.publish(run_events.run_channel(run.id), message)
+            pipe.publish(run_events.project_channel(run.project_id), message)
+        pipe.execute()
+    except (RedisError, OSError) as error:
+        log.debug("events for run %s not published: %s", run.id, error)
 
 
 def mark_lost(silent_for: timedelta) -> list[uuid.UUID]:

@@ -1,0 +1,222 @@
+"""Claiming runs: which run a worker may start now, and everything it needs to start it.
+
+A claim also starts the run (available -> started; `claimed` is never seen for long enough to
+be worth a commit of its own) and reads what the executor needs next: the project's egress
+allowlist and the input dataclip. On PostgreSQL a run without concurrency caps is claimed by
+one statement; a capped one goes through `_claim_in_line`, which keeps arrival order.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select, update
+
+from app.extensions import db
+from app.models import Dataclip, Project, Run, RunState, Workflow, WorkOrder, WorkOrderState
+from app.models.base import utcnow
+from app.services import run_events, run_writes
+from app.services.dataclips import InputClip
+
+OPEN_STATES = (RunState.CLAIMED, RunState.STARTED)
+
+
+@dataclass(frozen=True)
+class ClaimedRun:
+    """What the executor needs about a run it now owns (and has started)."""
+
+    id: uuid.UUID
+    work_order_id: uuid.UUID
+    project_id: uuid.UUID
+    workflow_id: uuid.UUID
+    snapshot_id: uuid.UUID
+    starting_trigger_id: uuid.UUID | None
+    starting_step_id: uuid.UUID | None
+    dataclip_id: uuid.UUID | None
+    # Hosts/CIDRs the project lets steps reach although private, read at claim time.
+    egress_allow: tuple[str, ...] = ()
+    # The input dataclip's row; None when there is none (or it was deleted).
+    input_clip: InputClip | None = None
+    # The workflow or project caps concurrency: when this run ends, a waiting one may start.
+    capped: bool = False
+
+
+def claim(run_id: uuid.UUID, worker_name: str) -> ClaimedRun | None:
+    """Claim and start this run, or the run that must go before it; None when nothing may
+    start now. The run's work order becomes running, and live views hear `run_started`."""
+    now = utcnow()
+    run = None
+    if run_writes.on_postgresql():
+        run = _claim_uncapped(run_id, worker_name, now)
+    if run is None:
+        # Capped, already taken, or not PostgreSQL: the general path sorts it out.
+        run = _claim_in_line(run_id, worker_name, now)
+    if run is not None:
+        run_events.publish(run.project_id, run.id, "run_started", work_order_id=run.work_order_id)
+    return run
+
+
+# The run moves only if it is still available (so two workers can never both own it) and
+# neither its workflow nor its project caps concurrency.
+_CLAIM_UNCAPPED = """
+WITH claimed AS (
+    UPDATE runs SET state = 'started', claimed_at = :now, started_at = :now,
+        heartbeat_at = :now, worker_name = :worker
+    FROM workflows, projects
+    WHERE runs.id = :run_id AND runs.state = 'available'
+        AND workflows.id = runs.workflow_id AND workflows.concurrency IS NULL
+        AND projects.id = runs.project_id AND projects.concurrency IS NULL
+    RETURNING runs.id, runs.work_order_id, runs.project_id, runs.workflow_id,
+        runs.snapshot_id, runs.starting_trigger_id, runs.starting_step_id, runs.dataclip_id,
+        projects.egress_allowlist
+), work_order AS (
+    UPDATE work_orders SET state = 'running', last_activity_at = :now
+    FROM claimed WHERE work_orders.id = claimed.work_order_id
+)
+SELECT claimed.*, d.type, d.body, d.raw_body, d.request, d.wiped_at, d.id IS NOT NULL
+FROM claimed LEFT JOIN dataclips d ON d.id = claimed.dataclip_id
+"""
+
+
+def _claim_uncapped(run_id: uuid.UUID, worker_name: str, now: datetime) -> ClaimedRun | None:
+    """One statement: claim, start, mark the work order running, read allowlist and input."""
+    row = run_writes.fetch_one(
+        _CLAIM_UNCAPPED, {"run_id": run_id, "worker": worker_name[:200], "now": now}
+    )
+    if row is None:
+        return None
+    *ids, allow, clip_type, body, raw_body, request, wiped_at, clip_found = row
+    clip = InputClip(clip_type, body, raw_body, request, wiped_at) if clip_found else None
+    return ClaimedRun(*ids, egress_allow=tuple(allow or ()), input_clip=clip)
+
+
+def _claim_in_line(run_id: uuid.UUID, worker_name: str, now: datetime) -> ClaimedRun | None:
+    """Claim in one transaction, keeping concurrency caps and arrival order.
+
+    Without limits the run is claimed by one conditional UPDATE, so two workers can never
+    both own it. When its workflow or project caps concurrency, the workflow's (or
+    project's) row is locked first, the open runs are counted, and the next available run
+    in order (priority, then arrival) is claimed instead: that keeps arrival order when
+    concurrency is 1.
+    """
+    row = db.session.execute(
+        select(
+            Run.workflow_id,
+            Run.project_id,
+            Workflow.concurrency,
+            Project.concurrency,
+            Project.egress_allowlist,
+        )
+        .join(Workflow, Workflow.id == Run.workflow_id)
+        .join(Project, Project.id == Run.project_id)
+        .where(Run.id == run_id)
+    ).first()
+    if row is None:
+        db.session.rollback()
+        return None
+    workflow_id, project_id, workflow_cap, project_cap, allow = row
+    candidate = run_id
+    if workflow_cap or project_cap:
+        candidate = _next_in_line(workflow_id, project_id, workflow_cap, project_cap)
+        if candidate is None:
+            db.session.rollback()
+            return None
+    claimed = db.session.execute(
+        update(Run)
+        .where(Run.id == candidate, Run.state == RunState.AVAILABLE)
+        .values(
+            state=RunState.STARTED,
+            claimed_at=now,
+            started_at=now,
+            heartbeat_at=now,
+            worker_name=worker_name[:200],
+        )
+        .returning(
+            Run.id,
+            Run.work_order_id,
+            Run.project_id,
+            Run.workflow_id,
+            Run.snapshot_id,
+            Run.starting_trigger_id,
+            Run.starting_step_id,
+            Run.dataclip_id,
+        )
+    ).first()
+    if claimed is None:
+        db.session.rollback()
+        return None
+    db.session.execute(
+        update(WorkOrder)
+        .where(WorkOrder.id == claimed.work_order_id)
+        .values(state=WorkOrderState.RUNNING, last_activity_at=now)
+    )
+    clip = _input_clip(claimed.dataclip_id)
+    db.session.commit()
+    return ClaimedRun(
+        *claimed,
+        egress_allow=tuple(allow or ()),
+        input_clip=clip,
+        capped=bool(workflow_cap or project_cap),
+    )
+
+
+def _next_in_line(workflow_id, project_id, workflow_cap, project_cap) -> uuid.UUID | None:
+    if project_cap:
+        db.session.execute(select(Project.id).where(Project.id == project_id).with_for_update())
+        if _open_runs(Run.project_id == project_id) >= project_cap:
+            return None
+    if workflow_cap:
+        db.session.execute(select(Workflow.id).where(Workflow.id == workflow_id).with_for_update())
+        if _open_runs(Run.workflow_id == workflow_id) >= workflow_cap:
+            return None
+    scope = Run.workflow_id == workflow_id if workflow_cap else Run.project_id == project_id
+    return db.session.scalar(
+        select(Run.id)
+        .where(scope, Run.state == RunState.AVAILABLE)
+        .order_by(Run.priority, Run.inserted_at, Run.id)
+        .limit(1)
+    )
+
+
+def _open_runs(condition) -> int:
+    return (
+        db.session.scalar(
+            select(func.count()).select_from(Run).where(condition, Run.state.in_(OPEN_STATES))
+        )
+        or 0
+    )
+
+
+def _input_clip(dataclip_id: uuid.UUID | None) -> InputClip | None:
+    if dataclip_id is None:
+        return None
+    row = db.session.execute(
+        select(
+            Dataclip.type, Dataclip.body, Dataclip.raw_body, Dataclip.request, Dataclip.wiped_at
+        ).where(Dataclip.id == dataclip_id)
+    ).first()
+    return InputClip(*row) if row else None
+
+
+def waiting_runs_after(run: ClaimedRun, limit: int = 10) -> list[uuid.UUID]:
+    """Available runs that a finished run may have been holding back (concurrency caps)."""
+    runs = list(
+        db.session.scalars(
+            select(Run.id)
+            .join(Workflow, Workflow.id == Run.workflow_id)
+            .join(Project, Project.id == Run.project_id)
+            .where(
+                Run.state == RunState.AVAILABLE,
+                or_(
+                    and_(Run.workflow_id == run.workflow_id, Workflow.concurrency.isnot(None)),
+                    and_(Run.project_id == run.project_id, Project.concurrency.isnot(None)),
+                ),
+            )
+            .order_by(Run.priority, Run.inserted_at)
+            .limit(limit)
+        )
+    )
+    db.session.commit()
+    return runs
