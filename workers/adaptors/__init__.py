@@ -51,6 +51,9 @@ def spec(name: str) -> dict:
 
 
 def preload() -> None:
-    """Import every adaptor, so a forked sandbox child pays no import cost."""
+    """Import every adaptor and load the TLS context, so a forked child pays neither."""
+    from workers.adaptors import http_client
+
     for name in ADAPTORS:
         operations(name)
+    http_client.warm_up()

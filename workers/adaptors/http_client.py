@@ -50,6 +50,15 @@ def tls_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
+def warm_up() -> None:
+    """Build the TLS context, a client and a request once, without any network.
+
+    The sandbox server calls this before forking: each step's child then inherits httpx's
+    lazily built parts (about 25 ms here) instead of building them on its first request."""
+    with httpx.Client(verify=tls_context(), trust_env=False) as client:
+        client.build_request("POST", "https://warm-up.invalid/", json={}, headers={"a": "b"})
+
+
 def configuration(state: dict) -> dict:
     """The step's credential (an empty dict when the step has none)."""
     config = state.get("configuration") or {}

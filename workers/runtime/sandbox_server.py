@@ -38,7 +38,7 @@ def preload() -> dict[str, str]:
         except Exception as exc:  # a module another engineer has not written yet, say
             failed[name] = f"{type(exc).__name__}: {exc}"
     try:
-        from workers.adaptors import ADAPTORS, operations
+        from workers.adaptors import ADAPTORS, http_client, operations
     except Exception as exc:
         return {**failed, "workers.adaptors": f"{type(exc).__name__}: {exc}"}
     for adaptor in ADAPTORS:
@@ -46,6 +46,9 @@ def preload() -> dict[str, str]:
             operations(adaptor)
         except Exception as exc:
             failed[f"adaptor {adaptor}"] = f"{type(exc).__name__}: {exc}"
+    # Loading the CA bundle and httpx's lazy parts takes up to a few hundred ms: once
+    # here, every child inherits them instead of paying on its first request.
+    http_client.warm_up()
     if "workers.runtime.job" not in failed and "adaptor common" not in failed:
         # One trivial job here fills the compiler's and adaptors' lazy caches once, instead
         # of in every child.

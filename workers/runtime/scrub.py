@@ -1,7 +1,8 @@
 """Replacing credential values with *** in logs and output states.
 
-The secrets are the credential's string values (at any depth), their base64 forms, and the
-base64 of `user:password` pairs (what an HTTP Basic auth header carries). Replacement is plain
+The secrets are the credential's string values (at any depth), the forms they take when
+written into JSON or a URL (escaped, percent-encoded), their base64 forms, and the base64 of
+`user:password` pairs (what an HTTP Basic auth header carries). Replacement is plain
 string replacement, longest secret first, so regex metacharacters in a password are harmless
 and a secret that contains another one is replaced whole.
 """
@@ -9,7 +10,9 @@ and a secret that contains another one is replaced whole.
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterable
+from urllib.parse import quote, quote_plus
 
 MASK = "***"
 # Shorter values would mask ordinary words and numbers all over the logs.
@@ -46,6 +49,17 @@ def _base64_forms(text: str) -> list[str]:
     return sorted(forms)
 
 
+def _written_forms(text: str) -> set[str]:
+    """How `text` looks once written into JSON (log(S.configuration) dumps it with non-ASCII
+    and quotes escaped) or into a URL (a key in a query string is percent-encoded)."""
+    return {
+        json.dumps(text)[1:-1],
+        json.dumps(text, ensure_ascii=False)[1:-1],
+        quote(text, safe=""),
+        quote_plus(text, safe=""),
+    } - {text}
+
+
 def _pair(mapping: dict, names: Iterable[str]) -> str | None:
     """The first string value among `names` (case-insensitive keys) in `mapping`."""
     lowered = {str(key).lower(): value for key, value in mapping.items()}
@@ -73,6 +87,7 @@ class Scrubber:
         plain = [secret for secret in plain if len(secret) >= MIN_SECRET_LENGTH]
         for secret in plain:
             encoded.extend(_base64_forms(secret))
+            encoded.extend(_written_forms(secret))
         return cls(plain + encoded)
 
     def __bool__(self) -> bool:

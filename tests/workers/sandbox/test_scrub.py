@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import json
+import urllib.parse
 
 from workers.runtime.protocol import StepRequest
 from workers.runtime.sandbox import Sandbox
@@ -111,3 +113,15 @@ def test_a_job_that_prints_and_returns_the_secret_leaks_neither():
     assert messages == ["the password is ***", "basic ***"]
     assert secret not in repr(result)
     assert b64(f"admin:{secret}").rstrip("=") not in repr(result)
+
+
+def test_secrets_written_into_json_or_a_url_are_masked_too():
+    secret = 'pa$$"w0rd(ü)*/ok'
+    scrubber = Scrubber.from_configuration({"username": "ana", "password": secret})
+    as_json_ascii = json.dumps({"password": secret})
+    as_json_unicode = json.dumps({"password": secret}, ensure_ascii=False)
+    in_a_query = "GET https://x.example/api?key=" + urllib.parse.quote(secret, safe="")
+    in_a_form = "key=" + urllib.parse.quote_plus(secret, safe="")
+    for text in (as_json_ascii, as_json_unicode, in_a_query, in_a_form):
+        scrubbed = scrubber.scrub_text(text)
+        assert "w0rd" not in scrubbed and "***" in scrubbed, scrubbed
