@@ -11,6 +11,7 @@ from importlib.util import find_spec
 
 from flask import Flask
 
+from app.services import mail
 from app.web import api, errors, filters
 from app.web.navigation import NavItem
 
@@ -45,4 +46,10 @@ def register_web(app: Flask) -> None:
     errors.register(app)
     filters.register(app)
     app.extensions["ferry_project_nav"] = sorted(nav, key=lambda item: item.order)
-    app.context_processor(lambda: {"project_nav": app.extensions["ferry_project_nav"]})
+    app.context_processor(
+        lambda: {
+            "project_nav": app.extensions["ferry_project_nav"],
+            # A function, so the user menu asks only when it shows superuser entries.
+            "outbox_enabled": mail.outbox_enabled,
+        }
+    )
