@@ -80,7 +80,24 @@ def import_allowed(module: str, names: tuple[str, ...] = ()) -> bool:
 
 def check_safety(tree: ast.Module) -> None:
     """Raise JobCompileError for the first construct (in source order) that jobs may not use."""
-    _SafetyVisitor().visit(tree)
+    _SafetyVisitor(_imported_names(tree)).visit(tree)
+
+
+def _imported_names(tree: ast.Module) -> frozenset[str]:
+    """The names imports bind anywhere in the job (`import a.b` binds `a`)."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            for alias in node.names:
+                names.add(alias.asname or alias.name.split(".")[0])
+    return frozenset(names)
+
+
+def _root_name(node: ast.expr) -> str | None:
+    """`json` for json.JSONEncoder.encode; None when the chain does not start at a name."""
+    while isinstance(node, ast.Attribute | ast.Subscript):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
 
 
 def _refuse(node: ast.AST, message: str) -> JobCompileError:
@@ -89,7 +106,23 @@ def _refuse(node: ast.AST, message: str) -> JobCompileError:
 
 
 class _SafetyVisitor(ast.NodeVisitor):
+    def __init__(self, imported: frozenset[str]) -> None:
+        self.imported = imported
+
+    def _refuse_changing_a_module(self, node: ast.AST, target: ast.expr) -> None:
+        # A module (and its classes) lives in the sandbox server and is shared by the
+        # runtime itself: changing it would change how the runtime and adaptors behave.
+        root = _root_name(target)
+        if root in self.imported:
+            raise _refuse(
+                node,
+                f"{root!r} is an imported module: jobs may not change modules or their "
+                "classes. Keep your own values in variables or in the state.",
+            )
+
     def visit_Attribute(self, node: ast.Attribute) -> None:
+        if isinstance(node.ctx, ast.Store | ast.Del):
+            self._refuse_changing_a_module(node, node.value)
         if is_dunder(node.attr):
             raise _refuse(
                 node,
@@ -111,6 +144,8 @@ class _SafetyVisitor(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
+        if isinstance(func, ast.Name) and func.id in ("setattr", "delattr") and node.args:
+            self._refuse_changing_a_module(node, node.args[0])
         if isinstance(func, ast.Name) and func.id in REFLECTIVE_CALLS and len(node.args) >= 2:
             name = node.args[1]
             literal = isinstance(name, ast.Constant) and isinstance(name.value, str)

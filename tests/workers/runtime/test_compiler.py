@@ -307,6 +307,26 @@ def test_reflective_access_by_computed_or_private_name_is_refused(call):
     assert "needs a plain attribute name written out" in error.message
 
 
+@pytest.mark.parametrize(
+    "source",
+    ["import json\njson.JSONEncoder.encode = len", "import json as j\ndel j.dumps",
+     "from datetime import datetime\nfn(lambda s: setattr(datetime, 'now', None))",
+     "import json\ndef f(state):\n    json.decoder.scanstring = 1\n    return state",
+     "import collections\nfn(lambda s: delattr(collections, 'Counter'))"],
+)  # fmt: skip
+def test_changing_an_imported_module_or_its_classes_is_refused(source):
+    error = compile_error(source)
+    assert "jobs may not change modules or their classes" in error.message
+
+
+def test_own_objects_and_state_can_still_be_changed():
+    source = (
+        "import json\nclass Box:\n    pass\nbox = Box()\nbox.value = json.dumps([1])\n"
+        "def put(state):\n    state['data']['v'] = box.value\n    return state\nfn(put)"
+    )
+    assert run(source)["data"] == {"v": "[1]"}
+
+
 def test_getattr_with_a_plain_literal_name_is_allowed():
     assert run("record(getattr('abc', 'upper')())")["recorded"] == ["ABC"]
 
