@@ -12,10 +12,19 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, exists, func, select
 
 from app.extensions import db
-from app.models import Credential, ProjectCredential, Run, RunState, Workflow
+from app.models import (
+    Credential,
+    ProjectCredential,
+    Run,
+    RunState,
+    Trigger,
+    TriggerType,
+    Workflow,
+    WorkOrder,
+)
 from app.services import cron, studio_checks, workflows
 from app.services.errors import Invalid
 
@@ -40,6 +49,18 @@ class WorkflowRow:
     last_run_at: datetime | None
     runs_7d: int
     failures_7d: int
+
+
+@dataclass(frozen=True)
+class WorkflowSummary:
+    """One workflow on the project overview: how it starts and how it last went."""
+
+    id: uuid.UUID
+    name: str
+    trigger_types: tuple[str, ...]  # "webhook", "cron"
+    enabled: bool
+    last_state: str | None  # of its newest work order (the state of that one's last run)
+    last_activity_at: datetime | None
 
 
 @dataclass
@@ -95,6 +116,47 @@ def workflow_rows(project_id: uuid.UUID, now: datetime | None = None) -> list[Wo
             )
         )
     return rows
+
+
+def workflow_summaries(project_id: uuid.UUID) -> list[WorkflowSummary]:
+    """The project's workflows by name with trigger kinds, on/off and their newest work
+    order, in one statement (each correlated lookup walks an index, never the whole history).
+    """
+    newest = (
+        select(WorkOrder.state, WorkOrder.last_activity_at)
+        .where(WorkOrder.workflow_id == Workflow.id)
+        .order_by(WorkOrder.inserted_at.desc())
+        .limit(1)
+        .correlate(Workflow)
+    )
+
+    def has_trigger(*conditions) -> exists:
+        return exists().where(Trigger.workflow_id == Workflow.id, *conditions)
+
+    rows = db.session.execute(
+        select(
+            Workflow.id,
+            Workflow.name,
+            has_trigger(Trigger.type == TriggerType.WEBHOOK).label("webhook"),
+            has_trigger(Trigger.type == TriggerType.CRON).label("cron"),
+            has_trigger(Trigger.enabled.is_(True)).label("enabled"),
+            newest.with_only_columns(WorkOrder.state).scalar_subquery().label("last_state"),
+            newest.with_only_columns(WorkOrder.last_activity_at).scalar_subquery().label("last_at"),
+        )
+        .where(Workflow.project_id == project_id, Workflow.deleted_at.is_(None))
+        .order_by(Workflow.name)
+    )
+    return [
+        WorkflowSummary(
+            id=row.id,
+            name=row.name,
+            trigger_types=tuple(kind for kind in ("webhook", "cron") if getattr(row, kind)),
+            enabled=bool(row.enabled),
+            last_state=str(row.last_state) if row.last_state else None,
+            last_activity_at=row.last_at,
+        )
+        for row in rows
+    ]
 
 
 def new_workflow(project_id: uuid.UUID, name: str, actor_id: uuid.UUID | None) -> Workflow:

@@ -19,6 +19,7 @@ from app.services import (
 )
 from app.services.errors import Conflict, Invalid
 from tests import factories
+from tests import history_factories as hf
 
 TWO_STEPS = """
 name: {name}
@@ -86,6 +87,59 @@ def test_list_rows_count_runs_and_failures_of_the_last_seven_days(db, project):
     assert rows["Busy"].enabled is True
     assert rows["Quiet"].last_state is None and rows["Quiet"].runs_7d == 0
     assert quiet.id == rows["Quiet"].workflow.id
+
+
+SCHEDULED = """
+name: {name}
+triggers:
+  nightly:
+    type: cron
+    cron_expression: "0 2 * * *"
+    enabled: false
+jobs:
+  shape:
+    name: Shape
+    adaptor: common@1
+    body: "fn(lambda state: state)"
+edges:
+  nightly->shape:
+    source_trigger: nightly
+    target_job: shape
+"""
+
+
+def test_overview_summaries_come_from_one_statement(db, project):
+    from sqlalchemy import event
+
+    hooked = workflows.get_workflow(factories.workflow(project, name="Hooked").id)
+    factories.workflow(project, SCHEDULED.format(name="Nightly"))
+    factories.workflow(project, "name: Manual only")
+    earlier = hf.work_order(hooked, state="success", received=hf.at(days_ago=1))
+    latest = hf.work_order(hooked, state="failed", received=hf.at(minutes_ago=5))
+    assert earlier.inserted_at < latest.inserted_at
+    project_id = project.id  # (reading it after a commit is a query of its own)
+    statements = []
+
+    def count(*args):
+        statements.append(args[2])
+
+    engine = db.session.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        rows = studio.workflow_summaries(project_id)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) == 1, statements
+    assert [row.name for row in rows] == ["Hooked", "Manual only", "Nightly"]
+    by_name = {row.name: row for row in rows}
+    assert by_name["Hooked"].trigger_types == ("webhook",)
+    assert by_name["Hooked"].enabled is True
+    assert by_name["Hooked"].last_state == "failed"  # the newest work order, not the first
+    assert by_name["Hooked"].last_activity_at == latest.last_activity_at
+    assert by_name["Nightly"].trigger_types == ("cron",)
+    assert by_name["Nightly"].enabled is False
+    assert by_name["Nightly"].last_state is None
+    assert by_name["Manual only"].trigger_types == ()
 
 
 def test_new_workflow_refuses_a_duplicate_name(db, project):

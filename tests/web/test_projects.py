@@ -69,3 +69,42 @@ def test_members_of_any_role_can_open_the_project(signed_in, user, db):
 
 def test_unknown_project_is_404(signed_in):
     assert signed_in.get("/projects/00000000-0000-0000-0000-000000000000").status_code == 404
+
+
+def test_overview_of_an_empty_project_invites_editors_to_create_a_workflow(signed_in, user, db):
+    mine = factories.project(user, "Fresh project")
+    html = signed_in.get(f"/projects/{mine.id}").get_data(as_text=True)
+    assert "No workflows yet" in html
+    assert f'href="/projects/{mine.id}/workflows/new"' in html
+    viewer_of = factories.project(factories.user(), "Someone's project")
+    factories.member(viewer_of, user, Role.VIEWER)
+    html = signed_in.get(f"/projects/{viewer_of.id}").get_data(as_text=True)
+    assert "No workflows yet" in html
+    assert "/workflows/new" not in html
+    assert "an editor of this project can create one" in html
+
+
+def test_overview_lists_workflows_with_trigger_switch_and_last_run(signed_in, user, db):
+    from app.services import workflows
+    from tests import history_factories as hf
+
+    mine = factories.project(user, "Busy project")
+    flow = workflows.get_workflow(factories.workflow(mine, name="Patient sync").id)
+    hf.work_order(flow, state="success", received=hf.at(days_ago=2))
+    hf.work_order(flow, state="crashed", received=hf.at(minutes_ago=10))
+    idle = factories.workflow(mine, "name: Never started")
+    html = signed_in.get(f"/projects/{mine.id}").get_data(as_text=True)
+    table = html[html.index('id="overview-workflows"') : html.index("</table>")]
+    assert "No workflows yet" not in html
+    assert f'href="/projects/{mine.id}/workflows/{flow.id}">Patient sync</a>' in table
+    assert f'href="/projects/{mine.id}/workflows/{idle.id}">Never started</a>' in table
+    rows = table.split("<tr>")[2:]  # after the header row; ordered by name
+    idle_row, sync_row = rows
+    assert "Never started" in idle_row and "Patient sync" in sync_row
+    assert "webhook" in sync_row and "On" in sync_row
+    assert 'data-state="crashed"' in sync_row and 'data-state="success"' not in sync_row
+    assert f"/projects/{mine.id}/history?workflow={flow.id}" in sync_row
+    assert "manual only" in idle_row and "never run" in idle_row
+    # Where to go next: the project's other areas.
+    for area in ("history", "dashboard", "credentials"):
+        assert f'href="/projects/{mine.id}/{area}"' in html

@@ -7,7 +7,9 @@ import uuid
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from app.models import Role
 from app.services import projects as project_service
+from app.services import studio
 from app.services.errors import Invalid
 from app.web.access import project_access
 from app.web.navigation import NavItem
@@ -53,6 +55,12 @@ def create():
 @bp.get("/projects/<uuid:project_id>")
 @login_required
 def show(project_id: uuid.UUID):
-    """A project's overview."""
+    """A project's overview: its workflows, how each last went, and where to go next."""
     access = project_access(project_id)
-    return render_template("projects/show.html", access=access, project=access.project)
+    return render_template(
+        "projects/show.html",
+        access=access,
+        project=access.project,
+        workflows=studio.workflow_summaries(project_id),
+        can_edit=access.can(Role.EDITOR),
+    )
