@@ -6,9 +6,12 @@ sends (log lines, the output state, error messages) is scrubbed of credential va
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
 import math
 import os
+import signal
 import sys
 import time
 
@@ -63,6 +66,20 @@ class _StdStream:
 
     def flush(self) -> None:
         """Nothing to do: lines leave as soon as they are complete."""
+
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def die_with(server_pid: int) -> None:
+    """Have the kernel kill this child when the sandbox server dies.
+
+    The server enforces the step's wall-clock timeout; a child outliving it (the worker was
+    stopped, the server killed) would run unsupervised until its job returned."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != server_pid:  # the server died before the request above took effect
+        os._exit(0)
 
 
 def wait_and_run(request_fd: int, result_fd: int, failed: dict[str, str]) -> None:

@@ -77,6 +77,7 @@ class Spare:
         """Fork a child that waits for one request (OSError if the fork fails)."""
         request_read, request_write = os.pipe()
         result_read, result_write = os.pipe()
+        server_pid = os.getpid()
         try:
             pid = os.fork()
         except OSError:
@@ -85,6 +86,7 @@ class Spare:
             raise
         if pid == 0:  # the child: never returns
             try:
+                sandbox_child.die_with(server_pid)
                 for fd in (request_write, result_read, *protocol_fds):
                     os.close(fd)
                 sandbox_child.wait_and_run(request_read, result_write, failed)

@@ -143,6 +143,46 @@ def test_a_server_dying_mid_step_gives_an_exception_and_then_recovers():
         assert box.run(step(TRIVIAL)).status == "success"
 
 
+def process_state(pid: int) -> str | None:
+    """The state letter of a process (R, S, Z, ...), None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
+def children_of(pid: int) -> set[int]:
+    """The live processes whose parent is `pid`."""
+    found = set()
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                state, parent = stat.read().rsplit(")", 1)[1].split()[:2]
+        except OSError:
+            continue
+        if int(parent) == pid and state != "Z":
+            found.add(int(entry))
+    return found
+
+
+def test_a_step_dies_with_its_server_instead_of_running_unsupervised():
+    with Sandbox() as box:
+        server = box.server_pid
+        sleeper = step("import time\nfn(lambda state: time.sleep(30) or state)")
+        running = threading.Thread(target=box.run, args=(sleeper,))
+        running.start()
+        time.sleep(0.5)
+        children = children_of(server)  # the sleeping step (the next spare comes after it)
+        assert len(children) == 1
+        os.kill(server, signal.SIGKILL)
+        running.join(timeout=10)
+        deadline = time.monotonic() + 5
+        while any(process_state(c) not in (None, "Z") for c in children):
+            assert time.monotonic() < deadline, "a step outlived its sandbox server"
+            time.sleep(0.05)
+
+
 def test_the_server_has_an_empty_environment(sandbox):
     with open(f"/proc/{sandbox.server_pid}/environ", "rb") as environ:
         assert environ.read() == b""
