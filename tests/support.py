@@ -37,6 +37,18 @@ def database_url(suffix: str) -> str:
     return url.set(database=name).render_as_string(hide_password=False)
 
 
+def postgresql_credential(url: str) -> dict:
+    """The postgresql adaptor's credential for the database at `url`."""
+    parts = make_url(url)
+    return {
+        "host": parts.host or "127.0.0.1",
+        "port": parts.port or 5432,
+        "database": parts.database,
+        "user": parts.username or "postgres",
+        "password": parts.password or "",
+    }
+
+
 def redis_url() -> str:
     """A Redis database number (1..15) of this xdist worker: no two workers of one session
     share one (sessions run side by side by hand may; tests empty what they use)."""

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.support import database_url, recreate_database
+from tests.support import database_url, postgresql_credential, recreate_database
 from tests.workers.adaptors.servers import FakeCommCare, FakeDhis2, FakeFhir
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -120,14 +120,7 @@ def registry():
     plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(plain, autocommit=True) as conn:
         conn.execute((EXAMPLES / "csv-to-postgresql" / "schema.sql").read_text())
-        credential = {
-            "host": url.host or "127.0.0.1",
-            "port": url.port or 5432,
-            "database": url.database,
-            "user": url.username or "postgres",
-            "password": url.password or "",
-        }
-        yield credential, conn
+        yield postgresql_credential(plain), conn
     admin = url.set(drivername="postgresql", database="postgres")
     with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')

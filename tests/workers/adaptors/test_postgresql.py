@@ -6,7 +6,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.support import database_url, recreate_database
+from tests.support import database_url, postgresql_credential, recreate_database
 from workers.adaptors import postgresql
 from workers.runtime.errors import JobError
 from workers.runtime.logs import LogLine, capture
@@ -45,15 +45,7 @@ def db(dsn):
 @pytest.fixture
 def state(dsn):
     """A state with a credential for the test database."""
-    url = make_url(dsn)
-    config = {
-        "host": url.host or "127.0.0.1",
-        "port": url.port or 5432,
-        "database": url.database,
-        "user": url.username or "postgres",
-        "password": url.password or "",
-    }
-    return {"configuration": config, "data": {"name": INJECTION, "age": 41}}
+    return {"configuration": postgresql_credential(dsn), "data": {"name": INJECTION, "age": 41}}
 
 
 def test_sql_select_returns_json_ready_rows(db, state):
