@@ -23,6 +23,7 @@ from app.services.history_filters import (
     decode_cursor,
     encode_cursor,
 )
+from app.services.history_runs import run_scrubber
 from app.services.history_search import search_condition
 
 PAGE_SIZE = 50
@@ -174,6 +175,7 @@ class WorkOrderDetail:
 
     row: HistoryRow
     runs: list[tuple[Run, list[StepRun]]]
+    errors: dict[uuid.UUID, str]  # run or step run id -> its error message, masked
 
 
 def work_order_detail(project_id: uuid.UUID, work_order_id: uuid.UUID) -> WorkOrderDetail:
@@ -192,7 +194,20 @@ def work_order_detail(project_id: uuid.UUID, work_order_id: uuid.UUID) -> WorkOr
             .order_by(StepRun.started_at, StepRun.id)
         ):
             steps[step_run.run_id].append(step_run)
-    return WorkOrderDetail(row, [(run, steps[run.id]) for run in runs])
+    return WorkOrderDetail(
+        row, [(run, steps[run.id]) for run in runs], _errors(project_id, runs, steps)
+    )
+
+
+def _errors(
+    project_id: uuid.UUID, runs: list[Run], steps: dict[uuid.UUID, list[StepRun]]
+) -> dict[uuid.UUID, str]:
+    failed = [(run.id, run.error_message) for run in runs if run.error_message]
+    failed += [(s.id, s.error_message) for ss in steps.values() for s in ss if s.error_message]
+    if not failed:
+        return {}  # most rows: no credential needs decrypting
+    scrub = run_scrubber(project_id, {run.snapshot_id for run in runs})
+    return {item_id: str(scrub(message)) for item_id, message in failed}
 
 
 def newest_arrival(project_id: uuid.UUID) -> datetime | None:

@@ -1,9 +1,15 @@
-"""The run page: a run's steps as a timeline, a step's input and output, and its logs."""
+"""The run page: a run's steps as a timeline, a step's input and output, and its logs.
+
+Everything shown from stored data (dataclip bodies, errors, log lines) passes through the
+display scrubber first: the runtime masks credential values before storing, and this is the
+second line, for a value that slipped through or a credential shared after the run.
+"""
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,6 +21,7 @@ from app.models import (
     Dataclip,
     LogLevel,
     LogLine,
+    LogSource,
     Run,
     Step,
     StepRun,
@@ -24,13 +31,19 @@ from app.models import (
     WorkflowSnapshot,
     WorkOrder,
 )
+from app.services import credentials
 from app.services.errors import Invalid, NotFound
 from app.services.history_search import contains
+
+Scrub = Callable[[object], object]
 
 # Bodies above this are not drawn as a tree: the first part is shown as text instead.
 MAX_TREE_CHARS = 200_000
 PREVIEW_CHARS = 20_000
 MAX_LOG_LINES = 2000
+# A preview is read this much longer than shown and cut after masking, so a credential
+# value straddling the cut is masked whole instead of showing its first characters.
+SCRUB_MARGIN = 8192
 LEVELS = tuple(level.value for level in LogLevel)
 
 
@@ -74,11 +87,47 @@ class DataclipView:
 
 
 @dataclass(frozen=True)
+class ShownLogLine:
+    """A log line as pages show it (its message masked)."""
+
+    id: uuid.UUID
+    step_run_id: uuid.UUID | None
+    level: LogLevel
+    source: LogSource
+    message: str
+    timestamp: datetime
+
+    @classmethod
+    def of(cls, line: LogLine, scrub: Scrub) -> ShownLogLine:
+        """`line` with its message masked by `scrub`."""
+        message = str(scrub(line.message))
+        return cls(line.id, line.step_run_id, line.level, line.source, message, line.timestamp)
+
+
+@dataclass(frozen=True)
 class LogView:
     """Log lines in time order, and whether more matched than are shown."""
 
-    lines: list[LogLine]
+    lines: list[ShownLogLine]
     more: bool
+
+
+def run_scrubber(project_id: uuid.UUID, snapshot_ids: Iterable[uuid.UUID]) -> Scrub:
+    """Masks every value of the project's credentials and of those the steps of these
+    workflow versions used (a credential may have been unshared since the run)."""
+    used: set[uuid.UUID] = set()
+    for definition in db.session.scalars(
+        select(WorkflowSnapshot.definition).where(WorkflowSnapshot.id.in_(set(snapshot_ids)))
+    ):
+        for step in (definition or {}).get("steps") or []:
+            if step.get("credential_id"):
+                used.add(uuid.UUID(str(step["credential_id"])))
+    return credentials.display_scrubber(project_id, used)
+
+
+def shown_text(scrub: Scrub, text: str | None) -> str | None:
+    """`text` (an error, a log line) masked for display."""
+    return None if text is None else str(scrub(text))
 
 
 def run_view(project_id: uuid.UUID, run_id: uuid.UUID) -> RunView:
@@ -130,8 +179,11 @@ def selected_step(view: RunView, step_run_id: uuid.UUID | None) -> StepRun | Non
     return failed[0] if failed else (view.steps[-1] if view.steps else None)
 
 
-def dataclip_view(project_id: uuid.UUID, dataclip_id: uuid.UUID | None) -> DataclipView | None:
-    """A dataclip of the project, loading its body only when it is small enough to draw."""
+def dataclip_view(
+    project_id: uuid.UUID, dataclip_id: uuid.UUID | None, scrub: Scrub | None = None
+) -> DataclipView | None:
+    """A dataclip of the project, loading its body only when it is small enough to draw,
+    masked by `scrub` (by default the project's credentials)."""
     if dataclip_id is None:
         return None
     body_text = sa.cast(Dataclip.body, sa.Text)
@@ -149,18 +201,16 @@ def dataclip_view(project_id: uuid.UUID, dataclip_id: uuid.UUID | None) -> Datac
     clip_id, clip_type, wiped_at, size, is_raw = row
     if wiped_at is not None:
         return DataclipView(clip_id, clip_type.value, 0, wiped_at, None, None)
-    if is_raw:
-        raw = db.session.scalar(
-            select(func.substr(Dataclip.raw_body, 1, PREVIEW_CHARS)).where(Dataclip.id == clip_id)
-        )
-        return DataclipView(clip_id, clip_type.value, size, None, None, raw)
-    if size > MAX_TREE_CHARS:
+    scrub = scrub or credentials.display_scrubber(project_id)
+    if is_raw or size > MAX_TREE_CHARS:
+        text = Dataclip.raw_body if is_raw else body_text
         start = db.session.scalar(
-            select(func.substr(body_text, 1, PREVIEW_CHARS)).where(Dataclip.id == clip_id)
+            select(func.substr(text, 1, PREVIEW_CHARS + SCRUB_MARGIN)).where(Dataclip.id == clip_id)
         )
-        return DataclipView(clip_id, clip_type.value, size, None, None, start)
+        shown = str(scrub(start or ""))[:PREVIEW_CHARS]
+        return DataclipView(clip_id, clip_type.value, size, None, None, shown)
     body = db.session.scalar(select(Dataclip.body).where(Dataclip.id == clip_id))
-    return DataclipView(clip_id, clip_type.value, size, None, body, None)
+    return DataclipView(clip_id, clip_type.value, size, None, scrub(body), None)
 
 
 def run_logs(
@@ -170,10 +220,14 @@ def run_logs(
     step_run_id: uuid.UUID | None = None,
     level: str | None = None,
     text: str = "",
+    scrub: Scrub | None = None,
 ) -> LogView:
-    """A run's log lines (of one step run, at or above `level`, containing `text`)."""
-    run_view_owner = db.session.scalar(select(Run.project_id).where(Run.id == run_id))
-    if run_view_owner != project_id:
+    """A run's log lines (of one step run, at or above `level`, containing `text`), masked
+    by `scrub` (by default: the credentials of the project and of the run's steps)."""
+    owner, snapshot_id = db.session.execute(
+        select(Run.project_id, Run.snapshot_id).where(Run.id == run_id)
+    ).first() or (None, None)
+    if owner != project_id:
         raise NotFound("There is no such run in this project.")
     query = select(LogLine).where(LogLine.run_id == run_id)
     if step_run_id is not None:
@@ -187,7 +241,10 @@ def run_logs(
     lines = list(
         db.session.scalars(query.order_by(LogLine.timestamp, LogLine.id).limit(MAX_LOG_LINES + 1))
     )
-    return LogView(lines[:MAX_LOG_LINES], len(lines) > MAX_LOG_LINES)
+    if lines and scrub is None:
+        scrub = run_scrubber(project_id, [snapshot_id])
+    shown = [ShownLogLine.of(line, scrub) for line in lines[:MAX_LOG_LINES]]
+    return LogView(shown, len(lines) > MAX_LOG_LINES)
 
 
 @dataclass(frozen=True)
@@ -199,6 +256,8 @@ class RunPage:
     input: DataclipView | None
     output: DataclipView | None
     logs: LogView
+    run_error: str | None  # the run's and the step's error messages, masked
+    step_error: str | None
 
 
 def run_page(
@@ -213,21 +272,27 @@ def run_page(
     """Everything the run page shows, for the selected (or most telling) step."""
     view = run_view(project_id, run_id)
     step = selected_step(view, step_run_id)
+    scrub = run_scrubber(project_id, [view.run.snapshot_id])
     logs = run_logs(
         project_id,
         run_id,
         step_run_id=step.id if step is not None and not all_logs else None,
         level=level,
         text=text,
+        scrub=scrub,
     )
+    run_error = shown_text(scrub, view.run.error_message)
     if step is None:
-        return RunPage(view, None, dataclip_view(project_id, view.run.dataclip_id), None, logs)
+        clip = dataclip_view(project_id, view.run.dataclip_id, scrub)
+        return RunPage(view, None, clip, None, logs, run_error, None)
     return RunPage(
         view,
         step,
-        dataclip_view(project_id, step.input_dataclip_id),
-        dataclip_view(project_id, step.output_dataclip_id),
+        dataclip_view(project_id, step.input_dataclip_id, scrub),
+        dataclip_view(project_id, step.output_dataclip_id, scrub),
         logs,
+        run_error,
+        shown_text(scrub, step.error_message),
     )
 
 

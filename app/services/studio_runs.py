@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Dataclip, DataclipType, LogLine, Run, RunState, StepRun
-from app.services import run_commands, run_queries, workflows
+from app.models import Dataclip, DataclipType, Run, RunState, StepRun
+from app.services import credentials, run_commands, run_queries, workflows
 from app.services.errors import Invalid, NotFound
+from app.services.history_runs import ShownLogLine, run_scrubber, shown_text
 
 MAX_INPUT_NAME = 200
 RECENT_RUNS = 10
@@ -28,12 +29,13 @@ class InputChoice:
 
 @dataclass
 class StepDetail:
-    """What the run panel's tabs show for one step of one run."""
+    """What the run panel's tabs show for one step of one run (stored data masked)."""
 
     step_run: StepRun | None
     input_body: object
     output_body: object
-    logs: list[LogLine]
+    logs: list[ShownLogLine]
+    error: str | None = None
 
 
 def parse_custom_input(text: str) -> dict:
@@ -167,6 +169,12 @@ def dataclip_body(project_id: uuid.UUID, dataclip_id: uuid.UUID) -> object:
     return clip.body
 
 
+def input_preview(project_id: uuid.UUID, dataclip_id: uuid.UUID) -> object:
+    """A stored input as the run panel previews it: its body with credential values masked
+    (the run itself gets the stored body)."""
+    return credentials.display_scrubber(project_id)(dataclip_body(project_id, dataclip_id))
+
+
 def _state_of(body: object) -> dict:
     return body if isinstance(body, dict) else {"data": body}
 
@@ -187,7 +195,9 @@ def progress(run_id: uuid.UUID, project_id: uuid.UUID) -> dict:
         "work_order_id": str(run.work_order_id),
         "state": state.value,
         "final": state.is_final,
-        "error": run.error_message,
+        "error": shown_text(run_scrubber(project_id, [run.snapshot_id]), run.error_message)
+        if run.error_message
+        else None,
         "steps": steps,
     }
 
@@ -201,11 +211,17 @@ def step_detail(
     if not step_runs:
         return StepDetail(None, None, None, [])
     step_run = step_runs[-1]
+    # What the history's run page shows passes the same mask (see history_runs).
+    scrub = run_scrubber(project_id, [run.snapshot_id])
+    logs = [
+        ShownLogLine.of(line, scrub) for line in run_queries.logs_of(run.id, step_run.id, level)
+    ]
     return StepDetail(
         step_run=step_run,
-        input_body=_body_or_none(project_id, step_run.input_dataclip_id),
-        output_body=_body_or_none(project_id, step_run.output_dataclip_id),
-        logs=run_queries.logs_of(run.id, step_run.id, level),
+        input_body=scrub(_body_or_none(project_id, step_run.input_dataclip_id)),
+        output_body=scrub(_body_or_none(project_id, step_run.output_dataclip_id)),
+        logs=logs,
+        error=shown_text(scrub, step_run.error_message),
     )
 
 

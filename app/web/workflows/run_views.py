@@ -82,7 +82,7 @@ def step_tab(project_id: uuid.UUID, workflow_id: uuid.UUID, run_id: uuid.UUID):
 def input_body(project_id: uuid.UUID, workflow_id: uuid.UUID, dataclip_id: uuid.UUID):
     """A stored input's body, to preview it before running."""
     project_access(project_id)
-    return jsonify({"body": studio_runs.dataclip_body(project_id, dataclip_id)})
+    return jsonify({"body": studio_runs.input_preview(project_id, dataclip_id)})
 
 
 @bp.get("/<uuid:workflow_id>/inputs")
