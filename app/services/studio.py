@@ -25,7 +25,7 @@ from app.models import (
     Workflow,
     WorkOrder,
 )
-from app.services import cron, studio_checks, workflows
+from app.services import credential_forms, cron, studio_checks, workflows
 from app.services.errors import Invalid
 
 FAILURE_STATES = (
@@ -70,6 +70,11 @@ class CredentialChoice:
     name: str
     schema: str
     production: bool
+
+    @property
+    def type_label(self) -> str:
+        """The credential's type in words ("DHIS2", "Raw JSON")."""
+        return credential_forms.type_label(self.schema)
 
 
 def workflow_rows(project_id: uuid.UUID, now: datetime | None = None) -> list[WorkflowRow]:

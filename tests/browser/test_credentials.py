@@ -22,6 +22,7 @@ from app.models import Dataclip, LogLine, Project, StepRun, WorkOrder
 from app.services import workflows
 from app.services.demo import DEMO_EMAIL, DEMO_PASSWORD
 from tests.browser.conftest import screenshot
+from tests.browser.studio_helpers import click_node
 from tests.browser.test_sign_in import sign_in
 from tests.support import browser_redis_url, database_url
 
@@ -36,7 +37,6 @@ jobs:
   me:
     name: Who am I in DHIS2
     adaptor: dhis2@1
-    credential: DHIS2 from the browser
     body: |
       log("signing in with", S.configuration["password"])
       get("me")
@@ -117,9 +117,26 @@ def test_create_a_dhis2_credential_and_use_it_in_a_step(
     live_db.session.commit()
     workflow = workflows.create_workflow(project.id, WORKFLOW)
     trigger_id = workflow.triggers[0].id
+    builder = f"/projects/{project.id}/workflows/{workflow.id}"
     live_db.session.remove()
 
-    page.reload()
+    # The step picks the credential in the builder: listed with its type and production mark.
+    page.goto(builder)
+    page.wait_for_function("() => window.ferryStudio !== undefined")
+    click_node(page, "job:me")
+    picker = page.locator("#step-credential")
+    choice = picker.locator("label", has_text="DHIS2 from the browser")
+    expect(choice.locator("[data-credential-type]")).to_have_text("DHIS2")
+    expect(choice).to_contain_text("production")
+    expect(picker.get_by_label("No credential")).to_be_checked()
+    choice.click()
+    expect(choice.locator("input")).to_be_checked()
+    screenshot(page, "credential-picked-in-builder")
+    page.keyboard.press("Control+s")
+    expect(page.get_by_text("Saved as version 2.")).to_be_visible()
+
+    page.goto("/credentials")
+    page.get_by_role("link", name="DHIS2 from the browser").click()
     expect(page.get_by_text("Browser credential journey")).to_be_visible()
     screenshot(page, "credential-page-dhis2")
     page.get_by_role("link", name="Edit").click()

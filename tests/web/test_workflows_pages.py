@@ -252,3 +252,40 @@ def test_outsiders_get_404(signed_in, db):
     foreign = factories.workflow(other, SOURCE.format(name="Theirs"))
     assert signed_in.get(f"/projects/{other.id}/workflows").status_code == 404
     assert signed_in.get(f"/projects/{other.id}/workflows/{foreign.id}").status_code == 404
+
+
+def test_credential_picker_lists_shared_credentials_with_type_and_production_mark(
+    signed_in, user, project, flow
+):
+    from app.services import credential_sharing, credentials
+
+    def make(name, schema, production, **body):
+        fields = {f"body.{key}": [value] for key, value in body.items()}
+        return credentials.create_credential(user, name, schema, fields, production)
+
+    live = make(
+        "DHIS2 live",
+        "dhis2",
+        True,
+        base_url="https://dhis2.example.org",
+        username="a",
+        password="pw-123456",
+    )
+    api = make("Partner API", "http", False, base_url="https://api.example.org", api_key="k-1234")
+    make("Not shared", "http", False, base_url="https://x.example.org", api_key="k-5678")
+    credential_sharing.share(user, live.id, project.id)
+    credential_sharing.share(user, api.id, project.id)
+    html = signed_in.get(f"{_base(project)}/{flow.id}").get_data(as_text=True)
+    picker = html[html.index('id="step-credential"') : html.index('id="step-credential-missing"')]
+    labels = {
+        name: picker[picker.index(f'value="{name}"') :].split("</label>")[0]
+        for name in ("DHIS2 live", "Partner API")
+    }
+    # The same markup as every credential list (credentials/_label.html).
+    assert '<span class="ferry-credential">DHIS2 live <span class="badge' in labels["DHIS2 live"]
+    assert "data-credential-type>DHIS2</span>" in labels["DHIS2 live"]
+    assert "production</span>" in labels["DHIS2 live"]
+    assert "data-credential-type>HTTP" in labels["Partner API"]
+    assert "production" not in labels["Partner API"]
+    assert "Not shared" not in html
+    assert 'name="step-credential" value="" checked' in picker

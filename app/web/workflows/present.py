@@ -64,7 +64,13 @@ def builder_data(access: ProjectAccess, workflow: Workflow, credentials: list) -
         "can_admin": access.can(Role.ADMIN),
         "adaptors": adaptor_choices(),
         "credentials": [
-            {"name": c.name, "schema": c.schema, "production": c.production} for c in credentials
+            {
+                "name": c.name,
+                "schema": c.schema,
+                "type_label": c.type_label,
+                "production": c.production,
+            }
+            for c in credentials
         ],
         "urls": {
             "save": url_for("workflows.save", **ids),

@@ -72,7 +72,9 @@ export class Panels {
     $("step-name").addEventListener("input", (e) => this.set({ name: e.target.value }));
     $("step-adaptor").addEventListener("change", () => { this.fillVersions(); this.writeAdaptor(); });
     $("step-version").addEventListener("change", () => this.writeAdaptor());
-    $("step-credential").addEventListener("change", (e) => this.set({ credential: e.target.value || null }));
+    $("step-credential").addEventListener("change", (e) => {
+      if (e.target.name === "step-credential") this.set({ credential: e.target.value || null });
+    });
   }
 
   writeAdaptor() {
@@ -105,14 +107,25 @@ export class Panels {
     const [name, version] = (job.adaptor || "").split("@");
     $("step-adaptor").value = this.adaptorSpec(name) ? name : "";
     this.fillVersions(version || null);
-    const credential = $("step-credential");
-    if (job.credential && ![...credential.options].some((o) => o.value === job.credential)) {
-      credential.add(new Option(`${job.credential} (not shared into this project)`, job.credential));
-    }
-    credential.value = job.credential || "";
+    this.fillCredential(job.credential || "");
     setText(this.body, job.body || "");
     this.loadDocs($("step-adaptor").value);
     if (this.onStepShown) this.onStepShown(id);
+  }
+
+  /** Tick the step's credential; one no longer shared into the project is listed, marked. */
+  fillCredential(name) {
+    const group = $("step-credential");
+    group.querySelectorAll("[data-missing]").forEach((el) => el.remove());
+    let radio = [...group.querySelectorAll("input[name=step-credential]")].find((r) => r.value === name);
+    if (!radio) {
+      const item = $("step-credential-missing").content.firstElementChild.cloneNode(true);
+      item.querySelector("[data-name]").textContent = name;
+      radio = item.querySelector("input");
+      radio.value = name;
+      group.querySelector(".list-group").append(item);
+    }
+    radio.checked = true;
   }
 
   async loadDocs(name) {
