@@ -27,7 +27,9 @@ def parse_line(adaptor_ref: str, line: str) -> RequestForm:
     form = form_for(adaptor_ref, name)
     fields = {f.name: f for f in form.fields}
     positional = [f.name for f in form.fields if f.required]
-    if len(call.args) > len(positional):
+    variadic = next((f for f in form.fields if f.variadic), None)
+    extra = call.args[len(positional) :]
+    if extra and variadic is None:
         raise Invalid("line", "This line passes more values than the form knows about.")
     given = list(zip(positional, call.args, strict=False))
     given += [(kw.arg, kw.value) for kw in call.keywords]
@@ -35,8 +37,24 @@ def parse_line(adaptor_ref: str, line: str) -> RequestForm:
         if param_name not in fields:
             raise Invalid("line", f"{name}() has no parameter {param_name!r}.")
         form.values[param_name] = _value_of(node, fields[param_name])
+    if extra:
+        form.values[variadic.name] = _spread_of(extra, variadic)
     form.each = each
     return form
+
+
+def _spread_of(nodes: list[ast.expr], param: ParamField) -> Value:
+    """The values a line spread into `*args`: one row each, or JSON when one is not a plain
+    value the rows can hold."""
+    rows = []
+    for node in nodes:
+        scalar = _scalar(node)
+        if scalar is None:
+            break
+        rows.append({"mode": scalar.mode, "value": scalar.value})
+    else:
+        return Value("list", rows=rows)
+    return _json_value(ast.List(elts=list(nodes), ctx=ast.Load()), param)
 
 
 def _called(node: ast.AST) -> str | None:

@@ -2,8 +2,9 @@
 that writes one line of job code (and reads such a line back into the form).
 
 A value is written in one of a few modes: text, number, true/false, a choice, a value from
-the input (`S.data.name`), JSON, or a list of named fields (headers, query, a body). The code
-is parsed back with `ast`, never evaluated.
+the input (`S.data.name`), JSON, or a list of named fields (headers, query, a body). A
+variadic parameter (`log(*args)`) takes a list of values, each written as its own positional
+argument. The code is parsed back with `ast`, never evaluated.
 """
 
 from __future__ import annotations
@@ -31,11 +32,13 @@ class ParamField:
     modes: list[str]
     choices: list[str] = field(default_factory=list)
     default: object = None
+    variadic: bool = False  # `*args`: its values are spread as positional arguments
 
 
 @dataclass
 class Value:
-    """A parameter's value in the form: a mode and its text, or rows for `fields`."""
+    """A parameter's value in the form: a mode and its text, or rows for `fields` (key, mode,
+    value) and `list` (mode, value)."""
 
     mode: str
     value: str = ""
@@ -85,19 +88,31 @@ def _fields(spec: dict) -> list[ParamField]:
     required = set(schema.get("required") or [])
     result = []
     for name, prop in (schema.get("properties") or {}).items():
+        variadic = is_variadic(prop, name in required)
         result.append(
             ParamField(
                 name=name,
                 title=prop.get("title") or name,
                 description=prop.get("description") or "",
                 required=name in required,
-                modes=_modes(name, prop),
+                modes=["list", "json", "input"] if variadic else _modes(name, prop),
                 choices=[str(c) for c in prop.get("enum") or []],
                 default=prop.get("default"),
+                variadic=variadic,
             )
         )
     # Required parameters first, in schema order: they are written as positional arguments.
     return sorted(result, key=lambda f: not f.required)
+
+
+def is_variadic(prop: dict, required: bool) -> bool:
+    """True for a `*args` parameter. A spec may say so (`"variadic": true`); otherwise the
+    specs' convention marks one: an optional parameter of type "array" without a default
+    (`log(*args)` is listed as `args: {"type": "array"}`, not required). The tests hold this
+    rule to the adaptors' real signatures."""
+    if "variadic" in prop:
+        return bool(prop["variadic"])
+    return prop.get("type") == "array" and not required and "default" not in prop
 
 
 def _modes(name: str, prop: dict) -> list[str]:
@@ -124,9 +139,13 @@ def build_line(adaptor_ref: str, operation: str, form: dict, each: str = "") -> 
     `form` maps each parameter name to a Value.
     """
     spec = operation_spec(adaptor_ref, operation)
-    positional, keywords, optional_seen = [], [], False
-    for param in _fields(spec):
+    positional, keywords, spread, optional_seen = [], [], [], False
+    fields = _fields(spec)
+    for param in fields:
         value = form.get(param.name)
+        if param.variadic:
+            spread = _spread(param, value) if value is not None else []
+            continue
         code = _code(param, value) if value is not None else None
         if code is None:
             if param.required:
@@ -137,11 +156,59 @@ def build_line(adaptor_ref: str, operation: str, form: dict, each: str = "") -> 
             positional.append(code)
         else:
             keywords.append(f"{param.name}={code}")
-    call = f"{operation}({', '.join(positional + keywords)})"
+    if spread:
+        _check_spread_order(spec, fields, keywords)
+    call = f"{operation}({', '.join(positional + spread + keywords)})"
     each = (each or "").strip()
     if each:
         return f"each({reference(each, 'each')}, {call})"
     return call
+
+
+def _spread(param: ParamField, value: Value) -> list[str]:
+    """The positional arguments a variadic parameter's value stands for."""
+    if value.mode == "list":
+        codes = []
+        for row in value.rows:
+            inner = ParamField(param.name, param.title, "", False, [])
+            code = _code(inner, Value(row.get("mode") or "text", str(row.get("value", ""))))
+            if code is not None:
+                codes.append(code)
+        return codes
+    text = (value.value or "").strip()
+    if value.mode == "json" and text:
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise Invalid(
+                param.name, f"{param.title}: not valid JSON ({error.msg}, column {error.colno})."
+            ) from None
+        # A JSON list is the list of values; anything else is one value.
+        return [
+            _python_literal(item) for item in (parsed if isinstance(parsed, list) else [parsed])
+        ]
+    if value.mode == "input" and text:
+        return [reference(text, param.name)]  # one lazy value: spreading needs the list now
+    if value.mode not in ("list", "json", "input"):
+        raise Invalid(param.name, f"{param.title}: unknown kind of value {value.mode!r}.")
+    return []
+
+
+def _check_spread_order(spec: dict, fields: list[ParamField], keywords: list[str]) -> None:
+    """Values spread into `*args` fill the positions after the required parameters, so an
+    optional parameter declared before `*args` cannot also be given (Python would refuse)."""
+    declared = list((spec.get("parameters") or {}).get("properties") or {})
+    star = next(f for f in fields if f.variadic)
+    before = set(declared[: declared.index(star.name)])
+    titles = {f.name: f.title for f in fields}
+    for keyword in keywords:
+        name = keyword.split("=", 1)[0]
+        if name in before:
+            raise Invalid(
+                name,
+                f"{titles[name]}: leave it empty while {star.title} has values, "
+                "or write this line in the code editor.",
+            )
 
 
 def _code(param: ParamField, value: Value) -> str | None:
@@ -226,15 +293,20 @@ def values_from_form(operation_spec_fields: list[ParamField], form) -> dict[str,
         mode = form.get(f"{param.name}-mode") or param.modes[0]
         if mode not in param.modes:
             raise Invalid(param.name, f"{param.title}: choose how to give the value.")
-        rows = [
-            {"key": k, "mode": m or "text", "value": v}
-            for k, m, v in zip(
-                form.getlist(f"{param.name}-key"),
-                form.getlist(f"{param.name}-rowmode"),
-                form.getlist(f"{param.name}-rowvalue"),
-                strict=False,
-            )
-        ]
+        row_modes = form.getlist(f"{param.name}-rowmode")
+        row_values = form.getlist(f"{param.name}-rowvalue")
+        if mode == "list":  # values without names
+            rows = [
+                {"mode": m or "text", "value": v}
+                for m, v in zip(row_modes, row_values, strict=False)
+            ]
+        else:
+            rows = [
+                {"key": k, "mode": m or "text", "value": v}
+                for k, m, v in zip(
+                    form.getlist(f"{param.name}-key"), row_modes, row_values, strict=False
+                )
+            ]
         values[param.name] = Value(mode, form.get(f"{param.name}-value", ""), rows)
     return values
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from werkzeug.datastructures import MultiDict
 
 from app.models import Role
 from app.services import workflows
@@ -289,3 +290,36 @@ def test_credential_picker_lists_shared_credentials_with_type_and_production_mar
     assert "production" not in labels["Partner API"]
     assert "Not shared" not in html
     assert 'name="step-credential" value="" checked' in picker
+
+
+def test_request_form_lists_values_of_a_variadic_operation(signed_in, project, flow):
+    base = _base(project)
+    form = signed_in.get(f"{base}/request-form?adaptor=common@1&operation=log").get_data(True)
+    assert '<option value="list" selected>Values</option>' in form
+    assert "Add value" in form and 'name="args-rowvalue"' in form and 'name="args-key"' not in form
+    headers = _token(signed_in, f"{base}/{flow.id}")
+    posted = signed_in.post(
+        f"{base}/request-line",
+        data=MultiDict(
+            [
+                ("adaptor", "common@1"),
+                ("operation", "log"),
+                ("args-mode", "list"),
+                ("args-rowmode", "text"),
+                ("args-rowvalue", "patient"),
+                ("args-rowmode", "input"),
+                ("args-rowvalue", "data.id"),
+            ]
+        ),
+        headers=headers,
+    )
+    assert posted.json == {"line": 'log("patient", S.data.id)'}
+    reopened = signed_in.post(
+        f"{base}/request-form",
+        data={"adaptor": "common@1", "line": 'log("patient", S.data.id)'},
+        headers=headers,
+    ).get_data(as_text=True)
+    rows = reopened[reopened.index('data-rows="args"') : reopened.index("<template")]
+    assert rows.count("data-row>") == 2
+    assert 'value="patient"' in rows and 'value="data.id"' in rows
+    assert '<option value="input" selected>From input</option>' in rows

@@ -1,0 +1,153 @@
+"""The request builder's lines for variadic operations (`log(*args)`, `combine(*ops)`,
+`fields(*pairs)`): values are spread as positional arguments, run as written, and reopen
+into the same form."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+from werkzeug.datastructures import MultiDict
+
+from app.services import adaptor_catalog, studio_reopen, studio_requests
+from app.services.errors import Invalid
+from app.services.studio_requests import Value
+from workers.adaptors import operations as runtime_operations
+from workers.runtime.job import run_job
+from workers.runtime.logs import capture
+
+
+def rows(*pairs: tuple[str, str]) -> Value:
+    return Value("list", rows=[{"mode": mode, "value": value} for mode, value in pairs])
+
+
+def round_trip(adaptor: str, line: str) -> str:
+    """Reopen a line in the form and write it again."""
+    form = studio_reopen.parse_line(adaptor, line)
+    return studio_requests.build_line(adaptor, form.operation, form.values, form.each)
+
+
+def logged(line: str, state: dict) -> list[str]:
+    """What the line logs when it runs (the job messages)."""
+    lines = []
+    with capture(lines.append):
+        run_job(line, "common@1", state)
+    return [line.message for line in lines if line.source == "job"]
+
+
+def test_log_values_are_spread_as_positional_arguments_and_run():
+    values = rows(("text", "received"), ("input", "data.count"), ("number", "3"), ("text", ""))
+    line = studio_requests.build_line("common@1", "log", {"args": values})
+    assert line == 'log("received", S.data.count, 3)'
+    assert logged(line, {"data": {"count": 12}}) == ["received 12 3"]
+    reopened = studio_reopen.parse_line("common@1", line)
+    assert reopened.values["args"].mode == "list"
+    assert reopened.values["args"].rows == [
+        {"mode": "text", "value": "received"},
+        {"mode": "input", "value": "data.count"},
+        {"mode": "number", "value": "3"},
+    ]
+    assert round_trip("common@1", line) == line
+
+
+def test_a_json_list_is_spread_and_other_modes_give_one_value():
+    line = studio_requests.build_line(
+        "common@1", "log", {"args": Value("json", '["total", {"n": 2}, [1, true]]')}
+    )
+    assert line == 'log("total", {"n": 2}, [1, True])'
+    assert logged(line, {"data": {}}) == ['total {"n": 2} [1, true]']
+    # Values a row cannot hold reopen as JSON, and still write the same line.
+    assert studio_reopen.parse_line("common@1", line).values["args"].mode == "json"
+    assert round_trip("common@1", line) == line
+    assert (
+        studio_requests.build_line("common@1", "log", {"args": Value("json", '"alone"')})
+        == 'log("alone")'
+    )
+    single = studio_requests.build_line("common@1", "log", {"args": Value("input", "data")})
+    assert single == "log(S.data)"
+    assert round_trip("common@1", single) == single
+    assert studio_requests.build_line("common@1", "log", {"args": rows()}) == "log()"
+    with pytest.raises(Invalid) as caught:
+        studio_requests.build_line("common@1", "log", {"args": Value("json", "[1,")})
+    assert caught.value.field == "args"
+
+
+def test_fields_and_combine_spread_too_and_repeat_per_record():
+    pairs = Value("json", '[["source", "ferry"], ["batch", 1]]')
+    assert (
+        studio_requests.build_line("common@1", "fields", {"pairs": pairs})
+        == 'fields(["source", "ferry"], ["batch", 1])'
+    )
+    each = studio_requests.build_line(
+        "common@1", "log", {"args": rows(("text", "patient"), ("input", "data.id"))}, "data"
+    )
+    assert each == 'each(S.data, log("patient", S.data.id))'
+    assert logged(each, {"data": [{"id": 7}, {"id": 8}]}) == ["patient 7", "patient 8"]
+    assert round_trip("common@1", each) == each
+    combined = studio_requests.build_line(
+        "common@1", "combine", {"operations": rows(("input", "data.first"))}
+    )
+    assert combined == "combine(S.data.first)"
+
+
+def test_a_line_from_the_old_builder_reopens_and_is_written_right():
+    # Before spreading, the builder wrote log(args=[...]), which log(*args) refuses.
+    assert round_trip("common@1", 'log(args=["a", 1])') == 'log("a", 1)'
+
+
+def test_the_posted_form_reads_value_rows_without_names():
+    form = MultiDict(
+        [
+            ("args-mode", "list"),
+            ("args-rowmode", "text"),
+            ("args-rowvalue", "count:"),
+            ("args-rowmode", "input"),
+            ("args-rowvalue", "data.n"),
+        ]
+    )
+    assert studio_requests.line_from_form("common@1", "log", form) == 'log("count:", S.data.n)'
+    field = studio_requests.form_for("common@1", "log").fields[0]
+    assert field.variadic and field.modes == ["list", "json", "input"]
+
+
+def test_an_optional_parameter_before_the_values_cannot_also_be_given(monkeypatch):
+    # No shipped spec has one (def op(path, opts=None, *rest)); the form says so clearly.
+    spec = {
+        "name": "demo",
+        "operations": [
+            {
+                "name": "op",
+                "summary": "An operation with an optional parameter before its values.",
+                "example": "op('a')",
+                "parameters": {
+                    "type": "object",
+                    "required": ["path"],
+                    "properties": {
+                        "path": {"title": "Path", "type": "string"},
+                        "opts": {"title": "Options", "type": "string", "default": "x"},
+                        "rest": {"title": "Values", "type": "array", "variadic": True},
+                    },
+                },
+            }
+        ],
+    }
+    monkeypatch.setattr(adaptor_catalog, "spec", lambda name: spec)
+    values = {"path": Value("text", "a"), "rest": rows(("number", "1"), ("number", "2"))}
+    assert studio_requests.build_line("demo@1", "op", values) == 'op("a", 1, 2)'
+    with pytest.raises(Invalid) as caught:
+        studio_requests.build_line("demo@1", "op", {**values, "opts": Value("text", "y")})
+    assert caught.value.field == "opts"
+    assert "leave it empty while Values has values" in caught.value.message
+
+
+@pytest.mark.parametrize("adaptor", adaptor_catalog.adaptor_names())
+def test_variadic_parameters_are_exactly_the_adaptors_star_args(adaptor):
+    # The specs mark *args by convention (an optional "array" parameter without a default);
+    # hold that convention to the real operations.
+    available = runtime_operations(f"{adaptor}@1")
+    spec = adaptor_catalog.spec(adaptor)
+    for operation in spec["operations"]:
+        fields = studio_requests.form_for(f"{adaptor}@1", operation["name"]).fields
+        parameters = inspect.signature(available[operation["name"]]).parameters.values()
+        star = {p.name for p in parameters if p.kind is p.VAR_POSITIONAL}
+        assert {f.name for f in fields if f.variadic} == star, operation["name"]
