@@ -47,6 +47,9 @@ class Settings:
     webhook_reply_timeout_s: int = 30
     heartbeat_s: int = 5
     lost_after_s: int = 30
+    # Live-view streams one web process serves at once; each holds a server thread, so keep
+    # it at most `ferry web --threads` (40) minus 8 threads left for ordinary pages.
+    sse_max_streams: int = 32
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -81,6 +84,7 @@ class Settings:
             webhook_reply_timeout_s=_positive_int(environ, "FERRY_WEBHOOK_REPLY_TIMEOUT_S", 30),
             heartbeat_s=_positive_int(environ, "FERRY_HEARTBEAT_S", 5),
             lost_after_s=_positive_int(environ, "FERRY_LOST_AFTER_S", 30),
+            sse_max_streams=_sse_max_streams(environ, cls.sse_max_streams),
             extra={"redis_url_defaulted": not environ.get("REDIS_URL")},
         )
         if settings.is_production:
@@ -123,6 +127,7 @@ class Settings:
             "REMEMBER_COOKIE_SAMESITE": "Lax",
             "WTF_CSRF_TIME_LIMIT": None,
             "MAX_CONTENT_LENGTH": self.max_dataclip_mb * 1024 * 1024,
+            "FERRY_SSE_MAX_STREAMS": self.sse_max_streams,
         }
 
 
@@ -196,6 +201,13 @@ def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise ConfigError(f"{name} must be greater than zero, not {value}.")
     return value
+
+
+def _sse_max_streams(environ: Mapping[str, str], default: int) -> int:
+    # 0 is allowed: every live page then polls (e.g. behind a proxy that buffers streams).
+    if (environ.get("FERRY_SSE_MAX_STREAMS") or "").strip() == "0":
+        return 0
+    return _positive_int(environ, "FERRY_SSE_MAX_STREAMS", default)
 
 
 def _redact(url: str) -> str:

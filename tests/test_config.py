@@ -76,3 +76,19 @@ def test_https_base_url_makes_cookies_secure():
     assert config["SESSION_COOKIE_SECURE"] is True
     assert config["SESSION_COOKIE_HTTPONLY"] is True
     assert config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_live_view_streams_leave_threads_for_pages():
+    from workers.cli import web
+
+    settings = Settings.from_env({})
+    threads = next(option.default for option in web.params if option.name == "threads")
+    assert threads == 40
+    assert settings.sse_max_streams == 32 == settings.flask_config()["FERRY_SSE_MAX_STREAMS"]
+    assert threads - settings.sse_max_streams >= 8  # `ferry web` keeps threads for pages
+    assert Settings.from_env({"FERRY_SSE_MAX_STREAMS": "100"}).sse_max_streams == 100
+    assert Settings.from_env({"FERRY_SSE_MAX_STREAMS": "0"}).sse_max_streams == 0  # poll only
+    with pytest.raises(ConfigError, match="FERRY_SSE_MAX_STREAMS must be a whole number"):
+        Settings.from_env({"FERRY_SSE_MAX_STREAMS": "many"})
+    with pytest.raises(ConfigError, match="greater than zero"):
+        Settings.from_env({"FERRY_SSE_MAX_STREAMS": "-1"})

@@ -75,7 +75,7 @@ def run(host: str, port: int) -> None:
 )
 @click.option(
     "--threads",
-    default=8,
+    default=40,
     show_default=True,
     type=int,
     help="Threads per process (long-lived live-view streams use one each).",

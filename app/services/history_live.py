@@ -16,23 +16,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask import current_app
-from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Run
 from app.services import history
-from app.services.run_events import project_channel
+from app.services.run_events import project_channel, subscriber
 
 GATHER_S = 0.25  # events within this window become one hint (a run's burst of step events)
 CHECK_S = 2.0  # how often to look for new work orders without an event
 HEARTBEAT_S = 15.0  # a quiet stream still writes this often, so dead clients are noticed
-# Each open stream holds a Redis connection for its subscription. They come from a pool of
-# their own: redis-py's default pool stops at 100 connections, and streams must never starve
-# the queue and the webhooks of theirs.
-MAX_SUBSCRIPTIONS = 10_000
 
 
 @dataclass
@@ -51,7 +45,8 @@ def watch(
 ) -> Iterator[LiveHint | None]:
     """Yield a hint whenever something changed, and None as a heartbeat when quiet; stop
     after `seconds` (the browser reconnects). Close the iterator to unsubscribe."""
-    pubsub = _subscriber().pubsub(ignore_subscribe_messages=True)
+    # Its Redis connection comes from the subscribers' own pool, not the one pages use.
+    pubsub = subscriber().pubsub(ignore_subscribe_messages=True)
     pubsub.subscribe(project_channel(project_id))
     newest = _newest(project_id)
     known_runs: dict[str, uuid.UUID] = {}
@@ -113,20 +108,6 @@ def _gather(pubsub, timeout: float) -> list[dict]:
         remaining = window - time.monotonic()
         message = pubsub.get_message(timeout=remaining) if remaining > 0 else None
     return events
-
-
-def _subscriber() -> Redis:
-    """The app's Redis client for live subscriptions, created on first use."""
-    client = current_app.extensions.get("ferry_live_redis")
-    if client is None:
-        client = Redis.from_url(
-            current_app.config["REDIS_URL"],
-            socket_connect_timeout=2,
-            socket_timeout=10,
-            max_connections=MAX_SUBSCRIPTIONS,
-        )
-        current_app.extensions["ferry_live_redis"] = client
-    return client
 
 
 def _newest(project_id: uuid.UUID) -> datetime | None:

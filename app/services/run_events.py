@@ -2,6 +2,11 @@
 
 The database row is the truth; an event only says "look again". Publishing never fails a
 run: when Redis is away, live views fall back to polling.
+
+Subscriptions (live history streams, synchronous webhook replies waiting for their run) hold
+a Redis connection for as long as they last. They take it from `subscriber()`, a client with
+a pool of its own, so however many are open, publishing, the queue and every ordinary request
+keep theirs in `redis_client()`.
 """
 
 from __future__ import annotations
@@ -12,11 +17,16 @@ import logging
 import time
 import uuid
 
+from flask import current_app
+from redis import Redis
 from redis.exceptions import RedisError
 
 from app.extensions import redis_client
 
 log = logging.getLogger("ferry.events")
+# Well above anything one process can hold open (a stream or a waiting reply is a thread);
+# redis-py's default pool would refuse the 101st subscription.
+MAX_SUBSCRIPTIONS = 10_000
 
 
 def run_channel(run_id: uuid.UUID | str) -> str:
@@ -46,12 +56,27 @@ def publish(project_id: uuid.UUID | str, run_id: uuid.UUID | str, event: str, **
         log.debug("event %s for run %s not published: %s", event, run_id, error)
 
 
+def subscriber() -> Redis:
+    """The app's Redis client for long-lived subscriptions (its own connection pool),
+    created on first use."""
+    client = current_app.extensions.get("ferry_subscriber_redis")
+    if client is None:
+        client = Redis.from_url(
+            current_app.config["REDIS_URL"],
+            socket_connect_timeout=2,
+            socket_timeout=10,
+            max_connections=MAX_SUBSCRIPTIONS,
+        )
+        current_app.extensions["ferry_subscriber_redis"] = client
+    return client
+
+
 class RunWatcher:
     """Waits for a run's `run_finished` event; subscribe before checking the row, so an
     event published in between is not missed."""
 
     def __init__(self, run_id: uuid.UUID | str) -> None:
-        self._pubsub = redis_client().pubsub(ignore_subscribe_messages=True)
+        self._pubsub = subscriber().pubsub(ignore_subscribe_messages=True)
         self._pubsub.subscribe(run_channel(run_id))
 
     def wait_finished(self, deadline: float) -> bool:

@@ -106,10 +106,15 @@ def test_rows_appear_and_turn_green_without_reload(page: Page, live_server, inta
     screenshot(page, "dashboard")
 
 
-def test_rows_still_update_by_polling_when_the_stream_is_down(page: Page, live_server, intake):
+@pytest.mark.parametrize("stream", ["dropped", "full"])
+def test_rows_still_update_by_polling_when_the_stream_is_down(
+    page: Page, live_server, intake, stream
+):
     project_id, trigger_id, _workflow_id = intake
-    # The live stream cannot connect (a proxy that buffers, a dropped connection...).
-    page.route("**/history/stream*", lambda route: route.abort())
+    if stream == "dropped":  # a proxy that buffers, a dropped connection...
+        page.route("**/history/stream*", lambda route: route.abort())
+    else:  # what a web process answers once FERRY_SSE_MAX_STREAMS streams are open
+        page.route("**/history/stream*", lambda route: route.fulfill(status=204))
     sign_in(page, DEMO_EMAIL, DEMO_PASSWORD)
     page.goto(f"/projects/{project_id}/history?q=polling&in=input")
     expect(page.locator("#history-live-status")).to_have_text("Updating every 5 s")
@@ -118,7 +123,7 @@ def test_rows_still_update_by_polling_when_the_stream_is_down(page: Page, live_s
     row = page.locator("#history-new tr[id^='wo-']:not(.ferry-detail)")
     expect(row).to_have_count(1, timeout=15_000)
     expect(row).to_have_attribute("data-state", "success", timeout=20_000)
-    screenshot(page, "history-polling")
+    screenshot(page, f"history-polling-{stream}")
 
 
 def test_search_then_bulk_rerun_everything_matching(page: Page, live_server, intake):

@@ -2,9 +2,11 @@
 
 It sends hints only: `created` when new work orders arrived, `wo-<id>` when one changed.
 Rows then re-read themselves from the database. A stream holds one server thread, so each
-process serves at most FERRY_SSE_MAX_STREAMS of them, leaving threads for ordinary pages;
-past that it answers 204, which tells the browser not to reconnect, and the page falls back
-to polling.
+process serves at most FERRY_SSE_MAX_STREAMS of them (32 of `ferry web`'s 40 threads),
+leaving threads for ordinary pages. Past that it answers 204 at once, before touching Redis:
+EventSource gives up on that answer, the page polls every 5 s, and htmx tries the stream
+again later with a growing back-off. Each stream's Redis subscription comes from a pool of
+its own (`run_events.subscriber`), so streams never take the connections pages need.
 """
 
 from __future__ import annotations
@@ -22,9 +24,6 @@ from app.web.access import project_access
 from app.web.history.blueprint import bp
 
 STREAM_SECONDS = 300  # then the browser reconnects, re-checking access
-# `ferry web` runs 8 threads per process: 6 streams leave 2 threads for pages. Servers with
-# more threads raise FERRY_SSE_MAX_STREAMS (threads minus a few).
-DEFAULT_MAX_STREAMS = 6
 _slots_lock = threading.Lock()
 
 
@@ -72,7 +71,7 @@ def _slots() -> threading.BoundedSemaphore:
     with _slots_lock:
         slots = current_app.extensions.get("ferry_sse_slots")
         if slots is None:
-            limit = int(current_app.config.get("FERRY_SSE_MAX_STREAMS", DEFAULT_MAX_STREAMS))
+            limit = int(current_app.config["FERRY_SSE_MAX_STREAMS"])
             slots = threading.BoundedSemaphore(limit)
             current_app.extensions["ferry_sse_slots"] = slots
         return slots
