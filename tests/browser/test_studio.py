@@ -238,3 +238,84 @@ def test_bad_input_gets_a_clear_message_where_the_user_looks(page: Page, live_se
         "This project already has a workflow named 'Checks'."
     )
     screenshot(page, "studio-11-duplicate-name")
+
+
+def test_connect_and_delete_by_keyboard(page: Page, live_server: str):
+    sign_in(page)
+    open_new_workflow(page, "Keyboard journey")
+    page.get_by_role("button", name="Add trigger").click()
+    page.get_by_role("button", name="Webhook").click()
+    click_empty_canvas(page)
+    page.get_by_role("button", name="Add step").click()
+    click_empty_canvas(page)
+    page.get_by_role("button", name="Add step").click()
+    click_empty_canvas(page)
+    edges = "() => Object.keys(window.ferryStudio.model.doc.edges).sort()"
+    assert page.evaluate(edges) == []
+    announce = page.locator("#studio-announce")
+
+    # Arrow keys walk the canvas; C lists the steps the trigger may lead to; pick one.
+    page.locator("#studio-canvas").focus()
+    page.keyboard.press("ArrowRight")
+    expect(announce).to_have_text(re.compile(r"Selected webhook trigger “webhook” \(1 of 3\)"))
+    page.keyboard.press("c")
+    expect(announce).to_contain_text("Connecting from webhook trigger “webhook”")
+    targets = page.locator("#connect-targets button")
+    expect(targets).to_have_text(["Step 1", "Step 2"])
+    screenshot(page, "studio-keyboard-connect-list")
+    targets.first.focus()
+    page.keyboard.press("Enter")
+    expect(announce).to_contain_text(
+        "Connected webhook trigger “webhook” to step “Step 1” (always)"
+    )
+    expect(page.locator("#connect-panel")).to_be_hidden()
+    expect(page.locator("#edge-panel")).to_be_visible()  # the new edge is selected
+    assert page.evaluate(edges) == ["webhook->step-1"]
+
+    # Or: C, move to the target with the arrow keys (only valid targets), Enter.
+    page.keyboard.press("ArrowLeft")  # from the new edge back to Step 2, then Step 1
+    page.keyboard.press("ArrowLeft")
+    expect(announce).to_contain_text("Selected step “Step 1”")
+    page.keyboard.press("c")
+    page.keyboard.press("ArrowRight")
+    expect(announce).to_contain_text("Connect to step “Step 2” (1 of 1)? Press Enter")
+    page.keyboard.press("Enter")
+    expect(announce).to_contain_text("Connected step “Step 1” to step “Step 2” (on success)")
+    assert page.evaluate(edges) == ["step-1->step-2", "webhook->step-1"]
+    expect(page.locator("#studio-canvas")).to_be_focused()
+
+    # Escape leaves connecting without a change.
+    page.keyboard.press("Home")
+    page.keyboard.press("c")
+    page.keyboard.press("Escape")
+    expect(announce).to_have_text("Connecting cancelled.")
+    assert len(page.evaluate(edges)) == 2
+
+    # Delete removes the selected edge, then a step with its edges, after asking.
+    page.keyboard.press("End")  # the last element: the edge Step 1 -> Step 2
+    expect(announce).to_contain_text("Selected edge from step “Step 1” to step “Step 2”")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.keyboard.press("Delete")
+    expect(announce).to_have_text(
+        "Deleted edge from step “Step 1” to step “Step 2”. Save to keep the change."
+    )
+    assert page.evaluate(edges) == ["webhook->step-1"]
+    page.keyboard.press("ArrowRight")  # from nothing selected: the first node
+    page.keyboard.press("ArrowRight")
+    expect(announce).to_contain_text("Selected step “Step 1”")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.keyboard.press("Delete")
+    expect(announce).to_contain_text("Deleted step “Step 1”")
+    assert page.evaluate(edges) == []
+    assert page.evaluate("() => Object.keys(window.ferryStudio.model.doc.jobs)") == ["step-2"]
+    expect(page.locator("#studio-canvas")).to_be_focused()
+    screenshot(page, "studio-keyboard-deleted")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")  # opens the step's details: its first field has the focus
+    expect(page.get_by_label("Name", exact=True)).to_be_focused()
+    page.get_by_label("Adaptor", exact=True).select_option("common")
+    page.keyboard.press("Control+s")
+    expect(page.get_by_text("Saved as version 2.")).to_be_visible()
+    saved = page.evaluate("() => window.ferryStudio.model.doc")
+    assert list(saved["jobs"]) == ["step-2"] and saved["edges"] == {}

@@ -131,6 +131,16 @@ export class Graph {
     this.onSelect(this.selectedId);
   }
 
+  /** Pan so that the element is on screen (keyboard moves may reach one outside the view). */
+  reveal(id) {
+    const element = this.cy.getElementById(id);
+    if (!element.length) return;
+    const { width, height } = this.cy.container().getBoundingClientRect();
+    const box = element.renderedBoundingBox();
+    if (box.x1 < 0 || box.y1 < 0 || box.x2 > width || box.y2 > height) this.cy.center(element);
+    if (this.plusButton) this.place(this.plusButton, this.selectedNode(), "plus");
+  }
+
   /** Bring the drawing in line with the model (cheap enough to do on every change). */
   render() {
     const wanted = new Map();

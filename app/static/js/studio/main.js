@@ -1,6 +1,7 @@
 // The Studio: wires the canvas, panels, request builder and run panel around one model, and
 // owns saving (with the optimistic lock), live validation, unsaved-changes and shortcuts.
 import { Graph } from "./graph.js";
+import { Keyboard } from "./keyboard.js";
 import { Model } from "./model.js";
 import { Panels } from "./panels.js";
 import { RequestBuilder } from "./request_builder.js";
@@ -31,6 +32,17 @@ function start() {
   builder = new RequestBuilder(data, model, panels);
   runs = new RunPanel(data, model, graph, { save, isDirty: () => state.dirty });
   builder.refresh();
+  const FIRST_FIELD = { job: "step-name", trigger: "trigger-enabled", edge: "edge-condition" };
+  const keyboard = new Keyboard({
+    graph,
+    model,
+    editable: data.can_edit,
+    onEdit: (id) => {
+      keyboard.showEditTab();
+      const field = $(FIRST_FIELD[Model.parse(id).kind]);
+      if (field) field.focus();
+    },
+  });
 
   function markDirty(value) {
     state.dirty = value;
@@ -143,8 +155,13 @@ function start() {
     const item = model.item(id);
     const what = Model.parse(id).kind === "edge" ? "this edge" : `“${(item && (item.name || item.type)) || Model.parse(id).key}” and its edges`;
     if (!window.confirm(`Delete ${what}? This takes effect when you save.`)) return;
+    const said = keyboard.describe(id);
+    if (keyboard.source === id) keyboard.finish();
     graph.select(null);
     model.remove(id);
+    keyboard.announce(`Deleted ${said}. Save to keep the change.`);
+    // Keep keyboard users on the canvas rather than losing focus with the removed node.
+    if (document.activeElement === document.body || document.activeElement === $("studio-canvas")) $("studio-canvas").focus();
   }
 
   document.addEventListener("keydown", (event) => {
@@ -168,7 +185,7 @@ function start() {
   graph.render();
   graph.fit();
   validate();
-  window.ferryStudio = { graph, model, panels, runs, save, state };
+  window.ferryStudio = { graph, model, panels, runs, save, state, keyboard };
 }
 
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
