@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
+
+from sqlalchemy import update
 
 from app.models import Run, RunState, WorkOrder
+from app.models.base import utcnow
 from app.services import dataclips, run_claims, run_lifecycle
 from tests import factories
 
@@ -66,6 +70,10 @@ def test_a_capped_workflow_claims_in_arrival_order_and_holds_the_rest(db, client
     trigger_id = factories.workflow(factories.project(user), CAPPED.format(name="Serial"))
     trigger_id = trigger_id.triggers[0].id
     first, second = post(client, trigger_id), post(client, trigger_id)
+    # In the test's one transaction both rows get the same CURRENT_TIMESTAMP: set arrival.
+    db.session.execute(
+        update(Run).where(Run.id == first).values(inserted_at=utcnow() - timedelta(seconds=1))
+    )
     claimed = run_claims.claim(second, "worker:1")
     assert claimed.id == first and claimed.capped, "the earlier run goes first"
     assert run_claims.claim(second, "worker:2") is None, "the cap is reached"
