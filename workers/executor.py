@@ -95,8 +95,9 @@ class RunExecution:
                 run, RunState.EXCEPTION, error_type="InputUnavailable", error_message=error.message
             )
             return
-        found = credentials.credentials_for_run(self.plan.credential_ids(), run.project_id)
-        if self.plan.credential_ids():
+        credential_ids = self.plan.credential_ids()
+        found = credentials.credentials_for_run(credential_ids, run.project_id)
+        if credential_ids:
             db.session.commit()  # release the read transaction (and refresh locks) first
         self.secrets, self.problems = found.bodies, found.problems
         self.scrub = _scrubber(self.secrets)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.extensions import db
-from app.models import Dataclip, DataclipType
+from app.models import DataclipType
 from app.services.errors import Invalid, NotFound
 
 
@@ -20,20 +18,6 @@ class InputClip:
     raw_body: str | None
     request: dict | None
     wiped_at: datetime | None
-
-
-def input_state(dataclip_id: uuid.UUID | None) -> dict:
-    """The state a run starts from (see `state_of`), loading the dataclip."""
-    if dataclip_id is None:
-        return {}
-    dataclip = db.session.get(Dataclip, dataclip_id)
-    if dataclip is None:
-        return state_of(None)
-    return state_of(
-        InputClip(
-            dataclip.type, dataclip.body, dataclip.raw_body, dataclip.request, dataclip.wiped_at
-        )
-    )
 
 
 def state_of(clip: InputClip | None) -> dict:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from app.extensions import redis_client
 from app.models import Dataclip, LogLine, Run, StepRun, WorkOrder
+from app.models.base import utcnow
 from app.services import credential_sharing, credentials, run_events
 from tests import factories
 from tests.services.test_credentials import SECRET, make_credential
@@ -242,3 +243,50 @@ def test_a_usable_credential_reaches_its_step_and_never_its_output(db, client, u
     assert output["data"] == {"user": "admin"}
     assert "configuration" not in output and SECRET not in json.dumps(output)
     assert "recover" not in steps_of(db, run_id)
+
+
+def test_a_wiped_input_ends_the_run_before_any_step(db, client, user, executor):
+    trigger_id = factories.workflow(factories.project(user), TWO_STEPS).triggers[0].id
+    run_id = start_run(client, trigger_id, {"n": 1})
+    run = db.session.get(Run, run_id)
+    db.session.get(Dataclip, run.dataclip_id).wiped_at = utcnow()
+    db.session.commit()
+    executor.execute(run_id)
+    db.session.refresh(run)
+    assert (run.state.value, run.error_type) == ("exception", "InputUnavailable")
+    assert "wiped" in run.error_message and steps_of(db, run_id) == {}
+
+
+def test_the_demo_database_sqlite_stores_runs_the_same_way(tmp_path, sandbox):
+    from app import create_app
+    from app.config import Settings
+    from app.extensions import db as database
+    from tests.support import redis_url
+    from workers.cli import upgrade_database
+
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    demo = create_app(Settings(env="test", database_url=url, redis_url=redis_url()))
+    upgrade_database(demo)
+    with demo.app_context():
+        try:
+            owner = factories.user()
+            trigger_id = factories.workflow(factories.project(owner), TWO_STEPS).triggers[0].id
+            run_id = start_run(demo.test_client(), trigger_id, {"n": 21})
+            runner = RunExecutor(sandbox, "demo:1")
+            runner.execute(run_id)
+            runner.heartbeat.close()
+            run = database.session.get(Run, run_id)
+            assert run.state.value == "success"
+            steps = steps_of(database, run_id)
+            assert body_of(database, steps["label"].output_dataclip_id)["data"] == {
+                "n": 42,
+                "label": "done",
+            }
+            lines = database.session.scalars(
+                select(LogLine).where(LogLine.step_run_id == steps["double"].id)
+            ).all()
+            assert "doubling 21" in [line.message for line in lines]
+            assert all(line.timestamp.year >= 2024 for line in lines)
+        finally:
+            database.session.remove()
+            database.engine.dispose()
