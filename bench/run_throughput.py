@@ -21,6 +21,7 @@ from stack import (
     fresh_database,
     machine,
     start,
+    stop,
     wait_for_http,
 )
 
@@ -128,10 +129,7 @@ def main() -> None:
             "(every run's work order, run, step run, dataclips and logs persisted)"
         )
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=30)
+        stop(processes)
 
 
 if __name__ == "__main__":

@@ -119,3 +119,16 @@ def wait_for_http(url: str, seconds: float = 30) -> None:
         except httpx.TransportError:
             time.sleep(0.2)
     raise RuntimeError(f"{url} did not answer")
+
+
+def stop(processes: list[subprocess.Popen], seconds: float = 30) -> None:
+    """SIGTERM, then SIGKILL whatever has not exited after `seconds` (gunicorn waits for
+    keep-alive connections the load generator left open)."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -17,6 +17,7 @@ from stack import (
     fresh_database,
     machine,
     start,
+    stop,
     wait_for_http,
 )
 
@@ -59,8 +60,7 @@ def main() -> None:
                 f"{f.percentile_ms(0.99):>8.1f} {f.errors:>7}"
             )
     finally:
-        web.terminate()
-        web.wait(timeout=20)
+        stop([web])
 
 
 if __name__ == "__main__":

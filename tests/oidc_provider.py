@@ -3,7 +3,6 @@ process on loopback, speaking the full authorisation-code flow with refresh toke
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,8 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+
+from tests.support import free_port
 
 
 @dataclass(frozen=True)
@@ -52,16 +53,10 @@ class Provider:
         httpx.post(f"{self.base_url}/users/{subject}/revoke-tokens", timeout=10)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @contextmanager
 def running_provider() -> Iterator[Provider]:
     """Start the provider for the duration of a `with` block (wrap it in a fixture)."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "oidc_provider_mock", "--port", str(port)],
         stdout=subprocess.DEVNULL,

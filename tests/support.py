@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 
 import psycopg
 from flask import g
@@ -35,6 +36,13 @@ def database_url(suffix: str) -> str:
     url = make_url(BASE_DATABASE_URL)
     name = f"ferry_test_{suffix}_{os.getpid()}"
     return url.set(database=name).render_as_string(hide_password=False)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def postgresql_credential(url: str) -> dict:

@@ -7,7 +7,6 @@ the demo user it creates on first start is the one the journeys sign in as.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.support import browser_redis_url, database_url, recreate_database
+from tests.support import browser_redis_url, database_url, free_port, recreate_database
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = [
@@ -31,18 +30,12 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def live_server() -> str:
     """The base URL of a running Ferry; stopped at the end of the session."""
     url = database_url("browser")
     recreate_database(url)
-    port = _free_port()
+    port = free_port()
     log = open(ARTIFACTS.parent / f".ferry-browser-{os.getpid()}.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "-m", "workers", "run", "--port", str(port)],

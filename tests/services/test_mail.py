@@ -4,7 +4,6 @@ loopback), or kept in the development outbox when MAIL_URL is unset."""
 from __future__ import annotations
 
 import dataclasses
-import socket
 import uuid
 from email import message_from_bytes
 from email.policy import default
@@ -16,6 +15,7 @@ from rq import Queue, SimpleWorker
 from app.extensions import MAIL_QUEUE, redis_client
 from app.models import MailMessage, MailStatus
 from app.services import mail
+from tests.support import free_port
 
 
 class Inbox:
@@ -28,12 +28,6 @@ class Inbox:
         message = message_from_bytes(envelope.content, policy=default)
         self.messages.append((envelope.rcpt_tos, message))
         return "250 Message accepted for delivery"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -50,7 +44,7 @@ def mail_queue(app, db):
 def smtp_inbox(app):
     """A real SMTP server on loopback, with MAIL_URL pointing at it for this test."""
     inbox = Inbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     settings = app.config["FERRY_SETTINGS"]
@@ -104,7 +98,7 @@ def test_a_retried_job_does_not_send_twice(db, mail_queue, smtp_inbox):
 def test_a_refused_connection_is_recorded_and_raised_for_a_retry(app, db):
     settings = app.config["FERRY_SETTINGS"]
     app.config["FERRY_SETTINGS"] = dataclasses.replace(
-        settings, mail_url=f"smtp://127.0.0.1:{_free_port()}"
+        settings, mail_url=f"smtp://127.0.0.1:{free_port()}"
     )
     try:
         message = MailMessage(to_address="a@example.org", subject="s", text="t")

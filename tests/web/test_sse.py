@@ -10,6 +10,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -26,7 +27,7 @@ from app.services import accounts, projects
 from app.services.run_events import project_channel
 from tests import factories
 from tests import history_factories as hf
-from tests.support import database_url, recreate_database, redis_url
+from tests.support import database_url, free_port, recreate_database, redis_url
 from workers.cli import upgrade_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,12 +133,6 @@ def test_stream_needs_access_and_answers_204_when_full(app, client, signed_in, p
 # -- 100 open streams under gunicorn -------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def gunicorn_server():
     """`ferry web` (one gthread process, 108 threads, 100 stream slots) on its own database,
@@ -151,8 +146,8 @@ def gunicorn_server():
         person = accounts.create_user("streams@example.org", factories.PASSWORD)
         project_id = projects.create_project(person, "Streams").id
         _db.engine.dispose()
-    port = _free_port()
-    log = open(ROOT / f".gunicorn-sse-{os.getpid()}.log", "w")  # noqa: SIM115
+    port = free_port()
+    log = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed with the server
     process = subprocess.Popen(
         [
             *(sys.executable, "-m", "workers", "web", "--host", "127.0.0.1", "--port", str(port)),
@@ -178,7 +173,9 @@ def gunicorn_server():
             if httpx.get(f"{base}/login", timeout=1).status_code == 200:
                 break
         except httpx.TransportError:
-            assert process.poll() is None, f"gunicorn exited; see {log.name}"
+            if process.poll() is not None:
+                log.seek(0)
+                raise AssertionError(f"gunicorn exited:\n{log.read()[-3000:]}") from None
             assert time.monotonic() < deadline, "gunicorn did not answer"
             time.sleep(0.2)
     # Flask-Login ties the session to the user agent, so every client here sends the same.
@@ -198,7 +195,6 @@ def gunicorn_server():
     process.terminate()
     process.wait(timeout=20)
     log.close()
-    Path(log.name).unlink(missing_ok=True)
 
 
 def _open_stream(port: int, path: str, cookie: str) -> socket.socket:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,15 +20,10 @@ from rq import Queue, Worker
 from rq.job import Job, JobStatus
 
 from app.config import Settings
+from tests.support import free_port
 from workers.all_in_one import _resolve_redis
 from workers.embedded_redis import EmbeddedRedis, redis_answers
 from workers.scheduler import SCHEDULER_HEARTBEAT_KEY
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for(url: str, seconds: float = 30.0) -> httpx.Response:
