@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select, update
 
@@ -46,13 +45,12 @@ class ClaimedRun:
 def claim(run_id: uuid.UUID, worker_name: str) -> ClaimedRun | None:
     """Claim and start this run, or the run that must go before it; None when nothing may
     start now. The run's work order becomes running, and live views hear `run_started`."""
-    now = utcnow()
     run = None
     if run_writes.on_postgresql():
-        run = _claim_uncapped(run_id, worker_name, now)
+        run = _claim_uncapped(run_id, worker_name)
     if run is None:
         # Capped, already taken, or not PostgreSQL: the general path sorts it out.
-        run = _claim_in_line(run_id, worker_name, now)
+        run = _claim_in_line(run_id, worker_name)
     if run is not None:
         run_events.publish(run.project_id, run.id, "run_started", work_order_id=run.work_order_id)
     return run
@@ -80,10 +78,10 @@ FROM claimed LEFT JOIN dataclips d ON d.id = claimed.dataclip_id
 """
 
 
-def _claim_uncapped(run_id: uuid.UUID, worker_name: str, now: datetime) -> ClaimedRun | None:
+def _claim_uncapped(run_id: uuid.UUID, worker_name: str) -> ClaimedRun | None:
     """One statement: claim, start, mark the work order running, read allowlist and input."""
     row = run_writes.fetch_one(
-        _CLAIM_UNCAPPED, {"run_id": run_id, "worker": worker_name[:200], "now": now}
+        _CLAIM_UNCAPPED, {"run_id": run_id, "worker": worker_name[:200], "now": utcnow()}
     )
     if row is None:
         return None
@@ -92,7 +90,7 @@ def _claim_uncapped(run_id: uuid.UUID, worker_name: str, now: datetime) -> Claim
     return ClaimedRun(*ids, egress_allow=tuple(allow or ()), input_clip=clip)
 
 
-def _claim_in_line(run_id: uuid.UUID, worker_name: str, now: datetime) -> ClaimedRun | None:
+def _claim_in_line(run_id: uuid.UUID, worker_name: str) -> ClaimedRun | None:
     """Claim in one transaction, keeping concurrency caps and arrival order.
 
     Without limits the run is claimed by one conditional UPDATE, so two workers can never
@@ -123,6 +121,9 @@ def _claim_in_line(run_id: uuid.UUID, worker_name: str, now: datetime) -> Claime
         if candidate is None:
             db.session.rollback()
             return None
+    # The time is taken only now, after the open runs were counted: a run that starts
+    # because the one before it finished must never seem to start before that finish.
+    now = utcnow()
     claimed = db.session.execute(
         update(Run)
         .where(Run.id == candidate, Run.state == RunState.AVAILABLE)
