@@ -7,7 +7,6 @@ sends (log lines, the output state, error messages) is scrubbed of credential va
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import json
 import math
 import os
@@ -69,6 +68,8 @@ class _StdStream:
 
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+# Loaded once in the server: ctypes.util.find_library would start subprocesses in every child.
+_LIBC = ctypes.CDLL(None, use_errno=True)
 
 
 def die_with(server_pid: int) -> None:
@@ -76,8 +77,7 @@ def die_with(server_pid: int) -> None:
 
     The server enforces the step's wall-clock timeout; a child outliving it (the worker was
     stopped, the server killed) would run unsupervised until its job returned."""
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != server_pid:  # the server died before the request above took effect
         os._exit(0)
 
