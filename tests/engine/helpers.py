@@ -104,3 +104,13 @@ def _body(dataclip_id):
         return None
     clip = db.session.get(Dataclip, dataclip_id)
     return clip.body if clip.body is not None else clip.raw_body
+
+
+def worker_pid_of(stack, work_order_id: str) -> int:
+    """The process id of the worker that claimed the work order's first run."""
+    with stack.app.app_context():
+        owner = db.session.scalar(
+            select(Run.worker_name).where(Run.work_order_id == uuid.UUID(work_order_id))
+        )
+        db.session.remove()
+    return int(owner.rsplit(":", 1)[1])

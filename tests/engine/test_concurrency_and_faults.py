@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import signal
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -13,7 +12,13 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Run, RunState, WorkOrder
 from tests.engine.conftest import wait_until
-from tests.engine.helpers import new_workflow, post_webhook, read_work_order, wait_for_work_order
+from tests.engine.helpers import (
+    new_workflow,
+    post_webhook,
+    read_work_order,
+    wait_for_work_order,
+    worker_pid_of,
+)
 from tests.engine.test_runs_end_to_end import workflow_yaml
 
 QUICK = {"step": ("common@1", "fn(lambda state: state)")}
@@ -78,12 +83,7 @@ def test_killed_worker_leaves_a_lost_run_and_others_carry_on(stack):
         return state["runs"][0] if state["runs"][0]["state"] == "started" else None
 
     wait_until(started_run, "the slow run to start", 20)
-    with stack.app.app_context():
-        owner = db.session.scalar(
-            select(Run.worker_name).where(Run.work_order_id == uuid.UUID(work_order_id))
-        )
-        db.session.remove()
-    pid = int(owner.rsplit(":", 1)[1])
+    pid = worker_pid_of(stack, work_order_id)
     victim = next(w for w in stack.workers if w.pid == pid)
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=10)

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import signal
 import time
-import uuid
 
-from sqlalchemy import select
-
-from app.extensions import db
-from app.models import Run
 from tests.engine.conftest import wait_until
-from tests.engine.helpers import new_workflow, post_webhook, read_work_order, wait_for_work_order
+from tests.engine.helpers import (
+    new_workflow,
+    post_webhook,
+    read_work_order,
+    wait_for_work_order,
+    worker_pid_of,
+)
 from tests.engine.test_runs_end_to_end import workflow_yaml
 
 EDGES = [("hook", "step", "always", None)]
@@ -29,15 +30,6 @@ def started_on(stack, work_order_id: str):
         return None
     pid = worker_pid_of(stack, work_order_id)
     return next(w for w in stack.workers if w.pid == pid)
-
-
-def worker_pid_of(stack, work_order_id: str) -> int:
-    with stack.app.app_context():
-        owner = db.session.scalar(
-            select(Run.worker_name).where(Run.work_order_id == uuid.UUID(work_order_id))
-        )
-        db.session.remove()
-    return int(owner.rsplit(":", 1)[1])
 
 
 def test_first_sigterm_finishes_the_run_then_the_worker_stops(stack):
