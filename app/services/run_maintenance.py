@@ -40,7 +40,7 @@ def sweep() -> int:
     try:
         pipe = redis_client().pipeline(transaction=False)
         for run_id, _ in rows:
-            pipe.exists(f"rq:job:run-{run_id}")
+            pipe.exists(run_queue.job_key(run_id))
         present = pipe.execute()
     except (RedisError, OSError):
         return 0  # Redis is still away; the next sweep tries again

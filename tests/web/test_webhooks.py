@@ -8,6 +8,7 @@ import json
 
 import pytest
 from redis import Redis
+from rq.job import Job
 from sqlalchemy import func, select
 
 from app import create_app
@@ -54,7 +55,13 @@ def test_json_request_becomes_a_work_order_with_a_queued_run(client, hook, db, s
     assert clip.request["query"] == {"source": ["clinic"]}
     assert clip.request["headers"]["authorization"] == "[REDACTED]"
     assert clip.request["headers"]["x-trace"] == "abc"
-    assert Redis.from_url(settings.redis_url).exists(f"rq:job:run-{run.id}")
+    connection = Redis.from_url(settings.redis_url)
+    # The run's job is written by Ferry, not by RQ's enqueue: RQ must read it as its own.
+    job = Job.fetch(f"run-{run.id}", connection=connection)
+    assert job.func_name == "workers.jobs.execute_run" and job.args == (str(run.id),)
+    assert job.origin == "runs" and job.get_status() == "queued" and job.timeout == -1
+    assert job.enqueued_at is not None and job.result_ttl == 0
+    assert f"run-{run.id}".encode() in connection.lrange("rq:queue:runs", 0, -1)
 
 
 def test_xml_body_is_kept_raw_with_its_content_type(client, hook, db):
