@@ -88,7 +88,7 @@ def _fields(spec: dict) -> list[ParamField]:
     required = set(schema.get("required") or [])
     result = []
     for name, prop in (schema.get("properties") or {}).items():
-        variadic = is_variadic(prop, name in required)
+        variadic = prop.get("variadic", False) is True  # the spec marks `*args` explicitly
         result.append(
             ParamField(
                 name=name,
@@ -103,16 +103,6 @@ def _fields(spec: dict) -> list[ParamField]:
         )
     # Required parameters first, in schema order: they are written as positional arguments.
     return sorted(result, key=lambda f: not f.required)
-
-
-def is_variadic(prop: dict, required: bool) -> bool:
-    """True for a `*args` parameter. A spec may say so (`"variadic": true`); otherwise the
-    specs' convention marks one: an optional parameter of type "array" without a default
-    (`log(*args)` is listed as `args: {"type": "array"}`, not required). The tests hold this
-    rule to the adaptors' real signatures."""
-    if "variadic" in prop:
-        return bool(prop["variadic"])
-    return prop.get("type") == "array" and not required and "default" not in prop
 
 
 def _modes(name: str, prop: dict) -> list[str]:

@@ -5,7 +5,9 @@ into the same form."""
 from __future__ import annotations
 
 import inspect
+import json
 
+import jsonschema
 import pytest
 from werkzeug.datastructures import MultiDict
 
@@ -141,13 +143,53 @@ def test_an_optional_parameter_before_the_values_cannot_also_be_given(monkeypatc
 
 
 @pytest.mark.parametrize("adaptor", adaptor_catalog.adaptor_names())
-def test_variadic_parameters_are_exactly_the_adaptors_star_args(adaptor):
-    # The specs mark *args by convention (an optional "array" parameter without a default);
-    # hold that convention to the real operations.
+def test_variadic_flags_are_exactly_the_adaptors_star_args(adaptor):
+    # Each parameter's "variadic" flag (default false) says whether the operation's function
+    # takes it as *args; the form reads the flag, nothing else.
     available = runtime_operations(f"{adaptor}@1")
-    spec = adaptor_catalog.spec(adaptor)
-    for operation in spec["operations"]:
-        fields = studio_requests.form_for(f"{adaptor}@1", operation["name"]).fields
+    for operation in adaptor_catalog.spec(adaptor)["operations"]:
         parameters = inspect.signature(available[operation["name"]]).parameters.values()
         star = {p.name for p in parameters if p.kind is p.VAR_POSITIONAL}
+        properties = operation["parameters"]["properties"]
+        flags = {name: prop.get("variadic", False) for name, prop in properties.items()}
+        assert flags == {name: name in star for name in properties}, operation["name"]
+        assert star <= set(properties), operation["name"]
+        fields = studio_requests.form_for(f"{adaptor}@1", operation["name"]).fields
         assert {f.name for f in fields if f.variadic} == star, operation["name"]
+
+
+def test_an_optional_array_without_the_flag_is_not_variadic(monkeypatch):
+    # No more guessing from the shape: an unflagged array is one JSON value.
+    spec = {
+        "name": "demo",
+        "operations": [
+            {
+                "name": "op",
+                "summary": "An operation taking a list as one value.",
+                "example": "op()",
+                "parameters": {
+                    "type": "object",
+                    "required": [],
+                    "properties": {"items": {"title": "Items", "type": "array"}},
+                },
+            }
+        ],
+    }
+    monkeypatch.setattr(adaptor_catalog, "spec", lambda name: spec)
+    field = studio_requests.form_for("demo@1", "op").fields[0]
+    assert not field.variadic and "list" not in field.modes
+
+
+def test_the_meta_schema_takes_the_flag_only_as_a_boolean_on_an_array_without_default():
+    meta = json.loads((adaptor_catalog.SPEC_DIR / "meta-schema.json").read_text())
+    validator = jsonschema.Draft202012Validator(meta)
+    document = json.loads(json.dumps(adaptor_catalog.spec("common")))
+    log = next(op for op in document["operations"] if op["name"] == "log")
+    args = log["parameters"]["properties"]["args"]
+    assert validator.is_valid(document)
+    for bad in ({"variadic": "yes"}, {"type": "string"}, {"default": []}):
+        saved = dict(args)
+        args.update(bad)
+        assert not validator.is_valid(document), bad
+        args.clear()
+        args.update(saved)
