@@ -12,7 +12,7 @@ from app.extensions import db
 _executor = None
 
 
-def _run_executor():
+def run_executor():
     """This process's executor and its sandbox, started on first use."""
     global _executor
     if _executor is None:
@@ -28,7 +28,7 @@ def _run_executor():
 def execute_run(run_id: str) -> None:
     """Execute one run (the worker-side end of `app.services.run_queue.enqueue_run`)."""
     try:
-        _run_executor().execute(uuid.UUID(run_id))
+        run_executor().execute(uuid.UUID(run_id))
     finally:
         db.session.remove()
 

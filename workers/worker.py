@@ -80,6 +80,11 @@ def run_worker(app: Flask, *, burst: bool = False) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     with app.app_context():
+        # Start the sandbox server now, not on the first run: its imports and warm-up take
+        # about a second, which the first run after a deploy would otherwise wait for.
+        from workers.jobs import run_executor
+
+        run_executor()
         connection = redis_client()
         while True:
             try:

@@ -7,9 +7,10 @@ the parts are joined into one statement with data-modifying CTEs and sent in aut
 mode: one round trip and one commit per write, and atomic, as any statement is. Elsewhere
 (SQLite, the demo) the parts run one after another in one transaction.
 
-SQL text with typed parameters skips SQLAlchemy's statement building, which would cost more
-CPU than the database work itself. Every write leaves the session without a connection or
-transaction, so whatever runs next (an OAuth refresh locking its row) gets a real one.
+On PostgreSQL the statement goes straight to psycopg (`app.db_direct`): SQLAlchemy's
+statement building and the session's bookkeeping would cost more CPU than the database work
+itself. Every write leaves the session without a connection or transaction, so whatever
+runs next (an OAuth refresh locking its row) gets a real one.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, DateTime, Row, Uuid, bindparam, text
+from psycopg.types.json import Jsonb
+from sqlalchemy import DateTime, Uuid, bindparam, text
 
+from app import db_direct
 from app.extensions import JSONType, db
 
 # Parameter types by name: the same names mean the same thing in every statement here.
@@ -42,6 +45,7 @@ PARAM_TYPES = {
     "body": JSONType,
     "logs": JSONType,
 }
+_JSON_PARAMS = frozenset(name for name, kind in PARAM_TYPES.items() if kind is JSONType)
 
 
 @dataclass(frozen=True)
@@ -65,25 +69,30 @@ def write(parts: Sequence[Part]) -> None:
     """Apply the parts atomically and durably: one statement on PostgreSQL."""
     if not parts:
         return
+    if on_postgresql():
+        params: dict = {}
+        for part in parts:
+            params.update(part.params)
+        db_direct.execute(_joined(tuple(p.sql for p in parts)), _for_psycopg(params))
+        _commit_joined()
+        return
     try:
-        if on_postgresql():
-            params: dict = {}
-            for part in parts:
-                params.update(part.params)
-            _connection().execute(_typed(_joined(tuple(p.sql for p in parts))), params)
-        else:
-            for part in parts:
-                db.session.execute(_typed(part.sql), part.rows or part.params)
+        for part in parts:
+            db.session.execute(_typed(part.sql), part.rows or part.params)
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
 
 
-def fetch_one(sql: str, params: dict) -> Row | None:
+def fetch_one(sql: str, params: dict) -> tuple | None:
     """Run one statement (PostgreSQL: in autocommit) and return its first row."""
+    if on_postgresql():
+        row = db_direct.execute(sql, _for_psycopg(params))
+        _commit_joined()
+        return row
     try:
-        row = _connection().execute(_typed(sql), params).first()
+        row = db.session.execute(_typed(sql), params).first()
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -91,15 +100,15 @@ def fetch_one(sql: str, params: dict) -> Row | None:
     return row
 
 
-def _connection() -> Connection:
-    session = db.session()
-    if session.in_transaction() or isinstance(session.bind, Connection):
-        # A transaction is open already (the caller commits it), or the session is bound
-        # to an outer transaction (the tests'): the statement runs inside it.
-        return session.connection()
-    # Autocommit: the statement commits by itself; a transaction would add BEGIN and
-    # COMMIT round trips.
-    return session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+def _commit_joined() -> None:
+    """Commit the session's transaction if the statement joined one (see `db_direct`)."""
+    if db.session().in_transaction():
+        db.session.commit()
+
+
+def _for_psycopg(params: dict) -> dict:
+    """JSON parameters wrapped for jsonb (psycopg sends other values as they are)."""
+    return {name: Jsonb(value) if name in _JSON_PARAMS else value for name, value in params.items()}
 
 
 @functools.cache

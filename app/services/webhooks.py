@@ -2,11 +2,9 @@
 
 This is the hottest path in Ferry, so it uses two SQL statements and no ORM objects: one
 SELECT for the trigger and, on PostgreSQL, one INSERT with CTEs writing the dataclip, the
-work order and its first run together. On PostgreSQL both go straight to the session's
-psycopg connection in autocommit mode: two round trips in all, without SQLAlchemy's
-statement handling (which would cost as much CPU as the database work itself), and psycopg
-prepares repeated statements server-side. The response is sent only after the insert is
-durable.
+work order and its first run together. On PostgreSQL both go straight to psycopg in
+autocommit (`app.db_direct`): two round trips in all. The response is sent only after the
+insert is durable.
 """
 
 from __future__ import annotations
@@ -19,9 +17,10 @@ import uuid
 from base64 import b64decode
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Uuid, bindparam, text
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy import Uuid, bindparam, text
+from sqlalchemy.exc import IntegrityError
 
+from app import db_direct
 from app.extensions import db
 from app.services.encryption import decrypt_text
 
@@ -164,7 +163,8 @@ def accept(
         else:
             for statement in _INSERTS_PORTABLE:
                 _execute(statement, params)
-        db.session.commit()
+        if db.session().in_transaction():
+            db.session.commit()
     except IntegrityError:
         db.session.rollback()
         existing = _existing(target.trigger_id, idempotency_key) if idempotency_key else None
@@ -226,40 +226,12 @@ def _on_postgresql() -> bool:
 
 
 def _execute(sql: str, params: dict) -> tuple | None:
-    """Run `sql` (`:name` parameters) in the session's transaction; its first row, if any.
-
-    Errors are raised as SQLAlchemy's, so callers handle one family of exceptions."""
-    if not _on_postgresql():
-        result = db.session.execute(_typed(sql), params)
-        return result.first() if result.returns_rows else None
-    import psycopg
-
-    # Autocommit: each statement is atomic on its own (the CTE writes its three rows
-    # together), and a transaction would add BEGIN and COMMIT round trips.
-    session = db.session()
-    if session.in_transaction() or isinstance(session.bind, Connection):
-        # The request's first statement chose already, or the session is bound to an
-        # outer transaction (the tests'): statements run in that transaction.
-        connection = db.session.connection()
-    else:
-        connection = db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    try:
-        with connection.connection.driver_connection.cursor() as cursor:
-            cursor.execute(_psycopg_style(sql), params)
-            return cursor.fetchone() if cursor.description else None
-    except psycopg.IntegrityError as error:
-        raise IntegrityError(sql, params, error) from error
-    except psycopg.OperationalError as error:
-        connection.invalidate(error)  # the pool must not hand this connection out again
-        raise DBAPIError(sql, params, error) from error
-    except psycopg.Error as error:
-        raise DBAPIError(sql, params, error) from error
-
-
-@functools.cache
-def _psycopg_style(sql: str) -> str:
-    """`:name` parameters (not `::type` casts) as psycopg's `%(name)s`."""
-    return re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql)
+    """Run `sql` (`:name` parameters) and return its first row, if any: straight to psycopg
+    in autocommit on PostgreSQL (`app.db_direct`), through the session elsewhere."""
+    if _on_postgresql():
+        return db_direct.execute(sql, params)
+    result = db.session.execute(_typed(sql), params)
+    return result.first() if result.returns_rows else None
 
 
 @functools.cache
