@@ -13,6 +13,7 @@ from rq.utils import now
 from rq.worker import WorkerStatus
 
 from app.extensions import QUEUE_NAMES, redis_client
+from app.gc_freeze import freeze_startup_objects
 from app.services.run_queue import EXECUTE_RUN
 
 log = logging.getLogger("ferry.worker")
@@ -85,6 +86,7 @@ def run_worker(app: Flask, *, burst: bool = False) -> None:
         from workers.jobs import run_executor
 
         run_executor()
+        freeze_startup_objects()
         connection = redis_client()
         while True:
             try:

@@ -1,0 +1,79 @@
+"""RunWorker: a run job takes the short path (execute, then delete its hash) on real Redis;
+other jobs keep RQ's whole path. The executor itself is replaced here by a recorder (and by
+a function that raises, standing in for "Ferry failed"); the end-to-end tests run the real
+one in real worker processes."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from redis import Redis
+from rq import Queue
+from rq.job import Job
+
+from app.extensions import DEFAULT_QUEUE, RUN_QUEUE
+from app.services import run_queue
+from workers import jobs
+from workers.worker import RunWorker
+
+
+def double(number: int) -> int:
+    """An ordinary (non-run) job."""
+    return number * 2
+
+
+@pytest.fixture
+def redis(app, settings):
+    connection = Redis.from_url(settings.redis_url)
+    connection.flushdb()
+    yield connection
+    connection.flushdb()
+
+
+def work(redis: Redis, *queue_names: str) -> None:
+    queues = [Queue(name, connection=redis) for name in queue_names]
+    RunWorker(queues, connection=redis).work(burst=True)
+
+
+def test_a_run_job_runs_then_leaves_nothing_behind(app, redis, monkeypatch):
+    executed: list[str] = []
+    monkeypatch.setattr(jobs, "execute_run", executed.append)
+    run_ids = [uuid.uuid4(), uuid.uuid4()]
+    with app.app_context():
+        for run_id in run_ids:
+            assert run_queue.enqueue_run(run_id)
+        work(redis, RUN_QUEUE)
+    assert executed == [str(run_id) for run_id in run_ids]
+    assert not any(redis.exists(run_queue.job_key(run_id)) for run_id in run_ids)
+    assert redis.llen(f"rq:queue:{RUN_QUEUE}") == 0
+    # RQ's own records for finished jobs are not kept for runs: the database has them.
+    assert not redis.keys("rq:finished:*") and not redis.keys("rq:execution*")
+
+
+def test_a_run_job_that_fails_inside_ferry_leaves_no_hash_so_the_sweeper_requeues_it(
+    app, redis, monkeypatch
+):
+    attempts: list[str] = []
+
+    def database_went_away(run_id: str) -> None:
+        attempts.append(run_id)
+        raise RuntimeError("the database went away during the claim")
+
+    monkeypatch.setattr(jobs, "execute_run", database_went_away)
+    first, second = uuid.uuid4(), uuid.uuid4()
+    with app.app_context():
+        run_queue.enqueue_run(first)
+        run_queue.enqueue_run(second)
+        work(redis, RUN_QUEUE)
+    assert attempts == [str(first), str(second)], "the worker must carry on after a failure"
+    # The sweeper queues an `available` run again exactly when its job hash is missing.
+    assert not redis.exists(run_queue.job_key(first))
+    assert not redis.exists(run_queue.job_key(second))
+
+
+def test_other_jobs_keep_rqs_whole_path(app, redis):
+    job = Queue(DEFAULT_QUEUE, connection=redis).enqueue(double, 21)
+    work(redis, DEFAULT_QUEUE)
+    finished = Job.fetch(job.id, connection=redis)
+    assert finished.get_status() == "finished" and finished.return_value() == 42
