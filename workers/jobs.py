@@ -17,9 +17,9 @@ def run_executor():
     global _executor
     if _executor is None:
         from workers.executor import RunExecutor
-        from workers.runtime.sandbox import Sandbox
+        from workers.runtime.sandboxes import AdaptorSandboxes
 
-        sandbox = Sandbox()
+        sandbox = AdaptorSandboxes()
         atexit.register(sandbox.close)
         _executor = RunExecutor(sandbox, f"{socket.gethostname()}:{os.getpid()}")
     return _executor

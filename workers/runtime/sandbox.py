@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from workers.runtime import wire
@@ -38,8 +38,11 @@ class SandboxError(RuntimeError):
 class Sandbox:
     """A warm sandbox server that runs steps in forked, locked-down children."""
 
-    def __init__(self, python: str | None = None) -> None:
+    def __init__(self, python: str | None = None, adaptors: Sequence[str] | None = None) -> None:
+        """`adaptors`: the adaptors the server preloads (default all); a step may use only
+        those (see `workers.runtime.sandboxes`)."""
         self.python = python or sys.executable
+        self.adaptors = tuple(adaptors) if adaptors is not None else None
         self.preload_failures: dict[str, str] = {}
         self._lock = threading.Lock()
         self._server: subprocess.Popen | None = None
@@ -54,7 +57,7 @@ class Sandbox:
 
     def _start(self) -> None:
         self._server = subprocess.Popen(
-            [self.python, "-s", "-E", "-m", "workers.runtime.sandbox_server"],
+            [self.python, "-s", "-E", "-m", "workers.runtime.sandbox_server", *self._server_args()],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env={},  # nothing from the worker's environment: no DATABASE_URL, no keys
@@ -71,6 +74,9 @@ class Sandbox:
             self._stop_server()
             raise SandboxError("the sandbox server did not start; see the worker's stderr")
         self.preload_failures = json.loads(frame[1])["failed"]
+
+    def _server_args(self) -> list[str]:
+        return [] if self.adaptors is None else ["--adaptors", ",".join(self.adaptors)]
 
     def _stop_server(self) -> None:
         server, self._server, self._reader = self._server, None, None

@@ -19,6 +19,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Sequence
 
 from workers.runtime import guard, logs, sandbox_child, wire
 from workers.runtime.errors import LimitExceeded
@@ -27,8 +28,9 @@ from workers.runtime.errors import LimitExceeded
 _SLACK_BYTES = 1024 * 1024
 
 
-def preload() -> dict[str, str]:
-    """Import everything a step may need, so children pay nothing; return what failed."""
+def preload(adaptors: Sequence[str] | None = None) -> dict[str, str]:
+    """Import everything a step may need (with `adaptors`: those adaptors only, default all),
+    so children pay nothing; return what failed."""
     failed: dict[str, str] = {}
     names = ["workers.runtime.job", *sorted(guard.allowed_imports()),
              *sorted(guard.IMPLICIT_IMPORTS), "_posixsubprocess"]  # fmt: skip
@@ -41,7 +43,7 @@ def preload() -> dict[str, str]:
         from workers.adaptors import ADAPTORS, http_client, operations
     except Exception as exc:
         return {**failed, "workers.adaptors": f"{type(exc).__name__}: {exc}"}
-    for adaptor in ADAPTORS:
+    for adaptor in ADAPTORS if adaptors is None else adaptors:
         try:
             operations(adaptor)
         except Exception as exc:
@@ -244,7 +246,7 @@ def main() -> None:
     os.dup2(devnull, 0)
     os.dup2(2, 1)
     os.close(devnull)
-    failed = preload()
+    failed = preload(_adaptors_from(sys.argv[1:]))
     os.chdir("/")
     # Objects made so far are shared read-only by every child; freezing them keeps the
     # children's garbage collector from touching (and so copying) those pages.
@@ -266,6 +268,13 @@ def main() -> None:
         reaper.collect()
     if spare is not None:
         spare.discard()
+
+
+def _adaptors_from(argv: list[str]) -> list[str] | None:
+    """`--adaptors a,b` (the adaptors this server preloads); None for all of them."""
+    if len(argv) == 2 and argv[0] == "--adaptors":
+        return [name for name in argv[1].split(",") if name]
+    return None
 
 
 def _fork_spare(protocol_fds: tuple[int, int], failed: dict[str, str]) -> Spare | None:
