@@ -130,7 +130,7 @@ class RunExecution:
             StepRequest(
                 body=walker.expression_body(expression),
                 adaptor="common",
-                state=copy.deepcopy(state),
+                state=state,  # sent as JSON: the sandbox cannot change the caller's copy
                 timeout_s=10,
                 egress_allow=list(self.run.egress_allow),
             )
@@ -175,7 +175,9 @@ class RunExecution:
         credential_id = uuid.UUID(step["credential_id"]) if step["credential_id"] else None
         if credential_id in self.problems:
             return _credential_unavailable(self.problems[credential_id])
-        state_in = copy.deepcopy(pending.state)
+        # A shallow copy is enough: the state only travels to the sandbox as JSON, and the
+        # configuration must not end up in `pending.state`, which other branches share.
+        state_in = dict(pending.state)
         if credential_id is not None:
             state_in["configuration"] = self.secrets[credential_id]
         return self.sandbox.run(

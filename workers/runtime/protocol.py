@@ -29,6 +29,11 @@ class StepRequest:
     max_log_bytes: int = 1024 * 1024
     egress_allow: list[str] = field(default_factory=list)
 
+    def as_wire(self) -> dict:
+        """The request as the sandbox server reads it: the fields as they are (asdict
+        would deep-copy the whole state only for it to be encoded as JSON)."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
 
 @dataclass
 class StepResult:

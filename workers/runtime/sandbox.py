@@ -10,7 +10,6 @@ serialised); use one per worker process or thread for parallel steps.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import subprocess
 import sys
@@ -96,7 +95,7 @@ class Sandbox:
         started = time.monotonic()
         lines: list[LogLine] = []
         try:
-            payload = wire.encode_json(wire.REQUEST, dataclasses.asdict(request))
+            payload = wire.encode_json(wire.REQUEST, request.as_wire())
         except (TypeError, ValueError) as exc:
             return _failure("exception", f"the input state is not JSON: {exc}", lines, started)
         with self._lock:
