@@ -3,8 +3,9 @@
     .venv/bin/python bench/runtime.py [--runs 500]
 
 Prints the machine, the median and p99 wall time of `fn(lambda state: state)` as seen by
-the caller of `Sandbox.run` (targets: median < 10 ms, p99 < 25 ms), and steps per second
-with one Sandbox and with two Sandboxes driven by two threads.
+the caller of `run` (targets: median < 10 ms, p99 < 25 ms), and steps per second with one
+and with two sandboxes driven by two threads. The sandboxes are a worker's
+(`AdaptorSandboxes`: a common step forks from the server without the postgresql driver).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 from pathlib import Path
 
 from workers.runtime.protocol import StepRequest
-from workers.runtime.sandbox import Sandbox
+from workers.runtime.sandboxes import AdaptorSandboxes
 
 TRIVIAL = StepRequest(body="fn(lambda state: state)", adaptor="common", state={"data": {"n": 1}})
 
@@ -34,7 +35,7 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs, {model}"
 
 
-def timed_runs(sandbox: Sandbox, runs: int, gap_s: float = 0.0) -> list[float]:
+def timed_runs(sandbox: AdaptorSandboxes, runs: int, gap_s: float = 0.0) -> list[float]:
     """Milliseconds per trivial step, one after the other, `gap_s` apart."""
     times = []
     for _ in range(runs):
@@ -47,7 +48,7 @@ def timed_runs(sandbox: Sandbox, runs: int, gap_s: float = 0.0) -> list[float]:
     return times
 
 
-def throughput(sandboxes: list[Sandbox], runs_each: int) -> float:
+def throughput(sandboxes: list[AdaptorSandboxes], runs_each: int) -> float:
     """Steps per second with one thread per sandbox."""
     threads = [threading.Thread(target=timed_runs, args=(box, runs_each)) for box in sandboxes]
     started = time.perf_counter()
@@ -64,9 +65,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=500)
     runs = parser.parse_args().runs
     print(f"machine: {machine()}")
-    with Sandbox() as one, Sandbox() as two:
-        if one.preload_failures:
-            print(f"note: not preloaded: {', '.join(sorted(one.preload_failures))}")
+    with AdaptorSandboxes() as one, AdaptorSandboxes() as two:
+        if one.main.preload_failures:
+            print(f"note: not preloaded: {', '.join(sorted(one.main.preload_failures))}")
         timed_runs(one, 20)  # warm up
         # Back to back, the next child is still being forked when the next step arrives;
         # a worker writes to the database between steps, which the 5 ms gap stands for.
