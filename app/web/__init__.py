@@ -14,7 +14,6 @@ from flask import Flask
 from app.services import mail
 from app.web import api, errors, filters
 from app.web.navigation import NavItem
-from app.web.session_cookie import SessionCookieInterface
 
 AREAS = (
     "auth",
@@ -33,7 +32,6 @@ AREAS = (
 
 def register_web(app: Flask) -> None:
     """Attach every area's blueprint, the API, error handlers, filters and the sidebar."""
-    app.session_interface = SessionCookieInterface()
     nav: list[NavItem] = []
     for area in AREAS:
         if find_spec(f"app.web.{area}") is None or find_spec(f"app.web.{area}.views") is None:
