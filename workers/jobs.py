@@ -13,7 +13,8 @@ _executor = None
 
 
 def run_executor():
-    """This process's executor and its sandbox, started on first use."""
+    """This process's executor and its sandboxes, made once (the worker makes them at
+    start-up, so the first run does not wait for a sandbox server)."""
     global _executor
     if _executor is None:
         from workers.executor import RunExecutor

@@ -54,6 +54,10 @@ class RunWorker(SimpleWorker):
         finally:
             pipe = self.connection.pipeline(transaction=False)
             pipe.delete(job.key)
+            if len(self.queues) == 1:
+                # RQ moves a job through an intermediate list when a worker listens on one
+                # queue only (Ferry's listen on four), and takes it out after the job.
+                pipe.lrem(queue.intermediate_queue_key, 1, job.id)
             self.set_state(WorkerStatus.IDLE, pipeline=pipe)
             pipe.execute()
 

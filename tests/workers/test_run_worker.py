@@ -47,6 +47,7 @@ def test_a_run_job_runs_then_leaves_nothing_behind(app, redis, monkeypatch):
     assert executed == [str(run_id) for run_id in run_ids]
     assert not any(redis.exists(run_queue.job_key(run_id)) for run_id in run_ids)
     assert redis.llen(f"rq:queue:{RUN_QUEUE}") == 0
+    assert redis.llen(f"rq:queue:{RUN_QUEUE}:intermediate") == 0
     # RQ's own records for finished jobs are not kept for runs: the database has them.
     assert not redis.keys("rq:finished:*") and not redis.keys("rq:execution*")
 
