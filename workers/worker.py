@@ -7,6 +7,7 @@ import time
 
 from flask import Flask
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import SimpleWorker
 from rq.utils import now
@@ -52,14 +53,23 @@ class RunWorker(SimpleWorker):
             # below, the sweeper queues it again.
             log.exception("run job %s failed; the sweeper will queue the run again", job.id)
         finally:
-            pipe = self.connection.pipeline(transaction=False)
-            pipe.delete(job.key)
-            if len(self.queues) == 1:
-                # RQ moves a job through an intermediate list when a worker listens on one
-                # queue only (Ferry's listen on four), and takes it out after the job.
-                pipe.lrem(queue.intermediate_queue_key, 1, job.id)
-            self.set_state(WorkerStatus.IDLE, pipeline=pipe)
+            self._forget(job, queue)
+
+    def _forget(self, job, queue) -> None:
+        """Delete a run job's hash (and RQ's intermediate entry); a Redis outage here is
+        logged, not raised: RQ would stop the worker over it, and the run is in the
+        database either way."""
+        pipe = self.connection.pipeline(transaction=False)
+        pipe.delete(job.key)
+        if len(self.queues) == 1:
+            # RQ moves a job through an intermediate list when a worker listens on one
+            # queue only (Ferry's listen on four), and takes it out after the job.
+            pipe.lrem(queue.intermediate_queue_key, 1, job.id)
+        self.set_state(WorkerStatus.IDLE, pipeline=pipe)
+        try:
             pipe.execute()
+        except RedisError as error:
+            log.warning("run job %s: could not clear its queue entry (%s)", job.id, error)
 
     def heartbeat(self, timeout: int | None = None, pipeline=None) -> None:
         last = self.last_heartbeat

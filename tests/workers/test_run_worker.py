@@ -9,6 +9,8 @@ import uuid
 
 import pytest
 from redis import Redis
+from redis.client import Pipeline
+from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Queue
 from rq.job import Job
 
@@ -78,3 +80,33 @@ def test_other_jobs_keep_rqs_whole_path(app, redis):
     work(redis, DEFAULT_QUEUE)
     finished = Job.fetch(job.id, connection=redis)
     assert finished.get_status() == "finished" and finished.return_value() == 42
+
+
+def test_redis_going_away_after_a_run_does_not_stop_the_worker(app, redis, monkeypatch):
+    """The hash cannot be deleted (Redis refuses the pipeline): the worker logs it and
+    takes the next job instead of quitting, as RQ's loop would on an unhandled error."""
+    executed: list[str] = []
+    monkeypatch.setattr(jobs, "execute_run", executed.append)
+    refusals = iter([RedisConnectionError("Redis went away"), None])
+
+    real_execute = Pipeline.execute
+
+    def flaky_execute(self, *args, **kwargs):
+        deletes_a_run_job = any(
+            args[0] == "DEL" and str(args[1]).startswith("rq:job:run-")
+            for args, _options in self.command_stack
+        )
+        if deletes_a_run_job:
+            error = next(refusals, None)
+            if error is not None:
+                raise error
+        return real_execute(self, *args, **kwargs)
+
+    monkeypatch.setattr(Pipeline, "execute", flaky_execute)
+    first, second = uuid.uuid4(), uuid.uuid4()
+    with app.app_context():
+        run_queue.enqueue_run(first)
+        run_queue.enqueue_run(second)
+        work(redis, RUN_QUEUE)
+    assert executed == [str(first), str(second)]
+    assert not redis.exists(run_queue.job_key(second))
