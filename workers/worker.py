@@ -32,8 +32,9 @@ class RunWorker(SimpleWorker):
     commands and, for a trivial run, more CPU than the run itself. A run needs none of it:
     the database is the run's record, the heartbeat thread and the reaper catch a dead
     worker, and the sweeper queues again any `available` run without a job hash. So a run
-    job is fetched (as RQ does), executed, and its hash deleted: five round trips in all. Other
-    jobs (mail, bulk reruns) keep RQ's whole path, with retries and the failed registry.
+    job is fetched (as RQ does), executed, and its hash deleted: five round trips in all.
+    Other jobs (mail, bulk reruns) keep RQ's whole path, with retries and the failed
+    registry.
     """
 
     def execute_job(self, job, queue) -> None:

@@ -23,8 +23,6 @@ log = logging.getLogger("ferry.runs")
 
 # The worker-side function, named by path: the web side never imports worker code.
 EXECUTE_RUN = "workers.jobs.execute_run"
-# A job RQ keeps after a failure (a run job only fails when Ferry itself does).
-FAILURE_TTL_S = 24 * 3600
 _SERIALIZER = resolve_serializer(None)
 
 
@@ -34,6 +32,7 @@ def job_key(run_id: uuid.UUID | str) -> str:
 
 
 def job_id(run_id: uuid.UUID | str) -> str:
+    """A run's job id, the same every time it is queued (the claim runs a run only once)."""
     return f"run-{run_id}"
 
 
@@ -81,5 +80,4 @@ def _job_fields(run_id: str, queue_name: str) -> dict:
         "enqueued_at": stamp,
         "timeout": -1,
         "result_ttl": 0,
-        "failure_ttl": FAILURE_TTL_S,
     }
