@@ -60,6 +60,7 @@ class RunExecutor:
                 error_type=type(error).__name__,
                 error_message=str(error)[:2000],
                 open_steps_end=StepExitReason.EXCEPTION,
+                announce_start=execution.start_event_due(),
             )
         except BaseException:
             # A second SIGTERM (cold shutdown) stops the worker mid-run: say so at once
@@ -72,6 +73,7 @@ class RunExecutor:
                 error_type="WorkerStopped",
                 error_message="The worker was stopped during the run.",
                 open_steps_end=StepExitReason.LOST,
+                announce_start=execution.start_event_due(),
             )
             raise
 
@@ -83,6 +85,12 @@ class RunExecution:
     def __init__(self, sandbox, run: ClaimedRun, timeout_s: float) -> None:
         self.sandbox, self.run, self.timeout_s = sandbox, run, timeout_s
         self.unstored: StepOutcome | None = None
+        self._start_announced = False
+
+    def start_event_due(self) -> bool:
+        """True the first time only: the run's first write carries its `run_started`."""
+        due, self._start_announced = not self._start_announced, True
+        return due
 
     def execute(self) -> None:
         """Walk the run's workflow from its trigger or starting step, then finish it."""
@@ -92,7 +100,11 @@ class RunExecution:
             initial = dataclips.state_of(run.input_clip) if run.dataclip_id else {}
         except ServiceError as error:
             run_lifecycle.finish(
-                run, RunState.EXCEPTION, error_type="InputUnavailable", error_message=error.message
+                run,
+                RunState.EXCEPTION,
+                error_type="InputUnavailable",
+                error_message=error.message,
+                announce_start=self.start_event_due(),
             )
             return
         credential_ids = self.plan.credential_ids()
@@ -121,6 +133,7 @@ class RunExecution:
             final_dataclip_id=outcome.final_ref,
             error_type=error.get("type"),
             error_message=error.get("message"),
+            announce_start=self.start_event_due(),
         )
         self.unstored = None
 
@@ -143,7 +156,11 @@ class RunExecution:
         """Record the step's start, run it, and store (or hold) its outcome."""
         step = self.plan.steps[pending.step_id]
         step_run_id = run_lifecycle.begin_step(
-            self.run, step, pending.input_ref, after=self.unstored
+            self.run,
+            step,
+            pending.input_ref,
+            after=self.unstored,
+            announce_start=self.start_event_due(),
         )
         self.unstored = None  # stored with this step's start
         result = self._result(step, pending, remaining)

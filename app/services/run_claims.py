@@ -16,7 +16,7 @@ from sqlalchemy import and_, func, or_, select, update
 from app.extensions import db
 from app.models import Dataclip, Project, Run, RunState, Workflow, WorkOrder, WorkOrderState
 from app.models.base import utcnow
-from app.services import run_events, run_writes
+from app.services import run_writes
 from app.services.dataclips import InputClip
 
 OPEN_STATES = (RunState.CLAIMED, RunState.STARTED)
@@ -44,15 +44,14 @@ class ClaimedRun:
 
 def claim(run_id: uuid.UUID, worker_name: str) -> ClaimedRun | None:
     """Claim and start this run, or the run that must go before it; None when nothing may
-    start now. The run's work order becomes running, and live views hear `run_started`."""
+    start now. The run's work order becomes running; live views hear `run_started` with the
+    executor's first write (`run_lifecycle`, `announce_start`)."""
     run = None
     if run_writes.on_postgresql():
         run = _claim_uncapped(run_id, worker_name)
     if run is None:
         # Capped, already taken, or not PostgreSQL: the general path sorts it out.
         run = _claim_in_line(run_id, worker_name)
-    if run is not None:
-        run_events.publish(run.project_id, run.id, "run_started", work_order_id=run.work_order_id)
     return run
 
 

@@ -4,7 +4,9 @@ available -> started -> success | failed | crashed | killed | exception | lost (
 starting are one step: `app.services.run_claims`; cancelled is set from outside while a run
 is still available). Each function here is one write (`app.services.run_writes`: one
 statement on PostgreSQL) that commits before it returns, so a live view sees each change as
-soon as it happens; the run events for a write go out together, after it.
+soon as it happens; the run events for a write go out together, after it. `run_started`
+(the claim's event) travels with the executor's first write here (`announce_start`): one
+Redis round trip fewer per run.
 
 A step's outcome may travel with the next write (the next step's start, or the run's end),
 which saves a round trip per step; the executor only does so when no user code runs in
@@ -68,6 +70,7 @@ def begin_step(
     input_dataclip_id: uuid.UUID | None,
     *,
     after: StepOutcome | None = None,
+    announce_start: bool = False,
 ) -> uuid.UUID:
     """Record that a step started (and, in the same write, how the step before it ended);
     returns the step run id."""
@@ -89,7 +92,12 @@ def begin_step(
     )
     run_writes.write(parts)
     started = ("step_started", {"step_id": step["id"], "step_run_id": step_run_id})
-    _announce(run, *([_finished_event(after)] if after else []), started)
+    _announce(
+        run,
+        *_start_events(run, announce_start),
+        *([_finished_event(after)] if after else []),
+        started,
+    )
     return step_run_id
 
 
@@ -108,6 +116,7 @@ def finish(
     error_type: str | None = None,
     error_message: str | None = None,
     open_steps_end: StepExitReason | None = None,
+    announce_start: bool = False,
 ) -> None:
     """The run ended; its work order takes the run's final state. `last_step` (the outcome
     of the step that ended it) is stored in the same write; `open_steps_end` closes the
@@ -147,7 +156,12 @@ def finish(
     )
     run_writes.write(parts)
     finished = ("run_finished", {"state": state.value, "work_order_id": run.work_order_id})
-    _announce(run, *([_finished_event(last_step)] if last_step else []), finished)
+    _announce(
+        run,
+        *_start_events(run, announce_start),
+        *([_finished_event(last_step)] if last_step else []),
+        finished,
+    )
 
 
 _BEGIN_STEP = """INSERT INTO step_runs (id, run_id, step_id, step_name, input_dataclip_id,
@@ -226,6 +240,10 @@ def _log_lines(run: ClaimedRun, outcome: StepOutcome) -> Part:
         for line in outcome.logs
     ]
     return Part(_LOG_LINE, rows[0], rows=rows)
+
+
+def _start_events(run: ClaimedRun, announce_start: bool) -> list[tuple[str, dict]]:
+    return [("run_started", {"work_order_id": run.work_order_id})] if announce_start else []
 
 
 def _finished_event(outcome: StepOutcome) -> tuple[str, dict]:
