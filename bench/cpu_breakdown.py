@@ -25,20 +25,16 @@ from pathlib import Path
 
 from loadgen import fire
 from redis import Redis
-from sqlalchemy import func, select
 from stack import (
     bench_settings,
     create_workflow,
-    free_port,
     fresh_database,
     machine,
+    open_runs,
     start,
+    start_web,
     stop,
-    wait_for_http,
 )
-
-from app.extensions import db
-from app.models import Run, RunState
 
 TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 
@@ -86,17 +82,6 @@ def report(before: dict, after: dict, count: int, what: str) -> None:
     print(f"  {1000 * sum(spent.values()) / count:6.2f} ms  all processes")
 
 
-def open_runs(app) -> int:
-    with app.app_context():
-        count = db.session.scalar(
-            select(func.count())
-            .select_from(Run)
-            .where(Run.state.in_([RunState.AVAILABLE, RunState.STARTED]))
-        )
-        db.session.remove()
-    return count
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=int, default=250)
@@ -107,13 +92,10 @@ def main() -> None:
     app = fresh_database(settings)
     trigger_id = create_workflow(app, "cpu")
     redis = Redis.from_url(settings.redis_url)
-    port = free_port()
-    web_args = ["--host", "127.0.0.1", "--port", str(port), "--workers", "4", "--threads", "2"]
-    web = start(settings, "web", *web_args, "--no-access-log")
+    web, base_url = start_web(settings)
     workers = []
     try:
-        wait_for_http(f"http://127.0.0.1:{port}/health")
-        url = f"http://127.0.0.1:{port}/i/{trigger_id}"
+        url = f"{base_url}/i/{trigger_id}"
         print(f"machine: {machine()}")
         redis.set("rq:suspended", 1)
         fire(url, args.rate, 3)  # warm up at the measured rate

@@ -17,12 +17,12 @@ from sqlalchemy import func, select, text
 from stack import (
     bench_settings,
     create_workflow,
-    free_port,
     fresh_database,
     machine,
+    open_runs,
     start,
+    start_web,
     stop,
-    wait_for_http,
 )
 
 from app.extensions import db
@@ -46,16 +46,7 @@ def finished_runs(app) -> int:
 def wait_until_idle(app, seconds: float = 120) -> None:
     """Until no run is waiting or running (or `seconds` passed)."""
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with app.app_context():
-            waiting = db.session.scalar(
-                select(func.count())
-                .select_from(Run)
-                .where(Run.state.in_([RunState.AVAILABLE, RunState.CLAIMED, RunState.STARTED]))
-            )
-            db.session.remove()
-        if not waiting:
-            return
+    while open_runs(app) and time.monotonic() < deadline:
         time.sleep(0.5)
 
 
@@ -69,27 +60,10 @@ def main() -> None:
     settings = bench_settings()
     app = fresh_database(settings)
     trigger_id = create_workflow(app, "runs")
-    port = free_port()
-    processes = [
-        start(
-            settings,
-            "web",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "4",
-            "--threads",
-            "2",
-            "--no-access-log",
-        ),
-        start(settings, "worker"),
-        start(settings, "worker"),
-    ]
+    web, base_url = start_web(settings)
+    processes = [web, start(settings, "worker"), start(settings, "worker")]
     try:
-        wait_for_http(f"http://127.0.0.1:{port}/health")
-        url = f"http://127.0.0.1:{port}/i/{trigger_id}"
+        url = f"{base_url}/i/{trigger_id}"
         print(f"machine: {machine()}")
         print("web: gunicorn 4 workers x 2 threads; 2 RQ worker processes; one-step workflow")
 

@@ -93,6 +93,22 @@ def create_workflow(app, name: str) -> str:
     return trigger_id
 
 
+def open_runs(app) -> int:
+    """How many runs are waiting or running."""
+    from sqlalchemy import func, select
+
+    from app.models import Run, RunState
+
+    with app.app_context():
+        count = db.session.scalar(
+            select(func.count())
+            .select_from(Run)
+            .where(Run.state.in_([RunState.AVAILABLE, RunState.CLAIMED, RunState.STARTED]))
+        )
+        db.session.remove()
+    return count
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -108,6 +124,18 @@ def start(settings: Settings, *args: str) -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def start_web(settings: Settings, workers: int = 4, threads: int = 2):
+    """Start `ferry web` (gunicorn, no access log) on a free port; return the process and
+    its base URL once it answers."""
+    port = free_port()
+    sizes = ["--workers", str(workers), "--threads", str(threads)]
+    address = ["--host", "127.0.0.1", "--port", str(port)]
+    process = start(settings, "web", *address, *sizes, "--no-access-log")
+    base_url = f"http://127.0.0.1:{port}"
+    wait_for_http(f"{base_url}/health")
+    return process, base_url
 
 
 def wait_for_http(url: str, seconds: float = 30) -> None:

@@ -13,12 +13,10 @@ from loadgen import fire
 from stack import (
     bench_settings,
     create_workflow,
-    free_port,
     fresh_database,
     machine,
-    start,
+    start_web,
     stop,
-    wait_for_http,
 )
 
 
@@ -32,23 +30,9 @@ def main() -> None:
     settings = bench_settings()
     app = fresh_database(settings)
     trigger_id = create_workflow(app, "accept")
-    port = free_port()
-    web = start(
-        settings,
-        "web",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(args.web_workers),
-        "--threads",
-        "2",
-        "--no-access-log",
-    )
+    web, base_url = start_web(settings, workers=args.web_workers)
     try:
-        wait_for_http(f"http://127.0.0.1:{port}/health")
-        url = f"http://127.0.0.1:{port}/i/{trigger_id}"
+        url = f"{base_url}/i/{trigger_id}"
         fire(url, 200, 3)  # warm up every gunicorn worker
         print(f"machine: {machine()}")
         print(f"web: gunicorn, {args.web_workers} workers x 2 threads; no run workers")

@@ -38,14 +38,20 @@ def work(redis: Redis, *queue_names: str) -> None:
     RunWorker(queues, connection=redis).work(burst=True)
 
 
-def test_a_run_job_runs_then_leaves_nothing_behind(app, redis, monkeypatch):
-    executed: list[str] = []
-    monkeypatch.setattr(jobs, "execute_run", executed.append)
-    run_ids = [uuid.uuid4(), uuid.uuid4()]
+def queue_and_work(app, redis: Redis, count: int) -> list[uuid.UUID]:
+    """Queue `count` runs (ids only: the executor is replaced), then work them off."""
+    run_ids = [uuid.uuid4() for _ in range(count)]
     with app.app_context():
         for run_id in run_ids:
             assert run_queue.enqueue_run(run_id)
         work(redis, RUN_QUEUE)
+    return run_ids
+
+
+def test_a_run_job_runs_then_leaves_nothing_behind(app, redis, monkeypatch):
+    executed: list[str] = []
+    monkeypatch.setattr(jobs, "execute_run", executed.append)
+    run_ids = queue_and_work(app, redis, 2)
     assert executed == [str(run_id) for run_id in run_ids]
     assert not any(redis.exists(run_queue.job_key(run_id)) for run_id in run_ids)
     assert redis.llen(f"rq:queue:{RUN_QUEUE}") == 0
@@ -64,11 +70,7 @@ def test_a_run_job_that_fails_inside_ferry_leaves_no_hash_so_the_sweeper_requeue
         raise RuntimeError("the database went away during the claim")
 
     monkeypatch.setattr(jobs, "execute_run", database_went_away)
-    first, second = uuid.uuid4(), uuid.uuid4()
-    with app.app_context():
-        run_queue.enqueue_run(first)
-        run_queue.enqueue_run(second)
-        work(redis, RUN_QUEUE)
+    first, second = queue_and_work(app, redis, 2)
     assert attempts == [str(first), str(second)], "the worker must carry on after a failure"
     # The sweeper queues an `available` run again exactly when its job hash is missing.
     assert not redis.exists(run_queue.job_key(first))
@@ -103,10 +105,6 @@ def test_redis_going_away_after_a_run_does_not_stop_the_worker(app, redis, monke
         return real_execute(self, *args, **kwargs)
 
     monkeypatch.setattr(Pipeline, "execute", flaky_execute)
-    first, second = uuid.uuid4(), uuid.uuid4()
-    with app.app_context():
-        run_queue.enqueue_run(first)
-        run_queue.enqueue_run(second)
-        work(redis, RUN_QUEUE)
+    first, second = queue_and_work(app, redis, 2)
     assert executed == [str(first), str(second)]
     assert not redis.exists(run_queue.job_key(second))
