@@ -26,11 +26,14 @@ from app.extensions import db
 
 def execute(sql: str, params: dict) -> tuple | None:
     """Run one `:name`-style statement and return its first row, if it returns rows."""
-    session = db.session()
-    if session.in_transaction() or isinstance(session.bind, Connection):
-        # The caller has a transaction open, or the session is bound to an outer
-        # transaction (the tests'): the statement runs in that transaction.
-        return _run(session.connection().connection, sql, params, restore_autocommit=None)
+    # Asking the scoped session would create one (and Flask-SQLAlchemy would close it at
+    # the end of the request) only to learn that it holds nothing.
+    if db.session.registry.has():
+        session = db.session()
+        if session.in_transaction() or isinstance(session.bind, Connection):
+            # The caller has a transaction open, or the session is bound to an outer
+            # transaction (the tests'): the statement runs in that transaction.
+            return _run(session.connection().connection, sql, params, restore_autocommit=None)
     try:
         pooled = db.engine.raw_connection()
     except DBAPIError:
@@ -44,6 +47,13 @@ def execute(sql: str, params: dict) -> tuple | None:
         return _run(pooled, sql, params, restore_autocommit=was_autocommit)
     finally:
         pooled.close()  # back to the pool
+
+
+def commit_joined() -> None:
+    """Commit the session's transaction, if there is one: a statement above joined it (or
+    the caller's portable path, through the session, opened it)."""
+    if db.session.registry.has() and db.session().in_transaction():
+        db.session.commit()
 
 
 def _run(pooled, sql: str, params: dict, restore_autocommit: bool | None) -> tuple | None:

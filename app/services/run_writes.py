@@ -74,7 +74,7 @@ def write(parts: Sequence[Part]) -> None:
         for part in parts:
             params.update(part.params)
         db_direct.execute(_joined(tuple(p.sql for p in parts)), _for_psycopg(params))
-        _commit_joined()
+        db_direct.commit_joined()
         return
     try:
         for part in parts:
@@ -89,7 +89,7 @@ def fetch_one(sql: str, params: dict) -> tuple | None:
     """Run one statement (PostgreSQL: in autocommit) and return its first row."""
     if on_postgresql():
         row = db_direct.execute(sql, _for_psycopg(params))
-        _commit_joined()
+        db_direct.commit_joined()
         return row
     try:
         row = db.session.execute(_typed(sql), params).first()
@@ -98,12 +98,6 @@ def fetch_one(sql: str, params: dict) -> tuple | None:
         db.session.rollback()
         raise
     return row
-
-
-def _commit_joined() -> None:
-    """Commit the session's transaction if the statement joined one (see `db_direct`)."""
-    if db.session().in_transaction():
-        db.session.commit()
 
 
 def _for_psycopg(params: dict) -> dict:

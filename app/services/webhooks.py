@@ -163,8 +163,7 @@ def accept(
         else:
             for statement in _INSERTS_PORTABLE:
                 _execute(statement, params)
-        if db.session().in_transaction():
-            db.session.commit()
+        db_direct.commit_joined()
     except IntegrityError:
         db.session.rollback()
         existing = _existing(target.trigger_id, idempotency_key) if idempotency_key else None
