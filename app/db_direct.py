@@ -26,14 +26,11 @@ from app.extensions import db
 
 def execute(sql: str, params: dict) -> tuple | None:
     """Run one `:name`-style statement and return its first row, if it returns rows."""
-    # Asking the scoped session would create one (and Flask-SQLAlchemy would close it at
-    # the end of the request) only to learn that it holds nothing.
-    if db.session.registry.has():
-        session = db.session()
-        if session.in_transaction() or isinstance(session.bind, Connection):
-            # The caller has a transaction open, or the session is bound to an outer
-            # transaction (the tests'): the statement runs in that transaction.
-            return _run(session.connection().connection, sql, params, restore_autocommit=None)
+    session = db.session()
+    if session.in_transaction() or isinstance(session.bind, Connection):
+        # The caller has a transaction open, or the session is bound to an outer
+        # transaction (the tests'): the statement runs in that transaction.
+        return _run(session.connection().connection, sql, params, restore_autocommit=None)
     try:
         pooled = db.engine.raw_connection()
     except DBAPIError:

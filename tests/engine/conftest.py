@@ -118,6 +118,11 @@ class Stack:
         self.workers.append(process)
         return process
 
+    def replace_worker(self, worker: subprocess.Popen) -> None:
+        """A worker the test stopped (and waited for) gives its place to a fresh one."""
+        self.workers.remove(worker)
+        self.start_worker()
+
     def start(self) -> None:
         self.others.append(
             self._spawn(

@@ -45,8 +45,7 @@ def test_first_sigterm_finishes_the_run_then_the_worker_stops(stack):
     assert worker.wait(timeout=20) == 0, "the worker did not stop after its run"
     assert wait_for_work_order(stack, second)["state"] == "success"
     assert worker_pid_of(stack, second) != worker.pid, "a stopping worker took a new run"
-    stack.workers.remove(worker)
-    stack.start_worker()
+    stack.replace_worker(worker)
 
 
 def test_second_sigterm_stops_now_and_the_run_is_lost(stack):
@@ -57,8 +56,7 @@ def test_second_sigterm_stops_now_and_the_run_is_lost(stack):
     time.sleep(1.5)  # RQ ignores a second signal within a second (a pool may send two)
     worker.send_signal(signal.SIGTERM)
     worker.wait(timeout=15)
-    stack.workers.remove(worker)
-    stack.start_worker()
+    stack.replace_worker(worker)
     result = wait_for_work_order(stack, work_order_id, seconds=20)
     assert result["runs"][0]["state"] == "lost"
     assert "stopped" in (result["runs"][0].get("error_message") or "").lower()

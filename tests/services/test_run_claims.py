@@ -12,23 +12,8 @@ from app.models.base import utcnow
 from app.services import dataclips, run_claims, run_lifecycle
 from tests import factories
 
-CAPPED = """
-name: {name}
-concurrency: 1
-triggers:
-  hook:
-    type: webhook
-jobs:
-  step:
-    name: step
-    adaptor: common@1
-    body: |
-      fn(lambda state: state)
-edges:
-  hook->step:
-    source_trigger: hook
-    target_job: step
-"""
+# The factories' one-step workflow, run one at a time.
+CAPPED = factories.SIMPLE_WORKFLOW.replace("triggers:", "concurrency: 1\ntriggers:", 1)
 
 
 def post(client, trigger_id, body: object = None) -> uuid.UUID:
@@ -70,9 +55,10 @@ def test_a_capped_workflow_claims_in_arrival_order_and_holds_the_rest(db, client
     trigger_id = factories.workflow(factories.project(user), CAPPED.format(name="Serial"))
     trigger_id = trigger_id.triggers[0].id
     first, second = post(client, trigger_id), post(client, trigger_id)
-    # In the test's one transaction both rows get the same CURRENT_TIMESTAMP: set arrival.
+    # In the test's one transaction both rows get its start time: set arrival, well before
+    # that (a loaded machine may take seconds between the transaction's start and here).
     db.session.execute(
-        update(Run).where(Run.id == first).values(inserted_at=utcnow() - timedelta(seconds=1))
+        update(Run).where(Run.id == first).values(inserted_at=utcnow() - timedelta(hours=1))
     )
     claimed = run_claims.claim(second, "worker:1")
     assert claimed.id == first and claimed.capped, "the earlier run goes first"
