@@ -82,12 +82,13 @@ def fresh_database(settings: Settings):
 
 def create_workflow(app, name: str) -> str:
     """A project with a one-step trivial workflow; returns its webhook trigger id."""
-    from app.services import accounts, projects, workflows
+    from app.services import accounts, projects
+    from app.services.workflows import store
 
     with app.app_context():
         user = accounts.create_user(f"bench-{name}@example.org", "correct horse battery staple")
         project = projects.create_project(user, f"Bench {name}")
-        workflow = workflows.create_workflow(project.id, TRIVIAL.format(name=name))
+        workflow = store.create_workflow(project.id, TRIVIAL.format(name=name))
         trigger_id = str(workflow.triggers[0].id)
         db.session.remove()
     return trigger_id

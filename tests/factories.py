@@ -53,7 +53,7 @@ edges:
 
 def workflow(project_: Project, source: str | None = None, name: str | None = None):
     """A saved workflow (one webhook trigger and one step unless `source` says otherwise)."""
-    from app.services import workflows
+    from app.services.workflows import store
 
     source = source or SIMPLE_WORKFLOW.format(name=name or f"Workflow {next(_numbers)}")
-    return workflows.create_workflow(project_.id, source)
+    return store.create_workflow(project_.id, source)

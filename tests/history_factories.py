@@ -23,7 +23,8 @@ from app.models import (
     WorkOrder,
     WorkOrderState,
 )
-from app.services import adaptor_catalog, workflows
+from app.services import adaptor_catalog
+from app.services.workflows import store
 
 _numbers = itertools.count(1)
 
@@ -64,7 +65,7 @@ def adaptor() -> str:
 def workflow(project: Project, name: str | None = None) -> Workflow:
     """A saved two-step workflow (fetch -> load) with a webhook trigger."""
     source = TWO_STEPS.format(name=name or f"Flow {next(_numbers)}", adaptor=adaptor())
-    return workflows.get_workflow(workflows.create_workflow(project.id, source).id)
+    return store.get_workflow(store.create_workflow(project.id, source).id)
 
 
 def at(days_ago: float = 0, minutes_ago: float = 0) -> datetime:
@@ -88,7 +89,7 @@ def work_order(
     """A work order in `state` with one run, its input dataclip, step runs and log lines."""
     received = received or at()
     activity = activity or received
-    snapshot = workflows.latest_snapshot(flow.id)
+    snapshot = store.latest_snapshot(flow.id)
     trigger = flow.triggers[0]
     clip = Dataclip(
         project_id=flow.project_id,
@@ -130,7 +131,7 @@ def add_run(
     """A run of `order` in `state`; finished runs get `steps` step runs and `logs`."""
     started = at_ or at()
     flow = db.session.get(Workflow, order.workflow_id)
-    ordered_steps = sorted(workflows.get_workflow(flow.id).steps, key=lambda s: s.key != "fetch")
+    ordered_steps = sorted(store.get_workflow(flow.id).steps, key=lambda s: s.key != "fetch")
     run_state = RunState(state)
     run = Run(
         work_order_id=order.id,

@@ -12,10 +12,13 @@ from flask import current_app
 
 from app.extensions import db
 from app.models import RunState, StepExitReason
-from app.services import credentials, dataclips, run_claims, run_lifecycle, run_queue
+from app.services.credentials import store as credentials
 from app.services.errors import ServiceError
-from app.services.run_claims import ClaimedRun
-from app.services.run_lifecycle import StepOutcome
+from app.services.runs import claims as run_claims
+from app.services.runs import dataclips, queue
+from app.services.runs import lifecycle as run_lifecycle
+from app.services.runs.claims import ClaimedRun
+from app.services.runs.lifecycle import StepOutcome
 from workers import walker
 from workers.heartbeat import Heartbeat
 from workers.runtime.logs import LogLine
@@ -44,7 +47,7 @@ class RunExecutor:
         if run.capped:
             # Only a cap holds runs back, so only a capped run's end can let one start.
             for waiting in run_claims.waiting_runs_after(run):
-                run_queue.enqueue_run(waiting)
+                queue.enqueue_run(waiting)
 
     def _execute_recorded(self, run: ClaimedRun) -> None:
         execution = RunExecution(self.sandbox, run, float(self.settings.run_timeout_s))

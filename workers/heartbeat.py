@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from flask import Flask
 
 from app.extensions import db
-from app.services import run_lifecycle
+from app.services.runs import lifecycle
 
 log = logging.getLogger("ferry.heartbeat")
 
@@ -62,7 +62,7 @@ class Heartbeat:
                 continue  # an idle worker costs the database nothing
             with self.app.app_context():
                 try:
-                    run_lifecycle.heartbeat(run_ids)
+                    lifecycle.heartbeat(run_ids)
                 except Exception:  # a missed beat is survivable; the next one may work
                     log.exception("heartbeat for runs %s failed", run_ids)
                 finally:

@@ -27,7 +27,7 @@ def run_executor():
 
 
 def execute_run(run_id: str) -> None:
-    """Execute one run (the worker-side end of `app.services.run_queue.enqueue_run`)."""
+    """Execute one run (the worker-side end of `app.services.runs.queue.enqueue_run`)."""
     try:
         run_executor().execute(uuid.UUID(run_id))
     finally:
@@ -41,8 +41,8 @@ def bulk_rerun(
     actor_id: str | None,
     step_key: str | None,
 ) -> None:
-    """Rerun many work orders in batches (queued by `app.services.bulk_reruns.start`)."""
-    from app.services import bulk_reruns
+    """Rerun many work orders in batches (queued by `app.services.runs.bulk_reruns.start`)."""
+    from app.services.runs import bulk_reruns
 
     try:
         bulk_reruns.run_batches(

@@ -41,13 +41,14 @@ def record_heartbeat() -> None:
 
 def periodic_tasks() -> list[PeriodicTask]:
     """The tasks this scheduler runs and how often."""
-    from app.services import cron, run_maintenance
+    from app.services.runs import maintenance
+    from app.services.triggers import cron
 
     return [
         PeriodicTask("heartbeat", HEARTBEAT_EVERY_S, record_heartbeat),
         PeriodicTask("cron", 1.0, cron.tick),
-        PeriodicTask("reaper", 2.0, run_maintenance.reap),
-        PeriodicTask("sweeper", 5.0, run_maintenance.sweep),
+        PeriodicTask("reaper", 2.0, maintenance.reap),
+        PeriodicTask("sweeper", 5.0, maintenance.sweep),
     ]
 
 

@@ -15,7 +15,7 @@ from rq.worker import WorkerStatus
 
 from app.extensions import QUEUE_NAMES, redis_client
 from app.gc_freeze import freeze_startup_objects
-from app.services.run_queue import EXECUTE_RUN
+from app.services.runs.queue import EXECUTE_RUN
 
 log = logging.getLogger("ferry.worker")
 RECONNECT_EVERY_S = 2.0

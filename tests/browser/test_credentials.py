@@ -19,8 +19,8 @@ from app import create_app
 from app.config import Settings
 from app.extensions import db
 from app.models import Dataclip, LogLine, Project, StepRun, WorkOrder
-from app.services import workflows
 from app.services.demo import DEMO_EMAIL, DEMO_PASSWORD
+from app.services.workflows import store
 from tests.browser.conftest import screenshot
 from tests.browser.studio_helpers import click_node
 from tests.browser.test_sign_in import sign_in
@@ -115,7 +115,7 @@ def test_create_a_dhis2_credential_and_use_it_in_a_step(
     project = live_db.session.scalar(select(Project).where(Project.name == "Demo project"))
     project.egress_allowlist = ["127.0.0.1"]  # the fake DHIS2 lives on loopback
     live_db.session.commit()
-    workflow = workflows.create_workflow(project.id, WORKFLOW)
+    workflow = store.create_workflow(project.id, WORKFLOW)
     trigger_id = workflow.triggers[0].id
     builder = f"/projects/{project.id}/workflows/{workflow.id}"
     live_db.session.remove()

@@ -11,8 +11,8 @@ from app import create_app
 from app.config import Settings
 from app.extensions import db
 from app.models import Project
-from app.services import workflows
 from app.services.demo import DEMO_EMAIL, DEMO_PASSWORD
+from app.services.workflows import store
 from tests.browser.conftest import screenshot
 from tests.browser.test_sign_in import sign_in
 from tests.support import browser_redis_url, database_url
@@ -51,10 +51,10 @@ def intake(live_server) -> tuple[str, str, str]:
     app = create_app(settings)
     with app.app_context():
         project = db.session.query(Project).filter_by(name="Demo project").one()
-        workflow = workflows.create_workflow(project.id, INTAKE)
+        workflow = store.create_workflow(project.id, INTAKE)
         ids = (
             str(project.id),
-            str(workflows.get_workflow(workflow.id).triggers[0].id),
+            str(store.get_workflow(workflow.id).triggers[0].id),
             str(workflow.id),
         )
         db.session.remove()

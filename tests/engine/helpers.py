@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import LogLine, Run, StepRun, WorkOrder
-from app.services import accounts, projects, workflows
+from app.services import accounts, projects
+from app.services.workflows import store
 from tests.engine.conftest import wait_until
 
 _numbers = itertools.count(1)
@@ -25,7 +26,7 @@ def new_workflow(stack, document: str):
             f"engine{n}-{uuid.uuid4().hex[:6]}@example.org", "correct horse battery staple"
         )
         project = projects.create_project(user, f"Engine project {n}")
-        workflow = workflows.create_workflow(project.id, document)
+        workflow = store.create_workflow(project.id, document)
         triggers = {t.key: str(t.id) for t in workflow.triggers}
         steps = {s.key: str(s.id) for s in workflow.steps}
         result = {"id": workflow.id, "project_id": project.id, "triggers": triggers, "steps": steps}

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import WorkOrder
-from app.services import cron
+from app.services.triggers import cron
 from tests.engine.helpers import new_workflow
 
 CRON_DOC = """

@@ -8,8 +8,10 @@ from sqlalchemy import select
 
 from app.models import AuditEvent, Credential
 from app.models.credentials import AuditTrailIsAppendOnly
-from app.services import adaptor_catalog, audit, credential_forms, credentials
-from app.services.credential_forms import BodyInvalid
+from app.services import adaptor_catalog, audit
+from app.services.credentials import forms as credential_forms
+from app.services.credentials import lookup, store
+from app.services.credentials.forms import BodyInvalid
 from app.services.encryption import decrypt_json
 from app.services.errors import Forbidden, Invalid, NotFound
 from tests import factories
@@ -29,7 +31,7 @@ def make_credential(owner, name="DHIS2 test", schema="dhis2", production=False, 
         "username": "admin",
         "password": SECRET,
     }
-    return credentials.create_credential(owner, name, schema, submission(**values), production)
+    return store.create_credential(owner, name, schema, submission(**values), production)
 
 
 # --- forms from the specs ---------------------------------------------------------------
@@ -139,14 +141,14 @@ def test_body_is_stored_encrypted_and_never_in_clear(db, user):
 
 def test_stored_values_hide_secrets(db, user):
     credential = make_credential(user)
-    values, secrets = credentials.stored_values(credential)
+    values, secrets = store.stored_values(credential)
     assert values == {"base_url": "https://dhis2.example.org", "username": "admin"}
     assert secrets == {"password"}
 
 
 def test_blank_secret_keeps_the_stored_value_and_remove_clears_it(db, user):
     credential = make_credential(user)
-    credentials.update_credential(
+    store.update_credential(
         user,
         credential.id,
         "DHIS2 test",
@@ -159,7 +161,7 @@ def test_blank_secret_keeps_the_stored_value_and_remove_clears_it(db, user):
         "username": "admin",
         "password": SECRET,
     }
-    credentials.update_credential(
+    store.update_credential(
         user,
         credential.id,
         "DHIS2 test",
@@ -184,23 +186,23 @@ def test_only_the_owner_may_change_or_delete(db, user):
     credential = make_credential(user)
     for person in (factories.user(), factories.user(superuser=True)):
         with pytest.raises(Forbidden):
-            credentials.update_credential(person, credential.id, "x", False, {})
+            store.update_credential(person, credential.id, "x", False, {})
         with pytest.raises(Forbidden):
-            credentials.delete_credential(person, credential.id, credential.name)
+            store.delete_credential(person, credential.id, credential.name)
 
 
 def test_strangers_cannot_even_see_it(db, user):
     credential = make_credential(user)
     with pytest.raises(NotFound):
-        credentials.credential_for(factories.user(), credential.id)
-    assert credentials.credential_for(factories.user(superuser=True), credential.id)
+        lookup.credential_for(factories.user(), credential.id)
+    assert lookup.credential_for(factories.user(superuser=True), credential.id)
 
 
 def test_delete_needs_the_typed_name(db, user):
     credential = make_credential(user)
     with pytest.raises(Invalid):
-        credentials.delete_credential(user, credential.id, "wrong")
-    assert credentials.delete_credential(user, credential.id, " DHIS2 test ") == "DHIS2 test"
+        store.delete_credential(user, credential.id, "wrong")
+    assert store.delete_credential(user, credential.id, " DHIS2 test ") == "DHIS2 test"
     assert db.session.get(Credential, credential.id) is None
 
 
@@ -209,7 +211,7 @@ def test_delete_needs_the_typed_name(db, user):
 
 def test_audit_names_changed_fields_but_never_values(db, user):
     credential = make_credential(user)
-    credentials.update_credential(
+    store.update_credential(
         user,
         credential.id,
         "DHIS2 renamed",
@@ -218,7 +220,7 @@ def test_audit_names_changed_fields_but_never_values(db, user):
             base_url="https://dhis2.example.org", username="admin2", password="n3w-" + SECRET
         ),
     )
-    credentials.delete_credential(user, credential.id, "DHIS2 renamed")
+    store.delete_credential(user, credential.id, "DHIS2 renamed")
     entries = audit.trail(audit.CREDENTIAL, credential.id)
     assert [e.event for e in entries] == ["deleted", "updated", "created"]
     assert entries[1].changes == {"fields": ["production", "name", "password", "username"]}
@@ -229,7 +231,7 @@ def test_audit_names_changed_fields_but_never_values(db, user):
 
 def test_saving_unchanged_writes_no_entry(db, user):
     credential = make_credential(user)
-    credentials.update_credential(
+    store.update_credential(
         user,
         credential.id,
         credential.name,
@@ -257,34 +259,34 @@ def test_audit_entries_cannot_be_changed_or_deleted(db, user):
 
 
 def test_runs_get_bodies_only_for_credentials_shared_into_their_project(db, user):
-    from app.services import credential_sharing
+    from app.services.credentials import sharing
 
     project = factories.project(user)
     shared, unshared = make_credential(user, "Shared"), make_credential(user, "Not shared")
-    credential_sharing.share(user, shared.id, project.id)
+    sharing.share(user, shared.id, project.id)
     gone = make_credential(user, "Gone")
-    credentials.delete_credential(user, gone.id, "Gone")
-    result = credentials.credentials_for_run({shared.id, unshared.id, gone.id}, project.id)
+    store.delete_credential(user, gone.id, "Gone")
+    result = store.credentials_for_run({shared.id, unshared.id, gone.id}, project.id)
     assert result.bodies == {shared.id: decrypt_json(shared.body_encrypted)}
     assert "no longer shared into this project" in result.problems[unshared.id]
     assert "deleted" in result.problems[gone.id]
-    assert credentials.bodies_for_run({shared.id, unshared.id}) == {
+    assert store.bodies_for_run({shared.id, unshared.id}) == {
         shared.id: decrypt_json(shared.body_encrypted),
         unshared.id: decrypt_json(unshared.body_encrypted),
     }
 
 
 def test_run_pages_show_values_scrubbed(db, user):
-    from app.services import credential_sharing
+    from app.services.credentials import sharing
 
     project = factories.project(user)
     credential = make_credential(user)
-    credential_sharing.share(user, credential.id, project.id)
-    shown = credentials.scrubbed_for_display(
+    sharing.share(user, credential.id, project.id)
+    shown = store.scrubbed_for_display(
         project.id, {"log": f"logging in with {SECRET} as admin", SECRET: [SECRET]}
     )
     assert shown == {"log": "logging in with *** as admin", "***": ["***"]}
     other = make_credential(
         user, "Step's own", base_url="https://x.example.org", password="an0ther-s3cret"
     )
-    assert credentials.scrubbed_for_display(project.id, "an0ther-s3cret", [other.id]) == "***"
+    assert store.scrubbed_for_display(project.id, "an0ther-s3cret", [other.id]) == "***"

@@ -10,7 +10,9 @@ import pytest
 
 from app.models import CredentialTransfer, Role
 from app.models.base import utcnow
-from app.services import audit, credential_sharing, credential_transfers
+from app.services import audit
+from app.services.credentials import sharing
+from app.services.credentials import transfers as credential_transfers
 from app.services.errors import Forbidden, Invalid, NotFound
 from tests import factories
 from tests.services.test_credentials import SECRET, make_credential
@@ -25,7 +27,7 @@ def shared(db, user):
     one, two = factories.project(user, "Malaria"), factories.project(user, "Nutrition")
     credential = make_credential(user, "DHIS2 production")
     for project in (one, two):
-        credential_sharing.share(user, credential.id, project.id)
+        sharing.share(user, credential.id, project.id)
     return credential, one, two
 
 
@@ -129,7 +131,7 @@ def test_acceptance_rechecks_membership(db, user, shared, mail_queue):  # noqa: 
     finally:
         credential_transfers.secrets.token_urlsafe = original
     third = factories.project(user, "Immunisation")
-    credential_sharing.share(user, credential.id, third.id)
+    sharing.share(user, credential.id, third.id)
     with pytest.raises(Invalid, match="Missing: Immunisation"):
         credential_transfers.accept_transfer(recipient, tokens[0])
     assert credential.user_id == user.id

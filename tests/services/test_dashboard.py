@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.services import dashboard
 from app.services.errors import Invalid
+from app.services.history import dashboard
 from tests import factories
 from tests import history_factories as hf
 

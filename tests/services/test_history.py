@@ -8,9 +8,9 @@ from datetime import date, timedelta
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from app.services import history
 from app.services.errors import Invalid
-from app.services.history_filters import HistoryFilter, parse_filter
+from app.services.history import listing
+from app.services.history.filters import HistoryFilter, parse_filter
 from tests import factories
 from tests import history_factories as hf
 
@@ -30,7 +30,7 @@ def ids(rows) -> list:
 
 
 def listed(project, **kwargs) -> list:
-    return ids(history.list_page(project.id, HistoryFilter(**kwargs), limit=200).rows)
+    return ids(listing.list_page(project.id, HistoryFilter(**kwargs), limit=200).rows)
 
 
 def args(**values) -> MultiDict:
@@ -43,7 +43,7 @@ def test_newest_first_with_workflow_trigger_and_run_facts(project, flows):
     old = hf.work_order(flows[0], received=hf.at(days_ago=2))
     new = hf.work_order(flows[1], received=hf.at(minutes_ago=5), state="failed")
     hf.add_run(new, "success")
-    page = history.list_page(project.id, HistoryFilter())
+    page = listing.list_page(project.id, HistoryFilter())
     assert ids(page.rows) == [new.id, old.id]
     top = page.rows[0]
     assert top.workflow_name == "Stock levels"
@@ -166,7 +166,7 @@ def test_search_input_bodies_json_and_raw(project, flows):
 def test_input_search_of_a_word_in_most_bodies(project, flows):
     hits = [hf.work_order(flows[0], body={"village": "Kibera", "n": n}) for n in range(12)]
     hf.work_order(flows[0], body={"village": "Mathare"})
-    found = history.list_page(project.id, HistoryFilter(text="kibera", places=("input",)), limit=5)
+    found = listing.list_page(project.id, HistoryFilter(text="kibera", places=("input",)), limit=5)
     assert ids(found.rows) == [h.id for h in reversed(hits)][:5]
     assert set(listed(project, text="kibera", places=("input", "id"))) == {h.id for h in hits}
 
@@ -207,14 +207,14 @@ def test_search_places_combine_with_or(project, flows):
 def test_keyset_pages_are_stable_while_new_rows_arrive(project, flows):
     orders = [hf.work_order(flows[0], received=hf.at(minutes_ago=60 - i)) for i in range(7)]
     newest_first = [o.id for o in reversed(orders)]
-    first = history.list_page(project.id, HistoryFilter(), limit=3)
+    first = listing.list_page(project.id, HistoryFilter(), limit=3)
     assert ids(first.rows) == newest_first[:3]
     arrivals = [hf.work_order(flows[0]) for _ in range(4)]
-    second = history.list_page(project.id, HistoryFilter(), cursor=first.next_cursor, limit=3)
-    third = history.list_page(project.id, HistoryFilter(), cursor=second.next_cursor, limit=3)
+    second = listing.list_page(project.id, HistoryFilter(), cursor=first.next_cursor, limit=3)
+    third = listing.list_page(project.id, HistoryFilter(), cursor=second.next_cursor, limit=3)
     assert ids(second.rows) == newest_first[3:6]
     assert ids(third.rows) == newest_first[6:] and third.next_cursor is None
-    newer, more = history.newer_rows(project.id, HistoryFilter(), first.rows[0].cursor)
+    newer, more = listing.newer_rows(project.id, HistoryFilter(), first.rows[0].cursor)
     assert ids(newer) == [a.id for a in reversed(arrivals)] and not more
 
 
@@ -223,7 +223,7 @@ def test_rows_with_the_same_time_are_neither_lost_nor_repeated(project, flows):
     orders = {hf.work_order(flows[0], received=moment).id for _ in range(5)}
     seen, cursor = [], None
     while True:
-        page = history.list_page(project.id, HistoryFilter(), cursor=cursor, limit=2)
+        page = listing.list_page(project.id, HistoryFilter(), cursor=cursor, limit=2)
         seen += ids(page.rows)
         if not (cursor := page.next_cursor):
             break
@@ -235,9 +235,9 @@ def test_newer_rows_respect_the_filter(project, flows):
     hf.work_order(flows[1])
     wanted = hf.work_order(flows[0], state="failed")
     filters = HistoryFilter(workflow_id=flows[0].id)
-    rows, more = history.newer_rows(project.id, filters, history.get_row(project.id, top.id).cursor)
+    rows, more = listing.newer_rows(project.id, filters, listing.get_row(project.id, top.id).cursor)
     assert ids(rows) == [wanted.id] and not more
-    everything, _ = history.newer_rows(project.id, filters, None)
+    everything, _ = listing.newer_rows(project.id, filters, None)
     assert ids(everything) == [wanted.id, top.id]
 
 
@@ -245,16 +245,16 @@ def test_count_is_exact_up_to_the_cap(project, flows):
     for _ in range(4):
         hf.work_order(flows[0], state="failed")
     hf.work_order(flows[0], state="success")
-    assert history.count_matching(project.id, HistoryFilter(), cap=10) == history.Count(5, False)
-    assert history.count_matching(project.id, HistoryFilter(), cap=3) == history.Count(3, True)
+    assert listing.count_matching(project.id, HistoryFilter(), cap=10) == listing.Count(5, False)
+    assert listing.count_matching(project.id, HistoryFilter(), cap=3) == listing.Count(3, True)
     failed = HistoryFilter(states=("failed",))
-    assert history.count_matching(project.id, failed) == history.Count(4, False)
+    assert listing.count_matching(project.id, failed) == listing.Count(4, False)
 
 
 def test_work_order_detail_lists_runs_and_steps(project, flows):
     order = hf.work_order(flows[0], state="failed")
     retry = hf.add_run(order, "success", at_=hf.at(minutes_ago=-1))
-    detail = history.work_order_detail(project.id, order.id)
+    detail = listing.work_order_detail(project.id, order.id)
     assert [run.id for run, _ in detail.runs][-1] == retry.id
     first_steps = detail.runs[0][1]
     assert [s.step_name for s in first_steps] == ["Fetch cases", "Load cases"]
@@ -302,7 +302,7 @@ def test_parse_filter_names_the_bad_argument(values, field):
 
 def test_a_tampered_cursor_is_invalid(project):
     with pytest.raises(Invalid) as error:
-        history.list_page(project.id, HistoryFilter(), cursor="garbage")
+        listing.list_page(project.id, HistoryFilter(), cursor="garbage")
     assert error.value.field == "cursor"
 
 
@@ -310,7 +310,7 @@ def test_a_tampered_cursor_is_invalid(project):
 
 
 def test_bulk_selection_reads_ids_or_all_matching():
-    from app.services import history_bulk
+    from app.services.history import bulk as history_bulk
 
     chosen = history_bulk.selection_from_form(
         args(work_order_ids=["6f1c2a7e-3d0b-4b8e-9a51-0c7d2e4f6a10"] * 2)
@@ -324,7 +324,7 @@ def test_bulk_selection_reads_ids_or_all_matching():
 
 
 def test_bulk_preview_counts_and_caps(project, flows, monkeypatch):
-    from app.services import history_bulk
+    from app.services.history import bulk as history_bulk
 
     for _ in range(3):
         hf.work_order(flows[0], state="pending")
@@ -340,7 +340,8 @@ def test_bulk_preview_counts_and_caps(project, flows, monkeypatch):
 
 
 def test_bulk_rerun_of_a_filter_is_split_into_jobs(project, flows, monkeypatch, db):
-    from app.services import bulk_reruns, history_bulk
+    from app.services.history import bulk as history_bulk
+    from app.services.runs import bulk_reruns
 
     failed = [hf.work_order(flows[0], state="failed") for _ in range(5)]
     hf.work_order(flows[0], state="success")
@@ -353,12 +354,12 @@ def test_bulk_rerun_of_a_filter_is_split_into_jobs(project, flows, monkeypatch, 
     assert (progress["total"], progress["done"], progress["finished"]) == (5, 0, False)
     chunks = [bulk_reruns.progress(project.id, j)["total"] for j in job.job_ids]
     assert chunks == [2, 2, 1]
-    matching = history.matching_query(project.id, HistoryFilter(states=("failed",)), 100)
+    matching = listing.matching_query(project.id, HistoryFilter(states=("failed",)), 100)
     assert set(db.session.scalars(matching)) == {o.id for o in failed}
 
 
 def test_bulk_rerun_from_an_unknown_step_is_refused(project, flows):
-    from app.services import history_bulk
+    from app.services.history import bulk as history_bulk
 
     hf.work_order(flows[0], state="failed")
     with pytest.raises(Invalid) as error:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.models import Run
-from app.services import credential_sharing, credentials, history_runs, workflows
+from app.services.credentials import sharing, store
+from app.services.history import run_page as history_runs
+from app.services.workflows import store as workflows
 from tests import factories
 from tests import history_factories as hf
 
@@ -39,19 +41,19 @@ edges:
 
 def test_a_credential_the_run_used_stays_masked_after_it_is_unshared(db, user):
     project = factories.project(user)
-    credential = credentials.create_credential(
+    credential = store.create_credential(
         user,
         "Partner API",
         "http",
         {"body.base_url": ["https://partner.example.org"], "body.api_key": [SECRET]},
         False,
     )
-    credential_sharing.share(user, credential.id, project.id)
+    sharing.share(user, credential.id, project.id)
     flow = workflows.get_workflow(workflows.create_workflow(project.id, USES_A_CREDENTIAL).id)
     order = hf.work_order(flow, state="failed", logs=[("info", f"key={SECRET}")])
     run = db.session.scalar(select(Run).where(Run.work_order_id == order.id))
     # The step no longer may use it, but the run did: its value is still a secret.
-    credential_sharing.unshare(user, credential.id, project.id)
+    sharing.unshare(user, credential.id, project.id)
     page = history_runs.run_page(project.id, run.id, all_logs=True)
     assert [line.message for line in page.logs.lines] == ["key=***"]
     # Another project's run, with no credential of its own, shows its text as stored.

@@ -16,8 +16,10 @@ from app import create_app
 from app.config import Settings
 from app.extensions import db as _db
 from app.models import Credential, OAuthClient, Trigger, User, WebhookAuth
-from app.services import key_rotation, oauth, triggers
+from app.services import key_rotation
+from app.services.credentials import oauth
 from app.services.encryption import decrypt_json, decrypt_text, encrypt_text
+from app.services.triggers import webhook_auth
 from tests import factories
 from tests.services.test_credentials import SECRET, make_credential
 from tests.support import database_url, recreate_database, redis_url
@@ -31,7 +33,7 @@ def _secrets_everywhere(user) -> dict:
     """One value in every encrypted column; returns what to look for."""
     credential = make_credential(user)
     workflow = factories.workflow(factories.project(user))
-    webhook_key = triggers.configure_webhook_auth(workflow.triggers[0].id, WebhookAuth.API_KEY)
+    webhook_key = webhook_auth.configure_webhook_auth(workflow.triggers[0].id, WebhookAuth.API_KEY)
     user.totp_secret_encrypted = encrypt_text(TOTP)
     _db.session.commit()
     oauth.save_client(

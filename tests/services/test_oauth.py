@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from app.models import Credential
-from app.services import audit, credentials, oauth
+from app.services import audit
+from app.services.credentials import oauth, store
 from app.services.encryption import decrypt_json, encrypt_json
 from app.services.errors import Invalid
 from tests import factories
@@ -62,7 +63,7 @@ def _expire(credential: Credential) -> None:
     body = decrypt_json(credential.body_encrypted)
     body["expires_at"] = 1_000
     credential.body_encrypted = encrypt_json(body)
-    credentials.db.session.commit()
+    store.db.session.commit()
 
 
 def test_authorise_refresh_and_failed_refresh(
@@ -83,12 +84,12 @@ def test_authorise_refresh_and_failed_refresh(
     assert body["access_token"] not in page and body["refresh_token"] not in page
 
     # A fresh token is handed to runs as it is: only the access token, never the refresh one.
-    run = credentials.credentials_for_run({credential.id})
+    run = store.credentials_for_run({credential.id})
     assert run.bodies[credential.id]["access_token"] == body["access_token"]
     assert "refresh_token" not in run.bodies[credential.id]
 
     _expire(credential)
-    run = credentials.credentials_for_run({credential.id})
+    run = store.credentials_for_run({credential.id})
     refreshed = run.bodies[credential.id]["access_token"]
     assert refreshed != body["access_token"] and oidc_provider.token_works(refreshed)
     assert not oidc_provider.token_works(body["access_token"])
@@ -98,7 +99,7 @@ def test_authorise_refresh_and_failed_refresh(
 
     oidc_provider.revoke_all_tokens("alice")
     _expire(credential)
-    run = credentials.credentials_for_run({credential.id})
+    run = store.credentials_for_run({credential.id})
     assert credential.id not in run.bodies
     assert "reauthorize this credential" in run.problems[credential.id]
     assert "invalid_grant" in run.problems[credential.id]
@@ -117,7 +118,7 @@ def test_authorise_refresh_and_failed_refresh(
     )
     returned = oidc_provider.consent(start.headers["Location"], "alice")
     assert signed_in.get("/credentials/oauth/callback", query_string=returned).status_code == 302
-    run = credentials.credentials_for_run({credential.id})
+    run = store.credentials_for_run({credential.id})
     assert oidc_provider.token_works(run.bodies[credential.id]["access_token"])
     events = [e.event for e in audit.trail(audit.CREDENTIAL, credential.id)]
     assert events[0] == "reauthorized"

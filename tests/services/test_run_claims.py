@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from app.models import Run, RunState, WorkOrder
 from app.models.base import utcnow
-from app.services import dataclips, run_claims, run_lifecycle
+from app.services.runs import claims, dataclips, lifecycle
 from tests import factories
 
 # The factories' one-step workflow, run one at a time.
@@ -29,7 +29,7 @@ def test_a_claim_starts_the_run_and_hands_over_its_input_and_allowlist(db, clien
     db.session.commit()
     trigger_id = factories.workflow(project).triggers[0].id
     run_id = post(client, trigger_id, {"patient": 42})
-    claimed = run_claims.claim(run_id, "worker:1")
+    claimed = claims.claim(run_id, "worker:1")
     assert claimed is not None and claimed.id == run_id and not claimed.capped
     assert claimed.egress_allow == ("10.2.0.0/16",)
     assert dataclips.state_of(claimed.input_clip)["data"] == {"patient": 42}
@@ -38,17 +38,17 @@ def test_a_claim_starts_the_run_and_hands_over_its_input_and_allowlist(db, clien
     assert run.state is RunState.STARTED and run.worker_name == "worker:1"
     assert run.claimed_at == run.started_at == run.heartbeat_at
     assert db.session.get(WorkOrder, run.work_order_id).state.value == "running"
-    assert run_claims.claim(run_id, "worker:2") is None, "a run has one owner"
+    assert claims.claim(run_id, "worker:2") is None, "a run has one owner"
 
 
 def test_the_allowlist_is_read_at_each_claim(db, client, user):
     project = factories.project(user)
     trigger_id = factories.workflow(project).triggers[0].id
     first, second = post(client, trigger_id), post(client, trigger_id)
-    assert run_claims.claim(first, "worker:1").egress_allow == ()
+    assert claims.claim(first, "worker:1").egress_allow == ()
     project.egress_allowlist = ["dhis2.lan"]
     db.session.commit()
-    assert run_claims.claim(second, "worker:1").egress_allow == ("dhis2.lan",)
+    assert claims.claim(second, "worker:1").egress_allow == ("dhis2.lan",)
 
 
 def test_a_capped_workflow_claims_in_arrival_order_and_holds_the_rest(db, client, user):
@@ -60,13 +60,13 @@ def test_a_capped_workflow_claims_in_arrival_order_and_holds_the_rest(db, client
     db.session.execute(
         update(Run).where(Run.id == first).values(inserted_at=utcnow() - timedelta(hours=1))
     )
-    claimed = run_claims.claim(second, "worker:1")
+    claimed = claims.claim(second, "worker:1")
     assert claimed.id == first and claimed.capped, "the earlier run goes first"
-    assert run_claims.claim(second, "worker:2") is None, "the cap is reached"
-    assert run_claims.waiting_runs_after(claimed) == [second]
-    run_lifecycle.finish(claimed, RunState.SUCCESS)
-    assert run_claims.claim(second, "worker:2").id == second
+    assert claims.claim(second, "worker:2") is None, "the cap is reached"
+    assert claims.waiting_runs_after(claimed) == [second]
+    lifecycle.finish(claimed, RunState.SUCCESS)
+    assert claims.claim(second, "worker:2").id == second
 
 
 def test_a_claim_of_a_vanished_run_is_none(db):
-    assert run_claims.claim(uuid.uuid4(), "worker:1") is None
+    assert claims.claim(uuid.uuid4(), "worker:1") is None

@@ -7,7 +7,7 @@ import time
 import uuid
 
 from app.extensions import redis_client
-from app.services import run_events
+from app.services.runs import events as run_events
 
 
 def in_use(client) -> int:

@@ -9,37 +9,37 @@ from sqlalchemy import select, update
 
 from app.models import Dataclip, LogLine, Run, RunState, StepExitReason, StepRun, WorkOrder
 from app.models.base import utcnow
-from app.services import run_claims, run_lifecycle
+from app.services.runs import claims, lifecycle
 from tests import factories
 
 
-def claimed_run(client, user) -> tuple[run_claims.ClaimedRun, dict]:
+def claimed_run(client, user) -> tuple[claims.ClaimedRun, dict]:
     """A started run of a one-step workflow, and that step as the executor sees it."""
     workflow = factories.workflow(factories.project(user))
     step = {"id": str(workflow.steps[0].id), "name": workflow.steps[0].name}
     response = client.post(f"/i/{workflow.triggers[0].id}", json={"n": 1})
-    run = run_claims.claim(uuid.UUID(response.get_json()["run_id"]), "worker:1")
+    run = claims.claim(uuid.UUID(response.get_json()["run_id"]), "worker:1")
     assert run is not None
     return run, step
 
 
-def outcome(step_run_id, step, **fields) -> run_lifecycle.StepOutcome:
+def outcome(step_run_id, step, **fields) -> lifecycle.StepOutcome:
     values = {
         "exit_reason": StepExitReason.SUCCESS,
         "output_state": {"data": {"n": 2}},
         "error": None,
         "logs": [{"level": "info", "source": "job", "message": "hello", "timestamp": 1.5e9}],
     }
-    return run_lifecycle.StepOutcome(step_run_id, step["id"], **{**values, **fields})
+    return lifecycle.StepOutcome(step_run_id, step["id"], **{**values, **fields})
 
 
 def test_a_step_outcome_travels_with_the_run_end(db, client, user):
     run, step = claimed_run(client, user)
-    step_run_id = run_lifecycle.begin_step(run, step, run.dataclip_id)
+    step_run_id = lifecycle.begin_step(run, step, run.dataclip_id)
     row = db.session.get(StepRun, step_run_id)
     assert row.input_dataclip_id == run.dataclip_id and row.finished_at is None
     done = outcome(step_run_id, step)
-    run_lifecycle.finish(run, RunState.SUCCESS, last_step=done, final_dataclip_id=done.output_id)
+    lifecycle.finish(run, RunState.SUCCESS, last_step=done, final_dataclip_id=done.output_id)
     db.session.refresh(row)
     assert row.exit_reason is StepExitReason.SUCCESS and row.output_dataclip_id == done.output_id
     assert db.session.get(Dataclip, done.output_id).body == {"data": {"n": 2}}
@@ -54,11 +54,11 @@ def test_a_step_outcome_travels_with_the_run_end(db, client, user):
 
 def test_a_step_outcome_travels_with_the_next_step_start(db, client, user):
     run, step = claimed_run(client, user)
-    first = run_lifecycle.begin_step(run, step, run.dataclip_id)
+    first = lifecycle.begin_step(run, step, run.dataclip_id)
     failed = outcome(
         first, step, exit_reason=StepExitReason.FAILED, error={"type": "E" * 150, "message": "m"}
     )
-    second = run_lifecycle.begin_step(run, step, failed.output_id, after=failed)
+    second = lifecycle.begin_step(run, step, failed.output_id, after=failed)
     rows = {r.id: r for r in db.session.scalars(select(StepRun).where(StepRun.run_id == run.id))}
     assert rows[first].exit_reason is StepExitReason.FAILED
     assert rows[first].error_type == "E" * 100, "cut to the column's length"
@@ -68,8 +68,8 @@ def test_a_step_outcome_travels_with_the_next_step_start(db, client, user):
 
 def test_a_run_stopped_mid_step_closes_its_open_steps(db, client, user):
     run, step = claimed_run(client, user)
-    step_run_id = run_lifecycle.begin_step(run, step, run.dataclip_id)
-    run_lifecycle.finish(
+    step_run_id = lifecycle.begin_step(run, step, run.dataclip_id)
+    lifecycle.finish(
         run,
         RunState.LOST,
         error_type="WorkerStopped",
@@ -87,9 +87,9 @@ def test_heartbeats_refresh_open_runs_only(db, client, user):
     db.session.execute(
         update(Run).where(Run.id.in_([run.id, other.id])).values(heartbeat_at=long_ago)
     )
-    run_lifecycle.finish(other, RunState.SUCCESS)
-    run_lifecycle.heartbeat([run.id, other.id])
+    lifecycle.finish(other, RunState.SUCCESS)
+    lifecycle.heartbeat([run.id, other.id])
     beats = dict(db.session.execute(select(Run.id, Run.heartbeat_at)).all())
     assert beats[run.id] > long_ago
     assert beats[other.id] == long_ago
-    assert run_lifecycle.mark_lost(timedelta(minutes=1)) == []
+    assert lifecycle.mark_lost(timedelta(minutes=1)) == []

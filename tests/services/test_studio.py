@@ -9,15 +9,11 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from app.models import Dataclip, DataclipType, Run, RunState, WorkOrder
-from app.services import (
-    studio,
-    studio_checks,
-    studio_reopen,
-    studio_requests,
-    studio_runs,
-    workflows,
-)
 from app.services.errors import Conflict, Invalid
+from app.services.studio import canvas as studio
+from app.services.studio import checks as studio_checks
+from app.services.studio import reopen, request_builder, run_panel
+from app.services.workflows import store
 from tests import factories
 from tests import history_factories as hf
 
@@ -52,7 +48,7 @@ def project(db, user):
 
 
 def _run(db, workflow, state: RunState, at: datetime) -> Run:
-    snapshot = workflows.latest_snapshot(workflow.id)
+    snapshot = store.latest_snapshot(workflow.id)
     order = WorkOrder(
         project_id=workflow.project_id, workflow_id=workflow.id, snapshot_id=snapshot.id
     )
@@ -111,7 +107,7 @@ edges:
 def test_overview_summaries_come_from_one_statement(db, project):
     from sqlalchemy import event
 
-    hooked = workflows.get_workflow(factories.workflow(project, name="Hooked").id)
+    hooked = store.get_workflow(factories.workflow(project, name="Hooked").id)
     factories.workflow(project, SCHEDULED.format(name="Nightly"))
     factories.workflow(project, "name: Manual only")
     earlier = hf.work_order(hooked, state="success", received=hf.at(days_ago=1))
@@ -160,13 +156,13 @@ def test_rename_and_switch_off_keep_the_graph(db, project):
 
 def test_save_canvas_takes_a_snapshot_keeps_positions_and_refuses_a_stale_version(db, project):
     workflow = factories.workflow(project, TWO_STEPS.format(name="Canvas"))
-    document = workflows.export_document(workflow)
+    document = store.export_document(workflow)
     document["jobs"]["send"]["name"] = "Send to API"
     positions = {"job:send": {"x": 10.26, "y": 20}}
     saved = studio.save_canvas(workflow.id, project.id, document, positions, 1, None)
     assert saved.lock_version == 2
     assert saved.positions == {"job:send": {"x": 10.3, "y": 20.0}}
-    assert workflows.latest_snapshot(workflow.id).lock_version == 2
+    assert store.latest_snapshot(workflow.id).lock_version == 2
     # Someone who opened version 1 cannot overwrite version 2.
     with pytest.raises(Conflict) as caught:
         studio.save_canvas(workflow.id, project.id, document, {}, 1, None)
@@ -175,7 +171,7 @@ def test_save_canvas_takes_a_snapshot_keeps_positions_and_refuses_a_stale_versio
 
 def test_save_canvas_names_the_step_without_an_adaptor(db, project):
     workflow = factories.workflow(project, TWO_STEPS.format(name="Broken"))
-    document = workflows.export_document(workflow)
+    document = store.export_document(workflow)
     document["jobs"]["send"]["adaptor"] = ""
     with pytest.raises(Invalid) as caught:
         studio.save_canvas(workflow.id, project.id, document, {}, 1, None)
@@ -246,12 +242,12 @@ def test_request_builder_writes_an_each_post_line_and_reads_it_back():
             ("each", "data"),
         ]
     )
-    line = studio_requests.line_from_form("http@1", "post", form)
+    line = request_builder.line_from_form("http@1", "post", form)
     assert line == (
         'each(S.data, post("https://example.org/records", body={"name": S.data.name, '
         '"first name": S.data["first name"], "count": 3}, headers={"X-Source": "ferry"}))'
     )
-    reopened = studio_reopen.parse_line("http@1", line)
+    reopened = reopen.parse_line("http@1", line)
     assert reopened.operation == "post" and reopened.each == "data"
     assert reopened.values["path"].value == "https://example.org/records"
     assert reopened.values["body"].rows[1] == {
@@ -266,22 +262,22 @@ def test_request_builder_writes_an_each_post_line_and_reads_it_back():
 
 def test_request_builder_names_the_missing_required_parameter():
     with pytest.raises(Invalid) as caught:
-        studio_requests.line_from_form("dhis2@1", "create", MultiDict([("resource-value", "")]))
+        request_builder.line_from_form("dhis2@1", "create", MultiDict([("resource-value", "")]))
     assert caught.value.field == "resource"
     with pytest.raises(Invalid) as caught:
-        studio_reopen.parse_line("http@1", "x = 1")
+        reopen.parse_line("http@1", "x = 1")
     assert caught.value.field == "line"
 
 
 def test_saved_inputs_are_named_and_offered_with_recent_run_inputs(db, project):
     workflow = factories.workflow(project, TWO_STEPS.format(name="Inputs"))
-    clip = studio_runs.save_input(project.id, "Two patients", custom_text='{"data": [1, 2]}')
+    clip = run_panel.save_input(project.id, "Two patients", custom_text='{"data": [1, 2]}')
     assert clip.type is DataclipType.SAVED_INPUT and clip.body == {"data": [1, 2]}
     with pytest.raises(Invalid) as caught:
-        studio_runs.save_input(project.id, "Two patients", custom_text="{}")
+        run_panel.save_input(project.id, "Two patients", custom_text="{}")
     assert caught.value.field == "name"
     with pytest.raises(Invalid) as caught:
-        studio_runs.save_input(project.id, "Broken", custom_text="{not json")
+        run_panel.save_input(project.id, "Broken", custom_text="{not json")
     assert "not valid JSON" in caught.value.message
     request_clip = Dataclip(
         project_id=project.id, type=DataclipType.HTTP_REQUEST, body={"name": "Ada"}, request={}
@@ -291,22 +287,22 @@ def test_saved_inputs_are_named_and_offered_with_recent_run_inputs(db, project):
     run = _run(db, workflow, RunState.SUCCESS, datetime.now(UTC))
     run.dataclip_id = request_clip.id
     db.session.commit()
-    choices = studio_runs.input_choices(workflow.id, project.id)
+    choices = run_panel.input_choices(workflow.id, project.id)
     assert [c.label for c in choices["saved"]] == ["Two patients"]
     assert [c.dataclip_id for c in choices["recent"]] == [request_clip.id]
-    assert studio_runs.input_paths(workflow.id, project.id) == ["data", "data.name"]
-    copy = studio_runs.save_input(project.id, "From webhook", dataclip_id=request_clip.id)
+    assert run_panel.input_paths(workflow.id, project.id) == ["data", "data.name"]
+    copy = run_panel.save_input(project.id, "From webhook", dataclip_id=request_clip.id)
     assert copy.body == {"data": {"name": "Ada"}, "request": {}}
 
 
 def test_progress_reports_each_step_state(db, project):
     workflow = factories.workflow(project, TWO_STEPS.format(name="Progress"))
-    run = studio_runs.start_run(
+    run = run_panel.start_run(
         workflow.id, project.id, None, source="custom", custom_text='{"data": {"n": 1}}'
     )
-    progress = studio_runs.progress(run.id, project.id)
+    progress = run_panel.progress(run.id, project.id)
     assert progress["state"] == "available" and progress["final"] is False
     assert progress["steps"] == {}
     with pytest.raises(Invalid) as caught:
-        studio_runs.start_run(workflow.id, project.id, None, source="custom", custom_text="[1]")
+        run_panel.start_run(workflow.id, project.id, None, source="custom", custom_text="[1]")
     assert caught.value.message.startswith("The input must be a JSON object")

@@ -11,9 +11,11 @@ import jsonschema
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from app.services import adaptor_catalog, studio_reopen, studio_requests
+from app.services import adaptor_catalog
 from app.services.errors import Invalid
-from app.services.studio_requests import Value
+from app.services.studio import reopen as studio_reopen
+from app.services.studio import request_builder as studio_requests
+from app.services.studio.request_builder import Value
 from workers.adaptors import operations as runtime_operations
 from workers.runtime.job import run_job
 from workers.runtime.logs import capture

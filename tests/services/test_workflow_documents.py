@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from app.services import workflows
 from app.services.errors import Conflict, Invalid
-from app.services.workflow_documents import parse_document
+from app.services.workflows import store
+from app.services.workflows.documents import parse_document
 from tests import factories
 
 DOCUMENT = """
@@ -124,11 +124,11 @@ def test_unreadable_yaml_says_where():
 
 def test_export_then_import_gives_the_same_workflow(user, db):
     project = factories.project(user)
-    created = workflows.create_workflow(project.id, DOCUMENT)
-    exported = workflows.export_yaml(created)
+    created = store.create_workflow(project.id, DOCUMENT)
+    exported = store.export_yaml(created)
     other_project = factories.project(user)
-    again = workflows.create_workflow(other_project.id, exported)
-    assert workflows.export_yaml(again) == exported
+    again = store.create_workflow(other_project.id, exported)
+    assert store.export_yaml(again) == exported
     assert yaml.safe_load(exported)["edges"]["fetch-patients->load"]["condition_label"] == (
         "has patients"
     )
@@ -136,29 +136,29 @@ def test_export_then_import_gives_the_same_workflow(user, db):
 
 def test_replace_keeps_trigger_ids_and_bumps_the_version(user, db):
     project = factories.project(user)
-    created = workflows.create_workflow(project.id, DOCUMENT)
+    created = store.create_workflow(project.id, DOCUMENT)
     webhook_id = next(t.id for t in created.triggers if t.key == "webhook")
     changed = DOCUMENT.replace("name: Load\n", "name: Load into DHIS2\n")
-    replaced = workflows.replace_workflow(created.id, changed, expected_version=1)
+    replaced = store.replace_workflow(created.id, changed, expected_version=1)
     assert replaced.lock_version == 2
     assert next(t.id for t in replaced.triggers if t.key == "webhook") == webhook_id
     assert {s.name for s in replaced.steps} == {"Fetch patients", "Load into DHIS2"}
-    assert workflows.latest_snapshot(created.id).lock_version == 2
+    assert store.latest_snapshot(created.id).lock_version == 2
 
 
 def test_saving_an_old_version_is_a_conflict(user, db):
     project = factories.project(user)
-    created = workflows.create_workflow(project.id, DOCUMENT)
-    workflows.replace_workflow(created.id, DOCUMENT, expected_version=1)
+    created = store.create_workflow(project.id, DOCUMENT)
+    store.replace_workflow(created.id, DOCUMENT, expected_version=1)
     with pytest.raises(Conflict, match="Someone else saved"):
-        workflows.replace_workflow(created.id, DOCUMENT, expected_version=1)
+        store.replace_workflow(created.id, DOCUMENT, expected_version=1)
 
 
 def test_duplicate_workflow_name_is_refused(user, db):
     project = factories.project(user)
-    workflows.create_workflow(project.id, DOCUMENT)
+    store.create_workflow(project.id, DOCUMENT)
     with pytest.raises(Invalid, match="already has a workflow named") as caught:
-        workflows.create_workflow(project.id, DOCUMENT)
+        store.create_workflow(project.id, DOCUMENT)
     assert caught.value.field == "name"
 
 
@@ -167,5 +167,5 @@ def test_unknown_credential_name_is_refused(user, db):
     raw = yaml.safe_load(DOCUMENT)
     raw["jobs"]["load"]["credential"] = "DHIS2 production"
     with pytest.raises(Invalid, match="No credential named") as caught:
-        workflows.create_workflow(project.id, raw)
+        store.create_workflow(project.id, raw)
     assert caught.value.field == "jobs.load.credential"

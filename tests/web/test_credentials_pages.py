@@ -9,13 +9,15 @@ import re
 import pytest
 
 from app.models import Credential, Role
-from app.services import accounts, credential_forms, credential_sharing, mail
+from app.services import accounts, mail
+from app.services.credentials import forms
+from app.services.credentials import sharing as credential_sharing
 from tests import factories
 from tests.services.test_credentials import make_credential
 from tests.services.test_credentials_sharing import workflow_using
 from tests.support import log_in, post_form
 
-TYPES = [t.name for t in credential_forms.credential_types()]
+TYPES = [t.name for t in forms.credential_types()]
 # A distinctive value per secret field, to look for in every response.
 SECRET_VALUES = {
     "password": "pw-Zq81-never-shown",
@@ -40,7 +42,7 @@ def valid_submission(schema: str) -> dict[str, str]:
     if schema == "raw":
         return {"body.body": f'{{"token": "{RAW_SECRET}"}}'}
     data = {}
-    for f in credential_forms.credential_type(schema).fields:
+    for f in forms.credential_type(schema).fields:
         if f.secret:
             data[f.input_name] = SECRET_VALUES.get(f.name, f"{f.name}-Kk12-never-shown")
         elif f.kind == "choice":
@@ -66,7 +68,7 @@ def test_each_type_renders_its_form(signed_in, schema):
     response = signed_in.get(f"/credentials/new/{schema}")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    ctype = credential_forms.credential_type(schema)
+    ctype = forms.credential_type(schema)
     for f in ctype.fields:
         assert f'name="{f.input_name}"' in html
         assert f.label in html
@@ -107,7 +109,7 @@ def test_each_type_saves_valid_input(signed_in, user, db, schema):
 
 def _invalid_cases(schema: str):
     """(field, bad value, words in the error) for each kind of mistake the type allows."""
-    ctype = credential_forms.credential_type(schema)
+    ctype = forms.credential_type(schema)
     if schema == "raw":
         return [("body", "", "JSON object"), ("body", "[1, 2]", "in braces")]
     cases = [(f.name, "", "is required") for f in ctype.fields if f.required][:1]
@@ -202,8 +204,7 @@ def test_secrets_never_appear_in_any_page_or_api_response(app, signed_in, user, 
         assert secret not in caplog.text
         assert all(secret not in m.text for m in mail.outbox())
     assert secrets and all(
-        v in str(credential_forms.parse_submission(schema, {k: [v] for k, v in data.items()}))
-        for v in secrets
+        v in str(forms.parse_submission(schema, {k: [v] for k, v in data.items()})) for v in secrets
     )
 
 

@@ -9,7 +9,7 @@ from redis import Redis
 from sqlalchemy import func, select
 
 from app.models import Role, Run, RunState, WorkOrder, WorkOrderState
-from app.services import bulk_reruns
+from app.services.runs import bulk_reruns
 from tests import factories
 from tests import history_factories as hf
 from tests.support import csrf_token_from, log_in
@@ -114,7 +114,7 @@ def test_count_says_more_than_past_the_cap(signed_in, project, flow, monkeypatch
         hf.work_order(flow, state="failed")
     html = html_of(signed_in.get(f"/projects/{project.id}/history/count?state=failed"))
     assert "3 work orders" in html and "match these filters" in html
-    monkeypatch.setattr("app.services.history.COUNT_CAP", 2)
+    monkeypatch.setattr("app.services.history.listing.COUNT_CAP", 2)
     html = html_of(signed_in.get(f"/projects/{project.id}/history/count"))
     assert "More than 2 work orders" in html
 

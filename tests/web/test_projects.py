@@ -85,11 +85,11 @@ def test_overview_of_an_empty_project_invites_editors_to_create_a_workflow(signe
 
 
 def test_overview_lists_workflows_with_trigger_switch_and_last_run(signed_in, user, db):
-    from app.services import workflows
+    from app.services.workflows import store
     from tests import history_factories as hf
 
     mine = factories.project(user, "Busy project")
-    flow = workflows.get_workflow(factories.workflow(mine, name="Patient sync").id)
+    flow = store.get_workflow(factories.workflow(mine, name="Patient sync").id)
     hf.work_order(flow, state="success", received=hf.at(days_ago=2))
     hf.work_order(flow, state="crashed", received=hf.at(minutes_ago=10))
     idle = factories.workflow(mine, "name: Never started")

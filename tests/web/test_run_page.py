@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from app.models import Dataclip, Role, Run, RunState, StepRun
-from app.services import history_runs
+from app.services.history import run_page
 from tests import factories
 from tests import history_factories as hf
 from tests.support import csrf_token_from, log_in
@@ -118,8 +118,8 @@ def test_wiped_and_too_large_dataclips_say_so(signed_in, project, failed_run, db
     db.session.commit()
     html = page_of(signed_in, project, failed_run, step=first.id)
     assert "was wiped" in html and "retention policy" in html and "Amina" not in html
-    monkeypatch.setattr(history_runs, "MAX_TREE_CHARS", 1000)
-    monkeypatch.setattr(history_runs, "PREVIEW_CHARS", 300)
+    monkeypatch.setattr(run_page, "MAX_TREE_CHARS", 1000)
+    monkeypatch.setattr(run_page, "PREVIEW_CHARS", 300)
     html = page_of(signed_in, project, failed_run, step=second.id)
     assert "too large to show as a tree" in html and "first 300 characters" in html
 
@@ -201,9 +201,9 @@ SECRET = "pa55-Word-that-leaked-9f3k"
 def leaky_run(project, flow, user, db):
     """A failed run whose stored data holds a shared credential's password: in its input,
     a step's output, a log line and both error messages (as if scrubbing had missed it)."""
-    from app.services import credential_sharing, credentials
+    from app.services.credentials import sharing, store
 
-    credential = credentials.create_credential(
+    credential = store.create_credential(
         user,
         "DHIS2 live",
         "dhis2",
@@ -214,7 +214,7 @@ def leaky_run(project, flow, user, db):
         },
         True,
     )
-    credential_sharing.share(user, credential.id, project.id)
+    sharing.share(user, credential.id, project.id)
     order = hf.work_order(
         flow,
         state="failed",
@@ -260,7 +260,7 @@ def test_a_previewed_prefix_never_ends_in_part_of_a_secret(
 ):
     # The preview of a long raw body is cut after masking: a secret across the cut is
     # masked whole, not shown up to the cut.
-    monkeypatch.setattr(history_runs, "PREVIEW_CHARS", 20)
+    monkeypatch.setattr(run_page, "PREVIEW_CHARS", 20)
     order = hf.work_order(flow, raw_body="x" * 10 + SECRET + " and more text")
     run = db.session.scalar(select(Run).where(Run.work_order_id == order.id))
     html = page_of(signed_in, project, run, step=steps_of(db, run)[0].id)

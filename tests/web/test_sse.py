@@ -24,7 +24,7 @@ from app import create_app
 from app.config import Settings
 from app.extensions import db as _db
 from app.services import accounts, projects
-from app.services.run_events import project_channel
+from app.services.runs.events import project_channel
 from tests import factories
 from tests import history_factories as hf
 from tests.support import database_url, free_port, recreate_database, redis_url

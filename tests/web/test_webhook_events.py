@@ -7,7 +7,7 @@ import time
 
 from redis import Redis
 
-from app.services.run_events import project_channel
+from app.services.runs.events import project_channel
 from tests import factories
 
 

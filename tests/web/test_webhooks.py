@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from app import create_app
 from app.models import Dataclip, Run, RunState, WebhookAuth, WorkOrder
-from app.services import triggers
+from app.services.triggers import webhook_auth
 from tests import factories
 
 
@@ -101,7 +101,7 @@ def test_disabled_trigger_is_403(client, hook, db):
 
 def test_api_key_missing_is_401_and_wrong_is_404(client, hook, db):
     _, trigger = hook
-    key = triggers.configure_webhook_auth(trigger.id, WebhookAuth.API_KEY)
+    key = webhook_auth.configure_webhook_auth(trigger.id, WebhookAuth.API_KEY)
     missing = client.post(f"/i/{trigger.id}", json={})
     assert missing.status_code == 401
     assert "x-api-key" in missing.get_json()["error"]
@@ -115,7 +115,7 @@ def test_api_key_missing_is_401_and_wrong_is_404(client, hook, db):
 
 def test_basic_auth(client, hook, db):
     _, trigger = hook
-    password = triggers.configure_webhook_auth(trigger.id, WebhookAuth.BASIC, username="clinic")
+    password = webhook_auth.configure_webhook_auth(trigger.id, WebhookAuth.BASIC, username="clinic")
 
     def basic(user, secret):
         return {"Authorization": "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()}

@@ -9,7 +9,7 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from app.models import Role
-from app.services import workflows
+from app.services.workflows import store
 from tests import factories
 from tests.support import csrf_token_from, log_in, post_form
 
@@ -80,7 +80,7 @@ def test_import_names_the_bad_field(signed_in, project):
         signed_in, f"{base}/new", f"{base}/import", {"document": SOURCE.format(name="Imported")}
     )
     assert good.status_code == 302
-    assert [w.name for w in workflows.list_workflows(project.id)] == ["Imported"]
+    assert [w.name for w in store.list_workflows(project.id)] == ["Imported"]
 
 
 def test_rename_delete_and_switch_off(signed_in, project, flow):
@@ -106,7 +106,7 @@ def test_rename_delete_and_switch_off(signed_in, project, flow):
         post_form(signed_in, f"{base}/delete", f"{base}/delete", {"confirm": "Renamed"}).status_code
         == 302
     )
-    assert workflows.list_workflows(project.id)[0].name == "Other"
+    assert store.list_workflows(project.id)[0].name == "Other"
 
 
 def test_yaml_view_and_download(signed_in, project, flow):
@@ -121,12 +121,12 @@ def test_yaml_view_and_download(signed_in, project, flow):
 def test_save_takes_a_snapshot_and_a_stale_save_gets_409(signed_in, project, flow):
     base = f"{_base(project)}/{flow.id}"
     headers = _token(signed_in, base)
-    document = workflows.export_document(flow)
+    document = store.export_document(flow)
     document["jobs"]["send"]["name"] = "Send to API"
     body = {"document": document, "positions": {"job:send": {"x": 1, "y": 2}}, "lock_version": 1}
     saved = signed_in.post(f"{base}/save", json=body, headers=headers)
     assert saved.status_code == 200 and saved.json["lock_version"] == 2
-    trigger_id = workflows.get_workflow(flow.id).triggers[0].id
+    trigger_id = store.get_workflow(flow.id).triggers[0].id
     assert saved.json["triggers"]["webhook"]["url"].endswith(f"/i/{trigger_id}")
     stale = signed_in.post(f"{base}/save", json=body, headers=headers)
     assert stale.status_code == 409 and "Someone else saved" in stale.json["error"]
@@ -138,7 +138,7 @@ def test_save_takes_a_snapshot_and_a_stale_save_gets_409(signed_in, project, flo
 
 def test_validate_reports_a_cycle(signed_in, project, flow):
     base = f"{_base(project)}/{flow.id}"
-    document = workflows.export_document(flow)
+    document = store.export_document(flow)
     document["jobs"]["back"] = {"name": "Back", "adaptor": "http@1", "body": ""}
     document["edges"]["send->back"] = {"source_job": "send", "target_job": "back"}
     document["edges"]["back->send"] = {"source_job": "back", "target_job": "send"}
@@ -222,7 +222,7 @@ def test_viewer_sees_a_read_only_canvas_and_is_refused_changes(client, db, proje
     data = json.loads(page.split('id="studio-data">', 1)[1].split("</script>", 1)[0])
     assert data["can_edit"] is False
     headers = _token(client, base)
-    body = {"document": workflows.export_document(flow), "positions": {}, "lock_version": 1}
+    body = {"document": store.export_document(flow), "positions": {}, "lock_version": 1}
     assert client.post(f"{base}/save", json=body, headers=headers).status_code == 403
     assert client.post(f"{base}/runs", data={"source": "empty"}, headers=headers).status_code == 403
     assert client.post(f"{base}/inputs", data={"name": "x"}, headers=headers).status_code == 403
@@ -258,7 +258,8 @@ def test_outsiders_get_404(signed_in, db):
 def test_credential_picker_lists_shared_credentials_with_type_and_production_mark(
     signed_in, user, project, flow
 ):
-    from app.services import credential_sharing, credentials
+    from app.services.credentials import sharing
+    from app.services.credentials import store as credentials
 
     def make(name, schema, production, **body):
         fields = {f"body.{key}": [value] for key, value in body.items()}
@@ -274,8 +275,8 @@ def test_credential_picker_lists_shared_credentials_with_type_and_production_mar
     )
     api = make("Partner API", "http", False, base_url="https://api.example.org", api_key="k-1234")
     make("Not shared", "http", False, base_url="https://x.example.org", api_key="k-5678")
-    credential_sharing.share(user, live.id, project.id)
-    credential_sharing.share(user, api.id, project.id)
+    sharing.share(user, live.id, project.id)
+    sharing.share(user, api.id, project.id)
     html = signed_in.get(f"{_base(project)}/{flow.id}").get_data(as_text=True)
     picker = html[html.index('id="step-credential"') : html.index('id="step-credential-missing"')]
     labels = {

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from app.extensions import redis_client
 from app.models import Dataclip, LogLine, Run, StepRun, WorkOrder
 from app.models.base import utcnow
-from app.services import credential_sharing, credentials, run_events
+from app.services.credentials import sharing, store
+from app.services.runs import events as run_events
 from tests import factories
 from tests.services.test_credentials import SECRET, make_credential
 from workers.executor import RunExecutor
@@ -118,7 +119,7 @@ def credential_workflow(user, project, *, recover: bool = True):
     """A shared credential and a workflow whose `load` step uses it (with `recover` on its
     failure when asked) beside an `other` step that needs none."""
     credential = make_credential(user)
-    credential_sharing.share(user, credential.id, project.id)
+    sharing.share(user, credential.id, project.id)
     source = CREDENTIAL_WORKFLOW.format(name="Uses a credential")
     workflow = factories.workflow(project, source + (RECOVER_EDGE if recover else ""))
     return credential, workflow.triggers[0].id
@@ -195,7 +196,7 @@ def test_a_deleted_credential_fails_only_its_step_and_failure_edges_apply(
 ):
     project = factories.project(user)
     credential, trigger_id = credential_workflow(user, project)
-    credentials.delete_credential(user, credential.id, credential.name)
+    store.delete_credential(user, credential.id, credential.name)
     run_id = start_run(client, trigger_id, {"n": 1})
     executor.execute(run_id)
     steps = steps_of(db, run_id)
@@ -220,7 +221,7 @@ def test_an_unshared_credential_fails_its_step_and_the_run_says_why(db, client, 
     project = factories.project(user)
     # Without a failure edge the failed step decides how the run ends.
     credential, trigger_id = credential_workflow(user, project, recover=False)
-    credential_sharing.unshare(user, credential.id, project.id)
+    sharing.unshare(user, credential.id, project.id)
     run_id = start_run(client, trigger_id, {"n": 1})
     executor.execute(run_id)
     load = steps_of(db, run_id)["load"]

@@ -15,7 +15,7 @@ from rq import Queue
 from rq.job import Job
 
 from app.extensions import DEFAULT_QUEUE, RUN_QUEUE
-from app.services import run_queue
+from app.services.runs import queue as run_queue
 from workers import jobs
 from workers.worker import RunWorker
 

@@ -7,7 +7,7 @@ import uuid
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from app.services import oauth
+from app.services.credentials import oauth
 from app.services.errors import Conflict, Invalid
 from app.web.admin.forms import OAuthClientForm
 

@@ -8,8 +8,9 @@ from flask import g
 
 from app.models import Project, Role, Run, Workflow
 from app.services import projects as project_service
-from app.services import run_queries, workflows
 from app.services.errors import Forbidden, NotFound
+from app.services.runs import queries
+from app.services.workflows import store
 
 
 def project_for(project_id: uuid.UUID, needed: Role) -> Project:
@@ -29,13 +30,13 @@ def project_for(project_id: uuid.UUID, needed: Role) -> Project:
 
 def workflow_for(workflow_id: uuid.UUID, needed: Role) -> Workflow:
     """The workflow if the user holds `needed` in its project."""
-    workflow = workflows.get_workflow(workflow_id)
+    workflow = store.get_workflow(workflow_id)
     project_for(workflow.project_id, needed)
     return workflow
 
 
 def run_for(run_id: uuid.UUID, needed: Role) -> Run:
     """The run if the user holds `needed` in its project."""
-    run = run_queries.get_run(run_id)
+    run = queries.get_run(run_id)
     project_for(run.project_id, needed)
     return run

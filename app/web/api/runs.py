@@ -7,8 +7,8 @@ import uuid
 from flask import g, jsonify, request
 
 from app.models import Role
-from app.services import bulk_reruns, run_commands, run_queries
 from app.services.errors import Invalid
+from app.services.runs import bulk_reruns, commands, queries
 from app.web.api import bp, serialize
 from app.web.api.access import project_for, run_for
 from app.web.api.workflows import _uuid
@@ -17,10 +17,10 @@ from app.web.api.workflows import _uuid
 @bp.get("/work_orders/<uuid:work_order_id>")
 def get_work_order(work_order_id: uuid.UUID):
     """A work order with its runs and their steps."""
-    work_order = run_queries.get_work_order(work_order_id)
+    work_order = queries.get_work_order(work_order_id)
     project_for(work_order.project_id, Role.VIEWER)
-    runs = run_queries.runs_of(work_order.id)
-    steps = run_queries.steps_of([r.id for r in runs])
+    runs = queries.runs_of(work_order.id)
+    steps = queries.steps_of([r.id for r in runs])
     return jsonify(serialize.work_order(work_order, [serialize.run(r, steps[r.id]) for r in runs]))
 
 
@@ -28,14 +28,14 @@ def get_work_order(work_order_id: uuid.UUID):
 def get_run(run_id: uuid.UUID):
     """A run with its steps."""
     run = run_for(run_id, Role.VIEWER)
-    return jsonify(serialize.run(run, run_queries.steps_of([run.id])[run.id]))
+    return jsonify(serialize.run(run, queries.steps_of([run.id])[run.id]))
 
 
 @bp.get("/runs/<uuid:run_id>/logs")
 def get_logs(run_id: uuid.UUID):
     """A run's log lines (`?level=warn` for warnings and errors only)."""
     run = run_for(run_id, Role.VIEWER)
-    lines = run_queries.logs_of(run.id, level=request.args.get("level"))
+    lines = queries.logs_of(run.id, level=request.args.get("level"))
     return jsonify({"logs": [serialize.log_line(line) for line in lines]})
 
 
@@ -43,7 +43,7 @@ def get_logs(run_id: uuid.UUID):
 def list_runs(project_id: uuid.UUID):
     """Runs newest first; filters `state`, `workflow_id`; keyset paging with `cursor`."""
     project_for(project_id, Role.VIEWER)
-    page = run_queries.list_runs(
+    page = queries.list_runs(
         project_id,
         state=request.args.get("state"),
         workflow_id=_uuid(request.args.get("workflow_id"), "workflow_id"),
@@ -61,7 +61,7 @@ def retry(run_id: uuid.UUID):
     snapshot = body.get("snapshot", "latest")
     if snapshot not in ("latest", "original"):
         raise Invalid("snapshot", "snapshot is latest or original.")
-    new_run = run_commands.retry_run(
+    new_run = commands.retry_run(
         run.id,
         project_id=run.project_id,
         actor_id=g.api_user.id,
@@ -75,7 +75,7 @@ def retry(run_id: uuid.UUID):
 def cancel(run_id: uuid.UUID):
     """Cancel a run still waiting for a worker."""
     run = run_for(run_id, Role.EDITOR)
-    run_commands.cancel_run(run.id, project_id=run.project_id)
+    commands.cancel_run(run.id, project_id=run.project_id)
     return jsonify({"run_id": str(run.id), "state": "cancelled"})
 
 

@@ -7,8 +7,9 @@ import uuid
 from flask import g, jsonify, request
 
 from app.models import Role
-from app.services import run_commands, workflows
 from app.services.errors import Invalid
+from app.services.runs import commands
+from app.services.workflows import store
 from app.web.api import bp, serialize
 from app.web.api.access import project_for, workflow_for
 
@@ -17,10 +18,7 @@ from app.web.api.access import project_for, workflow_for
 def list_workflows(project_id: uuid.UUID):
     """The project's workflows."""
     project_for(project_id, Role.VIEWER)
-    items = [
-        serialize.workflow(workflows.get_workflow(w.id))
-        for w in workflows.list_workflows(project_id)
-    ]
+    items = [serialize.workflow(store.get_workflow(w.id)) for w in store.list_workflows(project_id)]
     return jsonify({"workflows": items})
 
 
@@ -28,7 +26,7 @@ def list_workflows(project_id: uuid.UUID):
 def create_workflow(project_id: uuid.UUID):
     """Create a workflow from a YAML or JSON document (422 names the bad field)."""
     project_for(project_id, Role.EDITOR)
-    workflow = workflows.create_workflow(project_id, _document(), g.api_user.id)
+    workflow = store.create_workflow(project_id, _document(), g.api_user.id)
     return jsonify(serialize.workflow(workflow)), 201
 
 
@@ -43,7 +41,7 @@ def replace_workflow(workflow_id: uuid.UUID):
     """Replace a workflow's document; pass `?lock_version=N` to refuse overwriting newer work."""
     workflow = workflow_for(workflow_id, Role.EDITOR)
     expected = request.args.get("lock_version", type=int)
-    replaced = workflows.replace_workflow(
+    replaced = store.replace_workflow(
         workflow.id, _document(), expected_version=expected, actor_id=g.api_user.id
     )
     return jsonify(serialize.workflow(replaced))
@@ -53,7 +51,7 @@ def replace_workflow(workflow_id: uuid.UUID):
 def delete_workflow(workflow_id: uuid.UUID):
     """Delete a workflow (its run history stays)."""
     workflow_for(workflow_id, Role.EDITOR)
-    workflows.delete_workflow(workflow_id)
+    store.delete_workflow(workflow_id)
     return "", 204
 
 
@@ -64,7 +62,7 @@ def start_run(workflow_id: uuid.UUID):
     body = request.get_json(silent=True) or {}
     if not isinstance(body, dict):
         raise Invalid("body", "Send a JSON object.")
-    run = run_commands.start_manual_run(
+    run = commands.start_manual_run(
         workflow.id,
         project_id=workflow.project_id,
         actor_id=g.api_user.id,

@@ -7,7 +7,7 @@ import uuid
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from app.services import oauth
+from app.services.credentials import oauth
 from app.services.errors import Invalid
 from app.web.credentials.access import credential_access
 from app.web.credentials.forms import CredentialForm

@@ -7,7 +7,8 @@ import uuid
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from app.services import credential_sharing, credential_transfers
+from app.services.credentials import sharing as credential_sharing
+from app.services.credentials import transfers as credential_transfers
 from app.services.errors import Invalid, NotFound
 from app.web.credentials.access import credential_access
 from app.web.credentials.forms import ShareForm, TransferForm

@@ -8,8 +8,10 @@ import uuid
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from app.services import credential_forms, credential_sharing, credentials, oauth
-from app.services.credential_forms import BodyInvalid
+from app.services.credentials import forms as credential_forms
+from app.services.credentials import oauth, sharing
+from app.services.credentials import store as credentials
+from app.services.credentials.forms import BodyInvalid
 from app.services.errors import Invalid
 from app.web.access import project_access
 from app.web.credentials.access import credential_access
@@ -29,7 +31,7 @@ def _signed_in() -> None:
 @bp.get("/credentials")
 def index():
     """The credentials the user owns and those shared into the user's projects."""
-    rows = credential_sharing.list_for_user(current_user)
+    rows = sharing.list_for_user(current_user)
     return render_template("credentials/index.html", rows=rows)
 
 
@@ -37,7 +39,7 @@ def index():
 def project_index(project_id: uuid.UUID):
     """The credentials shared into a project, with the steps that use each."""
     access = project_access(project_id)
-    rows = credential_sharing.list_for_project(project_id)
+    rows = sharing.list_for_project(project_id)
     return render_template(
         "credentials/project_index.html", access=access, project=access.project, rows=rows
     )
@@ -119,7 +121,7 @@ def update(credential_id: uuid.UUID):
 def confirm_delete(credential_id: uuid.UUID):
     """Ask for the name, and list the steps that will lose the credential."""
     credential = credential_access(credential_id, owner_only=True)
-    steps = credential_sharing.steps_using(credential.id)
+    steps = sharing.steps_using(credential.id)
     return render_template(
         "credentials/delete.html", credential=credential, steps=steps, form=DeleteForm()
     )
@@ -136,7 +138,7 @@ def delete(credential_id: uuid.UUID):
         name = credentials.delete_credential(current_user, credential.id, form.confirm_name.data)
     except Invalid as error:
         form.confirm_name.errors = [error.message]
-        steps = credential_sharing.steps_using(credential.id)
+        steps = sharing.steps_using(credential.id)
         return render_template(
             "credentials/delete.html", credential=credential, steps=steps, form=form
         ), 422
@@ -146,7 +148,7 @@ def delete(credential_id: uuid.UUID):
 
 def show_page(credential, status: int = 200, share_form=None, transfer_form=None):
     """Render a credential's page, with the owner's forms (and their errors, if any)."""
-    view = credential_sharing.overview(current_user, credential)
+    view = sharing.overview(current_user, credential)
     share_form = share_form or ShareForm(formdata=None)
     share_form.project_id.choices = [(str(p.id), p.name) for p in view.shareable]
     return (

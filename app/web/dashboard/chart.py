@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.services.dashboard import Bucket
+from app.services.history.dashboard import Bucket
 
 # Stack order, bottom up, and colours matching the state badges (UI.md).
 STATE_COLOURS = {

@@ -7,7 +7,7 @@ import uuid
 from flask import Blueprint, render_template, request
 from flask_login import login_required
 
-from app.services import dashboard as dashboard_service
+from app.services.history import dashboard as dashboard_service
 from app.web.access import project_access
 from app.web.dashboard import chart
 from app.web.navigation import NavItem

@@ -9,8 +9,8 @@ from flask import render_template, request
 from flask_login import current_user, login_required
 
 from app.models import Role
-from app.services import history_bulk
 from app.services.errors import Invalid
+from app.services.history import bulk as history_bulk
 from app.web.access import project_access
 from app.web.history.blueprint import bp
 

@@ -9,8 +9,9 @@ from flask import abort, flash, make_response, redirect, render_template, reques
 from flask_login import current_user, login_required
 
 from app.models import Role
-from app.services import history_runs, run_commands
 from app.services.errors import Conflict, Invalid
+from app.services.history import run_page as history_runs
+from app.services.runs import commands
 from app.web.access import project_access
 from app.web.history.blueprint import bp
 from app.web.htmx import is_fragment_request, vary_on_htmx
@@ -66,7 +67,7 @@ def retry(project_id: uuid.UUID, run_id: uuid.UUID):
         abort(400)
     step_id = _uuid(request.form.get("step_id"))
     try:
-        new_run = run_commands.retry_run(
+        new_run = commands.retry_run(
             run_id,
             project_id=project_id,
             actor_id=current_user.id,

@@ -19,7 +19,7 @@ from flask import Response, current_app, stream_with_context
 from flask_login import login_required
 from redis.exceptions import RedisError
 
-from app.services import history_live
+from app.services.history import live as history_live
 from app.web.access import project_access
 from app.web.history.blueprint import bp
 

@@ -9,9 +9,9 @@ from flask import make_response, render_template, request
 from flask_login import login_required
 
 from app.models import Role
-from app.services import history
 from app.services.errors import Invalid
-from app.services.history_filters import PLACE_LABELS, STATES, HistoryFilter, parse_filter
+from app.services.history import listing
+from app.services.history.filters import PLACE_LABELS, STATES, HistoryFilter, parse_filter
 from app.web.access import ProjectAccess, project_access
 from app.web.history.blueprint import bp
 from app.web.htmx import is_fragment_request, vary_on_htmx
@@ -29,11 +29,11 @@ def index(project_id: uuid.UUID):
     try:
         filters = parse_filter(request.args)
         cursor = request.args.get("cursor") or None
-        view = history.page_view(project_id, filters, cursor=cursor)
+        view = listing.page_view(project_id, filters, cursor=cursor)
     except Invalid as problem:
         # Say what was wrong next to the field and show the unfiltered list meanwhile.
         error, filters, cursor = problem, HistoryFilter(), None
-        view = history.page_view(project_id, filters)
+        view = listing.page_view(project_id, filters)
     context = _context(access, filters, view=view, cursor=cursor, error=error)
     template = "history/_results.html" if is_fragment_request() else "history/index.html"
     return vary_on_htmx(make_response(render_template(template, **context)))
@@ -45,7 +45,7 @@ def rows(project_id: uuid.UUID):
     """The next page of rows, appended by "Load more"."""
     access = project_access(project_id)
     filters = parse_filter(request.args)
-    page = history.list_page(project_id, filters, cursor=request.args.get("cursor"))
+    page = listing.list_page(project_id, filters, cursor=request.args.get("cursor"))
     context = _context(access, filters, page=page, cursor=request.args.get("cursor"))
     return render_template("history/_rows.html", **context)
 
@@ -56,7 +56,7 @@ def count(project_id: uuid.UUID):
     """How many work orders match ("more than 1,000" past the cap); loaded after the page."""
     access = project_access(project_id)
     filters = parse_filter(request.args)
-    total = history.count_matching(project_id, filters)
+    total = listing.count_matching(project_id, filters)
     return render_template("history/_count.html", **_context(access, filters), total=total)
 
 
@@ -66,7 +66,7 @@ def newer(project_id: uuid.UUID):
     """Work orders that arrived after the page was drawn (live view and polling)."""
     access = project_access(project_id)
     filters = parse_filter(request.args)
-    fresh, more = history.newer_rows(project_id, filters, request.args.get("mark") or None)
+    fresh, more = listing.newer_rows(project_id, filters, request.args.get("mark") or None)
     return render_template(
         "history/_newer.html", **_context(access, filters), fresh=fresh, more=more
     )
@@ -77,7 +77,7 @@ def newer(project_id: uuid.UUID):
 def row(project_id: uuid.UUID, work_order_id: uuid.UUID):
     """One row, re-read from the database when the live view says it changed."""
     access = project_access(project_id)
-    found = history.get_row(project_id, work_order_id)
+    found = listing.get_row(project_id, work_order_id)
     return render_template("history/_row.html", **_context(access, HistoryFilter()), row=found)
 
 
@@ -86,7 +86,7 @@ def row(project_id: uuid.UUID, work_order_id: uuid.UUID):
 def detail(project_id: uuid.UUID, work_order_id: uuid.UUID):
     """A work order's runs and their steps, shown when its row is expanded."""
     access = project_access(project_id)
-    found = history.work_order_detail(project_id, work_order_id)
+    found = listing.work_order_detail(project_id, work_order_id)
     return render_template(
         "history/_detail.html", **_context(access, HistoryFilter()), detail=found
     )
@@ -96,8 +96,8 @@ def _context(
     access: ProjectAccess,
     filters: HistoryFilter,
     *,
-    view: history.PageView | None = None,
-    page: history.HistoryPage | None = None,
+    view: listing.PageView | None = None,
+    page: listing.HistoryPage | None = None,
     cursor: str | None = None,
     error: Invalid | None = None,
 ) -> dict:

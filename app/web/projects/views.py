@@ -9,8 +9,8 @@ from flask_login import current_user, login_required
 
 from app.models import Role
 from app.services import projects as project_service
-from app.services import studio
 from app.services.errors import Invalid
+from app.services.studio import canvas
 from app.web.access import project_access
 from app.web.navigation import NavItem
 from app.web.projects.forms import ProjectForm
@@ -61,6 +61,6 @@ def show(project_id: uuid.UUID):
         "projects/show.html",
         access=access,
         project=access.project,
-        workflows=studio.workflow_summaries(project_id),
+        workflows=canvas.workflow_summaries(project_id),
         can_edit=access.can(Role.EDITOR),
     )

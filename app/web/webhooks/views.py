@@ -10,10 +10,11 @@ from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy.exc import DBAPIError
 
 from app.extensions import csrf, db
-from app.services import run_queue, webhooks
-from app.services.run_events import RunWatcher
-from app.services.sync_reply import reply_for
-from app.services.webhooks import WebhookRefused
+from app.services.runs import queue as run_queue
+from app.services.runs.events import RunWatcher
+from app.services.triggers import webhooks
+from app.services.triggers.sync_reply import reply_for
+from app.services.triggers.webhooks import WebhookRefused
 
 bp = Blueprint("webhooks", __name__)
 csrf.exempt(bp)

@@ -9,17 +9,13 @@ from flask import Response, jsonify, render_template, request
 from flask_login import current_user, login_required
 
 from app.models import Role, WebhookAuth
-from app.services import (
-    adaptor_catalog,
-    studio,
-    studio_checks,
-    studio_reopen,
-    studio_requests,
-    studio_runs,
-    triggers,
-    workflows,
-)
+from app.services import adaptor_catalog
 from app.services.errors import Conflict, Invalid, NotFound
+from app.services.studio import canvas as studio
+from app.services.studio import checks as studio_checks
+from app.services.studio import reopen, request_builder, run_panel
+from app.services.triggers import webhook_auth as triggers
+from app.services.workflows import store
 from app.web.access import project_access
 from app.web.workflows.blueprint import bp
 from app.web.workflows.forms import ImportForm
@@ -31,7 +27,7 @@ from app.web.workflows.present import builder_data, workflow_json
 def builder(project_id: uuid.UUID, workflow_id: uuid.UUID):
     """The canvas: the workflow drawn as a graph, with its panels and the run panel."""
     access = project_access(project_id)
-    workflow = workflows.get_workflow(workflow_id, project_id)
+    workflow = store.get_workflow(workflow_id, project_id)
     data = builder_data(access, workflow, studio.shared_credentials(project_id))
     return render_template(
         "workflows/builder.html",
@@ -97,7 +93,7 @@ def cron_preview(project_id: uuid.UUID):
 def webhook_auth(project_id: uuid.UUID, workflow_id: uuid.UUID, trigger_id: uuid.UUID):
     """Set how webhook callers authenticate (admins); the new secret is shown once."""
     access = project_access(project_id, Role.ADMIN)
-    workflow = workflows.get_workflow(workflow_id, project_id)
+    workflow = store.get_workflow(workflow_id, project_id)
     trigger = next((t for t in workflow.triggers if t.id == trigger_id), None)
     if trigger is None:
         raise NotFound("There is no such trigger in this workflow.")
@@ -139,7 +135,7 @@ def request_form(project_id: uuid.UUID):
     """An empty request form for one operation of an adaptor."""
     project_access(project_id, Role.EDITOR)
     args = request.args
-    form = studio_requests.form_for(args.get("adaptor", ""), args.get("operation", ""))
+    form = request_builder.form_for(args.get("adaptor", ""), args.get("operation", ""))
     return render_template("workflows/_request_form.html", form=form)
 
 
@@ -149,9 +145,7 @@ def reopen_line(project_id: uuid.UUID):
     """The request form filled from a line of the body, or why the line cannot be reopened."""
     project_access(project_id, Role.EDITOR)
     try:
-        form = studio_reopen.parse_line(
-            request.form.get("adaptor", ""), request.form.get("line", "")
-        )
+        form = reopen.parse_line(request.form.get("adaptor", ""), request.form.get("line", ""))
     except Invalid as error:
         return jsonify({"error": error.message, "field": error.field}), 422
     return render_template("workflows/_request_form.html", form=form)
@@ -163,7 +157,7 @@ def request_line(project_id: uuid.UUID):
     """The line of code the request form describes."""
     project_access(project_id, Role.EDITOR)
     try:
-        line = studio_requests.line_from_form(
+        line = request_builder.line_from_form(
             request.form.get("adaptor", ""), request.form.get("operation", ""), request.form
         )
     except Invalid as error:
@@ -176,4 +170,4 @@ def request_line(project_id: uuid.UUID):
 def input_paths(project_id: uuid.UUID, workflow_id: uuid.UUID):
     """Field paths of the workflow's latest input, for 'value from input' pickers."""
     project_access(project_id)
-    return jsonify({"paths": studio_runs.input_paths(workflow_id, project_id)})
+    return jsonify({"paths": run_panel.input_paths(workflow_id, project_id)})

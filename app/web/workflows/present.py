@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import current_app, url_for
 
 from app.models import Role, Trigger, Workflow
-from app.services import adaptor_catalog, workflows
+from app.services import adaptor_catalog
+from app.services.workflows import store
 from app.web.access import ProjectAccess
 
 
@@ -20,7 +21,7 @@ def workflow_json(workflow: Workflow) -> dict:
     return {
         "lock_version": workflow.lock_version,
         "name": workflow.name,
-        "document": workflows.export_document(workflow),
+        "document": store.export_document(workflow),
         "positions": workflow.positions or {},
         "triggers": {
             t.key: {

@@ -10,8 +10,8 @@ from flask import Response, jsonify, render_template, request
 from flask_login import current_user, login_required
 
 from app.models import Role
-from app.services import studio_runs
 from app.services.errors import Invalid
+from app.services.studio import run_panel
 from app.web import htmx
 from app.web.access import project_access
 from app.web.workflows.blueprint import bp
@@ -34,7 +34,7 @@ def start_run(project_id: uuid.UUID, workflow_id: uuid.UUID):
     """Start a manual run from the builder with the chosen input, whole or from a step."""
     project_access(project_id, Role.EDITOR)
     try:
-        run = studio_runs.start_run(
+        run = run_panel.start_run(
             workflow_id,
             project_id,
             current_user.id,
@@ -53,7 +53,7 @@ def start_run(project_id: uuid.UUID, workflow_id: uuid.UUID):
 def run_progress(project_id: uuid.UUID, workflow_id: uuid.UUID, run_id: uuid.UUID):
     """The run's state and each step's state, polled by the canvas until the run is final."""
     project_access(project_id)
-    return jsonify(studio_runs.progress(run_id, project_id))
+    return jsonify(run_panel.progress(run_id, project_id))
 
 
 @bp.get("/<uuid:workflow_id>/runs/<uuid:run_id>/step")
@@ -66,7 +66,7 @@ def step_tab(project_id: uuid.UUID, workflow_id: uuid.UUID, run_id: uuid.UUID):
         raise Invalid("tab", "Choose input, output or logs.")
     level = request.args.get("level") or None
     step_id = _uuid_or_none(request.args.get("step_id"), "step_id")
-    detail = studio_runs.step_detail(run_id, project_id, step_id, level) if step_id else None
+    detail = run_panel.step_detail(run_id, project_id, step_id, level) if step_id else None
     body = None
     if detail is not None and tab != "logs":
         value = detail.input_body if tab == "input" else detail.output_body
@@ -82,7 +82,7 @@ def step_tab(project_id: uuid.UUID, workflow_id: uuid.UUID, run_id: uuid.UUID):
 def input_body(project_id: uuid.UUID, workflow_id: uuid.UUID, dataclip_id: uuid.UUID):
     """A stored input's body, to preview it before running."""
     project_access(project_id)
-    return jsonify({"body": studio_runs.input_preview(project_id, dataclip_id)})
+    return jsonify({"body": run_panel.input_preview(project_id, dataclip_id)})
 
 
 @bp.get("/<uuid:workflow_id>/inputs")
@@ -90,7 +90,7 @@ def input_body(project_id: uuid.UUID, workflow_id: uuid.UUID, dataclip_id: uuid.
 def inputs(project_id: uuid.UUID, workflow_id: uuid.UUID):
     """The stored inputs the run panel offers."""
     project_access(project_id)
-    choices = studio_runs.input_choices(workflow_id, project_id)
+    choices = run_panel.input_choices(workflow_id, project_id)
     return render_template("workflows/_input_choices.html", choices=choices, selected=None)
 
 
@@ -101,7 +101,7 @@ def save_input(project_id: uuid.UUID, workflow_id: uuid.UUID):
     project_access(project_id, Role.EDITOR)
     source = request.form.get("source")
     try:
-        clip = studio_runs.save_input(
+        clip = run_panel.save_input(
             project_id,
             request.form.get("name", ""),
             custom_text=request.form.get("custom") if source == "custom" else None,
@@ -111,7 +111,7 @@ def save_input(project_id: uuid.UUID, workflow_id: uuid.UUID):
         )
     except Invalid as error:
         return jsonify({"error": error.message, "field": error.field}), 422
-    choices = studio_runs.input_choices(workflow_id, project_id)
+    choices = run_panel.input_choices(workflow_id, project_id)
     return render_template(
         "workflows/_input_choices.html", choices=choices, selected=clip.id, saved_name=clip.name
     )

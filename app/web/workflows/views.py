@@ -8,8 +8,9 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.models import Role
-from app.services import studio, workflows
 from app.services.errors import Invalid
+from app.services.studio import canvas
+from app.services.workflows import store
 from app.web import htmx
 from app.web.access import project_access
 from app.web.navigation import NavItem
@@ -27,7 +28,7 @@ from app.web.workflows import builder_views, run_views  # noqa: E402, F401
 def index(project_id: uuid.UUID):
     """The project's workflows with trigger, on/off, last run and 7-day counts."""
     access = project_access(project_id)
-    rows = studio.workflow_rows(project_id)
+    rows = canvas.workflow_rows(project_id)
     return render_template(
         "workflows/index.html",
         access=access,
@@ -65,7 +66,7 @@ def create(project_id: uuid.UUID):
     if not form.validate_on_submit():
         return _new_page(access, form, ImportForm(formdata=None), 422)
     try:
-        workflow = studio.new_workflow(project_id, form.name.data, current_user.id)
+        workflow = canvas.new_workflow(project_id, form.name.data, current_user.id)
     except Invalid as error:
         form.name.errors.append(error.message)
         return _new_page(access, form, ImportForm(formdata=None), 422)
@@ -81,7 +82,7 @@ def import_yaml(project_id: uuid.UUID):
     error = None
     if form.validate_on_submit():
         try:
-            workflow = studio.import_workflow(project_id, form.document.data, current_user.id)
+            workflow = canvas.import_workflow(project_id, form.document.data, current_user.id)
         except Invalid as invalid:
             error = invalid
         else:
@@ -103,7 +104,7 @@ def import_yaml(project_id: uuid.UUID):
 def rename_form(project_id: uuid.UUID, workflow_id: uuid.UUID):
     """The rename form."""
     access = project_access(project_id, Role.EDITOR)
-    workflow = workflows.get_workflow(workflow_id, project_id)
+    workflow = store.get_workflow(workflow_id, project_id)
     form = WorkflowNameForm(data={"name": workflow.name})
     return render_template(
         "workflows/rename.html", access=access, project=access.project, workflow=workflow, form=form
@@ -115,11 +116,11 @@ def rename_form(project_id: uuid.UUID, workflow_id: uuid.UUID):
 def rename(project_id: uuid.UUID, workflow_id: uuid.UUID):
     """Rename a workflow (a duplicate name is refused next to the field)."""
     access = project_access(project_id, Role.EDITOR)
-    workflow = workflows.get_workflow(workflow_id, project_id)
+    workflow = store.get_workflow(workflow_id, project_id)
     form = WorkflowNameForm()
     if form.validate_on_submit():
         try:
-            studio.rename_workflow(workflow.id, project_id, form.name.data, current_user.id)
+            canvas.rename_workflow(workflow.id, project_id, form.name.data, current_user.id)
         except Invalid as error:
             form.name.errors.append(error.message)
         else:
@@ -136,7 +137,7 @@ def rename(project_id: uuid.UUID, workflow_id: uuid.UUID):
 def delete_form(project_id: uuid.UUID, workflow_id: uuid.UUID):
     """Ask to type the name before deleting."""
     access = project_access(project_id, Role.EDITOR)
-    workflow = workflows.get_workflow(workflow_id, project_id)
+    workflow = store.get_workflow(workflow_id, project_id)
     return render_template(
         "workflows/delete.html",
         access=access,
@@ -151,10 +152,10 @@ def delete_form(project_id: uuid.UUID, workflow_id: uuid.UUID):
 def delete(project_id: uuid.UUID, workflow_id: uuid.UUID):
     """Delete a workflow once its name was typed; its run history stays."""
     access = project_access(project_id, Role.EDITOR)
-    workflow = workflows.get_workflow(workflow_id, project_id)
+    workflow = store.get_workflow(workflow_id, project_id)
     form = DeleteForm()
     if form.validate_on_submit() and form.confirm.data.strip() == workflow.name:
-        workflows.delete_workflow(workflow.id, project_id)
+        store.delete_workflow(workflow.id, project_id)
         flash(f"Workflow “{workflow.name}” deleted. Its run history is kept.", "success")
         return redirect(url_for("workflows.index", project_id=project_id))
     form.confirm.errors.append("Type the name exactly as shown to delete this workflow.")
@@ -176,10 +177,10 @@ def set_enabled(project_id: uuid.UUID, workflow_id: uuid.UUID):
     enabled = request.form.get("enabled") == "true"
     error = None
     try:
-        studio.set_enabled(workflow_id, project_id, enabled, current_user.id)
+        canvas.set_enabled(workflow_id, project_id, enabled, current_user.id)
     except Invalid as invalid:
         error = invalid.message
-    row = next(r for r in studio.workflow_rows(project_id) if r.workflow.id == workflow_id)
+    row = next(r for r in canvas.workflow_rows(project_id) if r.workflow.id == workflow_id)
     if htmx.is_fragment_request():
         html = render_template(
             "workflows/_row.html", row=row, error=error, can_edit=access.can(Role.EDITOR)
@@ -197,8 +198,8 @@ def set_enabled(project_id: uuid.UUID, workflow_id: uuid.UUID):
 def export(project_id: uuid.UUID, workflow_id: uuid.UUID):
     """The saved workflow as YAML to read, copy or download (a fragment for the builder)."""
     access = project_access(project_id)
-    workflow = workflows.get_workflow(workflow_id, project_id)
-    text = workflows.export_yaml(workflow)
+    workflow = store.get_workflow(workflow_id, project_id)
+    text = store.export_yaml(workflow)
     if request.args.get("download"):
         filename = "".join(c if c.isalnum() or c in "-_" else "-" for c in workflow.name.lower())
         return Response(

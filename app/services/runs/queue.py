@@ -17,7 +17,7 @@ from rq.serializers import resolve_serializer
 from rq.utils import now, utcformat
 
 from app.extensions import PRIORITY_RUN_QUEUE, RUN_QUEUE, redis_client
-from app.services import run_events
+from app.services.runs import events
 
 log = logging.getLogger("ferry.runs")
 
@@ -54,8 +54,8 @@ def enqueue_run(
         pipe.rpush(Queue.redis_queue_namespace_prefix + queue_name, job_id(run_id))
         if announce is not None:
             project_id, work_order_id = announce
-            event = run_events.message("work_order_created", run_id, work_order_id=work_order_id)
-            pipe.publish(run_events.project_channel(project_id), event)
+            event = events.message("work_order_created", run_id, work_order_id=work_order_id)
+            pipe.publish(events.project_channel(project_id), event)
         pipe.execute()
     except (RedisError, OSError) as error:
         log.warning("run %s saved but not queued (%s); the sweeper will queue it", run_id, error)

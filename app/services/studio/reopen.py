@@ -6,7 +6,7 @@ import ast
 import json
 
 from app.services.errors import Invalid
-from app.services.studio_requests import ParamField, RequestForm, Value, form_for
+from app.services.studio.request_builder import ParamField, RequestForm, Value, form_for
 
 
 def parse_line(adaptor_ref: str, line: str) -> RequestForm:

@@ -25,8 +25,11 @@ from app.models import (
     Workflow,
     WorkOrder,
 )
-from app.services import credential_forms, cron, studio_checks, workflows
+from app.services.credentials import forms
 from app.services.errors import Invalid
+from app.services.studio import checks as studio_checks
+from app.services.triggers import cron
+from app.services.workflows import store
 
 FAILURE_STATES = (
     RunState.FAILED,
@@ -74,7 +77,7 @@ class CredentialChoice:
     @property
     def type_label(self) -> str:
         """The credential's type in words ("DHIS2", "Raw JSON")."""
-        return credential_forms.type_label(self.schema)
+        return forms.type_label(self.schema)
 
 
 def workflow_rows(project_id: uuid.UUID, now: datetime | None = None) -> list[WorkflowRow]:
@@ -107,7 +110,7 @@ def workflow_rows(project_id: uuid.UUID, now: datetime | None = None) -> list[Wo
         )
     }
     rows = []
-    for workflow in workflows.list_workflows(project_id):
+    for workflow in store.list_workflows(project_id):
         stat = stats.get(workflow.id)
         rows.append(
             WorkflowRow(
@@ -168,39 +171,39 @@ def new_workflow(project_id: uuid.UUID, name: str, actor_id: uuid.UUID | None) -
     """An empty workflow named `name` (Invalid("name") when empty or taken)."""
     if not (name or "").strip():
         raise Invalid("name", "Give the workflow a name.")
-    return workflows.create_workflow(project_id, {"name": name}, actor_id)
+    return store.create_workflow(project_id, {"name": name}, actor_id)
 
 
 def import_workflow(project_id: uuid.UUID, text: str, actor_id: uuid.UUID | None) -> Workflow:
     """A workflow created from pasted YAML or JSON; errors name the bad field."""
     if not (text or "").strip():
         raise Invalid("", "Paste a workflow document (YAML or JSON) first.")
-    return workflows.create_workflow(project_id, text, actor_id)
+    return store.create_workflow(project_id, text, actor_id)
 
 
 def rename_workflow(
     workflow_id: uuid.UUID, project_id: uuid.UUID, name: str, actor_id: uuid.UUID | None
 ) -> Workflow:
     """Give the workflow a new name (a new snapshot, like any other change)."""
-    workflow = workflows.get_workflow(workflow_id, project_id)
+    workflow = store.get_workflow(workflow_id, project_id)
     if not (name or "").strip():
         raise Invalid("name", "Give the workflow a name.")
-    document = workflows.export_document(workflow)
+    document = store.export_document(workflow)
     document["name"] = name
-    return workflows.replace_workflow(workflow.id, document, actor_id=actor_id)
+    return store.replace_workflow(workflow.id, document, actor_id=actor_id)
 
 
 def set_enabled(
     workflow_id: uuid.UUID, project_id: uuid.UUID, enabled: bool, actor_id: uuid.UUID | None
 ) -> Workflow:
     """Switch all of the workflow's triggers on or off."""
-    workflow = workflows.get_workflow(workflow_id, project_id)
+    workflow = store.get_workflow(workflow_id, project_id)
     if not workflow.triggers:
         raise Invalid("enabled", "This workflow has no trigger to switch on: add one first.")
-    document = workflows.export_document(workflow)
+    document = store.export_document(workflow)
     for trigger in document["triggers"].values():
         trigger["enabled"] = enabled
-    return workflows.replace_workflow(workflow.id, document, actor_id=actor_id)
+    return store.replace_workflow(workflow.id, document, actor_id=actor_id)
 
 
 def save_canvas(
@@ -221,7 +224,7 @@ def save_canvas(
     blocking = [p for p in problems if p.level == "error"]
     if blocking:
         raise Invalid(blocking[0].path, blocking[0].message)
-    saved = workflows.replace_workflow(
+    saved = store.replace_workflow(
         workflow_id,
         document,
         project_id=project_id,
@@ -231,12 +234,12 @@ def save_canvas(
     # Positions are layout only: they need no snapshot, so they are written after the save.
     saved.positions = clean_positions
     db.session.commit()
-    return workflows.get_workflow(saved.id)
+    return store.get_workflow(saved.id)
 
 
 def save_positions(workflow_id: uuid.UUID, project_id: uuid.UUID, positions: object) -> None:
     """Keep where the nodes are on the canvas: {"job:<key>": {"x": .., "y": ..}}."""
-    workflow = workflows.get_workflow(workflow_id, project_id)
+    workflow = store.get_workflow(workflow_id, project_id)
     workflow.positions = _clean_positions(positions)
     db.session.commit()
 

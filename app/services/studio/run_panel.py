@@ -11,9 +11,11 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Dataclip, DataclipType, Run, RunState, StepRun
-from app.services import credentials, run_commands, run_queries, workflows
+from app.services.credentials import store
 from app.services.errors import Invalid, NotFound
-from app.services.history_runs import ShownLogLine, run_scrubber, shown_text
+from app.services.history.run_page import ShownLogLine, run_scrubber, shown_text
+from app.services.runs import commands, queries
+from app.services.workflows import store as workflows
 
 MAX_INPUT_NAME = 200
 RECENT_RUNS = 10
@@ -65,11 +67,11 @@ def start_run(
 ) -> Run:
     """Start a manual run from the builder with an empty, custom or stored input."""
     if source == "empty":
-        return run_commands.start_manual_run(
+        return commands.start_manual_run(
             workflow_id, project_id=project_id, actor_id=actor_id, step_id=step_id
         )
     if source == "custom":
-        return run_commands.start_manual_run(
+        return commands.start_manual_run(
             workflow_id,
             project_id=project_id,
             actor_id=actor_id,
@@ -79,7 +81,7 @@ def start_run(
     if source == "stored":
         if dataclip_id is None:
             raise Invalid("dataclip_id", "Choose a saved input or a recent run's input.")
-        return run_commands.start_manual_run(
+        return commands.start_manual_run(
             workflow_id,
             project_id=project_id,
             actor_id=actor_id,
@@ -172,7 +174,7 @@ def dataclip_body(project_id: uuid.UUID, dataclip_id: uuid.UUID) -> object:
 def input_preview(project_id: uuid.UUID, dataclip_id: uuid.UUID) -> object:
     """A stored input as the run panel previews it: its body with credential values masked
     (the run itself gets the stored body)."""
-    return credentials.display_scrubber(project_id)(dataclip_body(project_id, dataclip_id))
+    return store.display_scrubber(project_id)(dataclip_body(project_id, dataclip_id))
 
 
 def _state_of(body: object) -> dict:
@@ -181,10 +183,10 @@ def _state_of(body: object) -> dict:
 
 def progress(run_id: uuid.UUID, project_id: uuid.UUID) -> dict:
     """The run's state and each step's latest state, for painting the canvas."""
-    run = run_queries.get_run(run_id, project_id)
+    run = queries.get_run(run_id, project_id)
     state = RunState(run.state)
     steps: dict[str, dict] = {}
-    for step_run in run_queries.steps_of([run.id])[run.id]:
+    for step_run in queries.steps_of([run.id])[run.id]:
         steps[str(step_run.step_id)] = {
             "state": step_run.exit_reason.value if step_run.exit_reason else "started",
             "step_run_id": str(step_run.id),
@@ -206,16 +208,14 @@ def step_detail(
     run_id: uuid.UUID, project_id: uuid.UUID, step_id: uuid.UUID, level: str | None = None
 ) -> StepDetail:
     """The step's latest step run in the run, with its input, output and logs."""
-    run = run_queries.get_run(run_id, project_id)
-    step_runs = [s for s in run_queries.steps_of([run.id])[run.id] if s.step_id == step_id]
+    run = queries.get_run(run_id, project_id)
+    step_runs = [s for s in queries.steps_of([run.id])[run.id] if s.step_id == step_id]
     if not step_runs:
         return StepDetail(None, None, None, [])
     step_run = step_runs[-1]
     # What the history's run page shows passes the same mask (see history_runs).
     scrub = run_scrubber(project_id, [run.snapshot_id])
-    logs = [
-        ShownLogLine.of(line, scrub) for line in run_queries.logs_of(run.id, step_run.id, level)
-    ]
+    logs = [ShownLogLine.of(line, scrub) for line in queries.logs_of(run.id, step_run.id, level)]
     return StepDetail(
         step_run=step_run,
         input_body=scrub(_body_or_none(project_id, step_run.input_dataclip_id)),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from app.extensions import db
 from app.models import Dataclip, Run, RunState
-from app.services.run_events import RunWatcher
-from app.services.webhooks import Accepted
+from app.services.runs.events import RunWatcher
+from app.services.triggers.webhooks import Accepted
 
 
 def reply_for(accepted: Accepted, watcher: RunWatcher, deadline: float) -> tuple[int, object]:

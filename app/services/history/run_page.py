@@ -31,9 +31,9 @@ from app.models import (
     WorkflowSnapshot,
     WorkOrder,
 )
-from app.services import credentials
+from app.services.credentials import store
 from app.services.errors import Invalid, NotFound
-from app.services.history_search import contains
+from app.services.history.search import contains
 
 Scrub = Callable[[object], object]
 
@@ -122,7 +122,7 @@ def run_scrubber(project_id: uuid.UUID, snapshot_ids: Iterable[uuid.UUID]) -> Sc
         for step in (definition or {}).get("steps") or []:
             if step.get("credential_id"):
                 used.add(uuid.UUID(str(step["credential_id"])))
-    return credentials.display_scrubber(project_id, used)
+    return store.display_scrubber(project_id, used)
 
 
 def shown_text(scrub: Scrub, text: str | None) -> str | None:
@@ -201,7 +201,7 @@ def dataclip_view(
     clip_id, clip_type, wiped_at, size, is_raw = row
     if wiped_at is not None:
         return DataclipView(clip_id, clip_type.value, 0, wiped_at, None, None)
-    scrub = scrub or credentials.display_scrubber(project_id)
+    scrub = scrub or store.display_scrubber(project_id)
     if is_raw or size > MAX_TREE_CHARS:
         text = Dataclip.raw_body if is_raw else body_text
         start = db.session.scalar(

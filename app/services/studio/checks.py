@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import Credential, ProjectCredential
 from app.services import adaptor_catalog
 from app.services.errors import Invalid, ServiceError
-from app.services.workflow_documents import check_condition_expression, parse_document
+from app.services.workflows.documents import check_condition_expression, parse_document
 
 
 @dataclass

@@ -16,9 +16,10 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Credential, CredentialTransfer, ProjectMember, User
 from app.models.base import utcnow
-from app.services import accounts, audit, credential_forms, mail
-from app.services.credential_sharing import shared_projects
-from app.services.credentials import get_credential, require_owner
+from app.services import accounts, audit, mail
+from app.services.credentials import forms
+from app.services.credentials.sharing import shared_projects
+from app.services.credentials.store import get_credential, require_owner
 from app.services.errors import Invalid, NotFound
 
 ACCEPT_PATH = "/credentials/transfers/{token}"
@@ -111,7 +112,7 @@ def describe(transfer: CredentialTransfer, credential: Credential) -> TransferVi
     sender = db.session.get(User, transfer.from_user_id)
     return TransferView(
         credential_name=credential.name,
-        type_label=credential_forms.type_label(credential.schema),
+        type_label=forms.type_label(credential.schema),
         sender=f"{sender.display_name} ({sender.email})",
         projects=tuple(p.name for p in shared_projects(credential.id)),
         expires_at=transfer.expires_at,

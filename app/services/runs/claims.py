@@ -16,8 +16,8 @@ from sqlalchemy import and_, func, or_, select, update
 from app.extensions import db
 from app.models import Dataclip, Project, Run, RunState, Workflow, WorkOrder, WorkOrderState
 from app.models.base import utcnow
-from app.services import run_writes
-from app.services.dataclips import InputClip
+from app.services.runs import writes
+from app.services.runs.dataclips import InputClip
 
 OPEN_STATES = (RunState.CLAIMED, RunState.STARTED)
 
@@ -47,7 +47,7 @@ def claim(run_id: uuid.UUID, worker_name: str) -> ClaimedRun | None:
     start now. The run's work order becomes running; live views hear `run_started` with the
     executor's first write (`run_lifecycle`, `announce_start`)."""
     run = None
-    if run_writes.on_postgresql():
+    if writes.on_postgresql():
         run = _claim_uncapped(run_id, worker_name)
     if run is None:
         # Capped, already taken, or not PostgreSQL: the general path sorts it out.
@@ -79,7 +79,7 @@ FROM claimed LEFT JOIN dataclips d ON d.id = claimed.dataclip_id
 
 def _claim_uncapped(run_id: uuid.UUID, worker_name: str) -> ClaimedRun | None:
     """One statement: claim, start, mark the work order running, read allowlist and input."""
-    row = run_writes.fetch_one(
+    row = writes.fetch_one(
         _CLAIM_UNCAPPED, {"run_id": run_id, "worker": worker_name[:200], "now": utcnow()}
     )
     if row is None:

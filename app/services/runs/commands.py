@@ -22,8 +22,9 @@ from app.models import (
     WorkOrderState,
 )
 from app.models.base import utcnow
-from app.services import run_events, run_queue, workflows
 from app.services.errors import Conflict, Invalid, NotFound
+from app.services.runs import events, queue
+from app.services.workflows import store
 
 MANUAL_PRIORITY = 0
 
@@ -39,8 +40,8 @@ def start_manual_run(
 ) -> Run:
     """Start the workflow (or one step of it) with an empty input, custom JSON (kept as a
     saved_input dataclip) or an existing dataclip of the project."""
-    workflow = workflows.get_workflow(workflow_id, project_id)
-    snapshot = workflows.latest_snapshot(workflow.id)
+    workflow = store.get_workflow(workflow_id, project_id)
+    snapshot = store.latest_snapshot(workflow.id)
     if custom_input is not None and dataclip_id is not None:
         raise Invalid("input", "Give either custom input or a dataclip, not both.")
     if custom_input is not None:
@@ -79,7 +80,7 @@ def start_manual_run(
     )
     db.session.add(run)
     db.session.commit()
-    run_queue.enqueue_run(run.id, priority=MANUAL_PRIORITY)
+    queue.enqueue_run(run.id, priority=MANUAL_PRIORITY)
     return run
 
 
@@ -120,7 +121,7 @@ def retry_run(
     snapshot_id = (
         original.snapshot_id
         if snapshot == "original"
-        else workflows.latest_snapshot(original.workflow_id).id
+        else store.latest_snapshot(original.workflow_id).id
     )
     run = Run(
         work_order_id=original.work_order_id,
@@ -141,7 +142,7 @@ def retry_run(
         .values(state=WorkOrderState.PENDING, last_activity_at=utcnow())
     )
     db.session.commit()
-    run_queue.enqueue_run(run.id, priority=MANUAL_PRIORITY)
+    queue.enqueue_run(run.id, priority=MANUAL_PRIORITY)
     return run
 
 
@@ -162,7 +163,7 @@ def cancel_run(run_id: uuid.UUID, *, project_id: uuid.UUID) -> None:
         .values(state=WorkOrderState.CANCELLED, last_activity_at=utcnow())
     )
     db.session.commit()
-    run_events.publish(
+    events.publish(
         project_id, run_id, "run_finished", state="cancelled", work_order_id=cancelled[0]
     )
 

@@ -21,8 +21,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Run
-from app.services import history
-from app.services.run_events import project_channel, subscriber
+from app.services.history import listing
+from app.services.runs.events import project_channel, subscriber
 
 GATHER_S = 0.25  # events within this window become one hint (a run's burst of step events)
 CHECK_S = 2.0  # how often to look for new work orders without an event
@@ -112,7 +112,7 @@ def _gather(pubsub, timeout: float) -> list[dict]:
 
 def _newest(project_id: uuid.UUID) -> datetime | None:
     try:
-        return history.newest_arrival(project_id)
+        return listing.newest_arrival(project_id)
     finally:
         db.session.rollback()  # hand the connection back: a stream lives for minutes
 

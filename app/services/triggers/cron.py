@@ -29,7 +29,7 @@ from app.models import (
     WorkflowSnapshot,
     WorkOrder,
 )
-from app.services import run_queue
+from app.services.runs import queue
 
 
 def latest_tick(expression: str, timezone: str, now: datetime) -> datetime:
@@ -72,7 +72,7 @@ def tick(now: datetime | None = None) -> list[uuid.UUID]:
             created.append(run_id)
     db.session.commit()
     for run_id in created:
-        run_queue.enqueue_run(run_id)
+        queue.enqueue_run(run_id)
     return created
 
 

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from app.extensions import DEFAULT_QUEUE, db, queue, redis_client
 from app.models import WorkOrder, WorkOrderState
-from app.services import run_commands
 from app.services.errors import Invalid, NotFound
+from app.services.runs import commands
 
 BATCH = 100
 MAX_WORK_ORDERS = 100_000
@@ -99,7 +99,7 @@ def run_batches(
     key = _key(project_id, job_id)
     redis_client().hset(key, "state", "running")
     for start_at in range(0, len(ids), BATCH):
-        result = run_commands.rerun_work_orders(
+        result = commands.rerun_work_orders(
             ids[start_at : start_at + BATCH],
             project_id=project_id,
             actor_id=actor_id,

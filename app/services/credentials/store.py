@@ -13,52 +13,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Credential, ProjectCredential, ProjectMember, User
-from app.services import audit, credential_forms, oauth
+from app.models import Credential, ProjectCredential, User
+from app.services import audit
+from app.services.credentials import forms, oauth
+from app.services.credentials.lookup import get_credential, require_owner, valid_name
 from app.services.encryption import DecryptionFailed, decrypt_json, encrypt_json
-from app.services.errors import Forbidden, Invalid, NotFound
-
-MAX_NAME_LENGTH = 200
-
-
-def get_credential(credential_id: uuid.UUID) -> Credential:
-    """The credential with this id, or NotFound."""
-    credential = db.session.get(Credential, credential_id)
-    if credential is None:
-        raise NotFound("There is no such credential.")
-    return credential
-
-
-def credential_for(user: User, credential_id: uuid.UUID, *, owner_only: bool = False):
-    """The credential if `user` may see it (owner, superuser, or member of a project it is
-    shared into), else NotFound; with `owner_only`, Forbidden for anyone but the owner."""
-    credential = get_credential(credential_id)
-    if credential.user_id != user.id and not user.is_superuser:
-        shared_with_user = db.session.scalar(
-            select(ProjectCredential.id)
-            .join(ProjectMember, ProjectMember.project_id == ProjectCredential.project_id)
-            .where(
-                ProjectCredential.credential_id == credential.id,
-                ProjectMember.user_id == user.id,
-            )
-            .limit(1)
-        )
-        if shared_with_user is None:
-            raise NotFound("There is no such credential, or it is not shared with you.")
-    if owner_only:
-        require_owner(user, credential)
-    return credential
-
-
-def require_owner(user: User, credential: Credential) -> None:
-    """Forbidden unless `user` owns the credential (superusers included: secrets belong to
-    people, not to the instance)."""
-    if credential.user_id != user.id:
-        owner = db.session.get(User, credential.user_id)
-        raise Forbidden(
-            f"Only the credential's owner ({owner.display_name if owner else 'unknown'}) "
-            "can change, share, transfer or delete it."
-        )
+from app.services.errors import Invalid
 
 
 def create_credential(
@@ -70,9 +30,9 @@ def create_credential(
 ) -> Credential:
     """Validate and store a new credential owned by `owner`, encrypted, and audit it."""
     name = valid_name(owner.id, name, None)
-    if schema_name == credential_forms.OAUTH:
+    if schema_name == forms.OAUTH:
         raise Invalid("schema", "OAuth credentials are created by authorising with the provider.")
-    body = credential_forms.parse_submission(schema_name, submitted)
+    body = forms.parse_submission(schema_name, submitted)
     credential = Credential(
         user_id=owner.id,
         name=name,
@@ -106,10 +66,10 @@ def update_credential(
     require_owner(actor, credential)
     name = valid_name(actor.id, name, credential.id)
     stored = decrypt_json(credential.body_encrypted)
-    if credential.schema == credential_forms.OAUTH:
+    if credential.schema == forms.OAUTH:
         body = stored  # tokens change only through the provider (reauthorise, refresh)
     else:
-        body = credential_forms.parse_submission(credential.schema, submitted, stored)
+        body = forms.parse_submission(credential.schema, submitted, stored)
     changed = sorted(k for k in set(stored) | set(body) if stored.get(k) != body.get(k))
     if name != credential.name:
         changed.insert(0, "name")
@@ -143,23 +103,8 @@ def delete_credential(actor: User, credential_id: uuid.UUID, typed_name: str) ->
 def stored_values(credential: Credential) -> tuple[dict, set[str]]:
     """For an edit form: the non-secret values, and the names of secrets that hold a value."""
     body = decrypt_json(credential.body_encrypted)
-    visible = credential_forms.visible_values(credential.schema, body)
+    visible = forms.visible_values(credential.schema, body)
     return visible, {key for key in body if key not in visible}
-
-
-def valid_name(owner_id: uuid.UUID, name: str, exclude_id: uuid.UUID | None) -> str:
-    """The tidied name, or Invalid when empty, too long or used by another of the owner's."""
-    name = " ".join((name or "").split())
-    if not name:
-        raise Invalid("name", "Give the credential a name, e.g. “DHIS2 production”.")
-    if len(name) > MAX_NAME_LENGTH:
-        raise Invalid("name", f"The name is too long: at most {MAX_NAME_LENGTH} characters.")
-    clash = db.session.scalar(
-        select(Credential.id).where(Credential.user_id == owner_id, Credential.name == name)
-    )
-    if clash is not None and clash != exclude_id:
-        raise Invalid("name", f"You already have a credential named “{name}”.")
-    return name
 
 
 @dataclass

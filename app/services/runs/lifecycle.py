@@ -1,8 +1,8 @@
 """A run's way through its states, as the executor reports it.
 
 available -> started -> success | failed | crashed | killed | exception | lost (claiming and
-starting are one step: `app.services.run_claims`; cancelled is set from outside while a run
-is still available). Each function here is one write (`app.services.run_writes`: one
+starting are one step: `app.services.runs.claims`; cancelled is set from outside while a run
+is still available). Each function here is one write (`app.services.runs.writes`: one
 statement on PostgreSQL) that commits before it returns, so a live view sees each change as
 soon as it happens; the run events for a write go out together, after it. `run_started`
 (the claim's event) travels with the executor's first write here (`announce_start`): one
@@ -27,9 +27,10 @@ from sqlalchemy import update
 from app.extensions import db, redis_client
 from app.models import Run, RunState, StepExitReason, StepRun, WorkOrder, WorkOrderState
 from app.models.base import utcnow
-from app.services import run_events, run_writes
-from app.services.run_claims import OPEN_STATES, ClaimedRun
-from app.services.run_writes import Part
+from app.services.runs import events as run_events
+from app.services.runs import writes as run_writes
+from app.services.runs.claims import OPEN_STATES, ClaimedRun
+from app.services.runs.writes import Part
 
 log = logging.getLogger("ferry.events")
 

@@ -15,9 +15,10 @@ from sqlalchemy import Select, distinct, func, select, update
 from app.extensions import db
 from app.models import Run, RunState, Step, Workflow, WorkOrder, WorkOrderState
 from app.models.base import utcnow
-from app.services import bulk_reruns, history, run_events
 from app.services.errors import Invalid
-from app.services.history_filters import HistoryFilter, QueryArgs, parse_filter
+from app.services.history import listing
+from app.services.history.filters import HistoryFilter, QueryArgs, parse_filter
+from app.services.runs import bulk_reruns, events
 
 MAX_WORK_ORDERS = bulk_reruns.MAX_WORK_ORDERS
 MAX_CHOSEN = 1000  # rows ticked by hand: a few pages at most
@@ -90,7 +91,7 @@ def preview(project_id: uuid.UUID, selection: Selection, action: str) -> Preview
         raise Invalid("action", "Choose rerun or cancel.")
     chosen = _chosen(project_id, selection)
     if selection.filters is not None:
-        total = history.count_matching(project_id, selection.filters, cap=MAX_WORK_ORDERS)
+        total = listing.count_matching(project_id, selection.filters, cap=MAX_WORK_ORDERS)
         work_orders, over_cap = total.value, total.more
     else:
         work_orders = db.session.scalar(select(func.count()).select_from(chosen.subquery())) or 0
@@ -155,7 +156,7 @@ def cancel_pending(project_id: uuid.UUID, selection: Selection) -> int:
         )
     db.session.commit()
     for run_id, work_order_id in cancelled[:MAX_EVENTS]:
-        run_events.publish(
+        events.publish(
             project_id, run_id, "run_finished", state="cancelled", work_order_id=work_order_id
         )
     return len(cancelled)
@@ -192,7 +193,7 @@ def step_choices(project_id: uuid.UUID, selection: Selection) -> list[tuple[str,
 def _chosen(project_id: uuid.UUID, selection: Selection) -> Select:
     """A query of the selected work order ids, scoped to the project."""
     if selection.filters is not None:
-        return history.matching_query(project_id, selection.filters, limit=MAX_WORK_ORDERS)
+        return listing.matching_query(project_id, selection.filters, limit=MAX_WORK_ORDERS)
     return select(WorkOrder.id).where(
         WorkOrder.project_id == project_id,
         WorkOrder.id.in_(selection.work_order_ids or ()),

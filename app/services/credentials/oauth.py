@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Credential, OAuthClient, User
 from app.services import audit
+from app.services.credentials import lookup
 from app.services.encryption import decrypt_json, decrypt_text, encrypt_json, encrypt_text
 from app.services.errors import Conflict, Invalid, NotFound
 
@@ -137,13 +138,12 @@ def start_authorization(
     credential: Credential | None = None,
 ) -> tuple[str, PendingAuthorization]:
     """The provider's authorisation URL to send the user to, and what to remember."""
-    from app.services import credentials  # credentials imports this module at the top
 
     client = get_client(client_id)
     if credential is None:
-        name = credentials.valid_name(user.id, name, None)
+        name = lookup.valid_name(user.id, name, None)
     else:
-        credentials.require_owner(user, credential)
+        lookup.require_owner(user, credential)
         name = credential.name
     pending = PendingAuthorization(
         state=secrets.token_urlsafe(24),
@@ -175,7 +175,6 @@ def complete_authorization(
 ) -> Credential:
     """Exchange the returned code for tokens and store them as a new credential (or as the
     new body of the credential being reauthorised)."""
-    from app.services import credentials
 
     if not pending or not state or not secrets.compare_digest(pending.get("state", ""), state):
         raise Invalid(
@@ -199,8 +198,8 @@ def complete_authorization(
         raise Invalid("code", f"The provider refused the authorisation code ({token}).")
     body = _body_from(token, {})
     if pending.get("credential_id"):
-        credential = credentials.get_credential(uuid.UUID(pending["credential_id"]))
-        credentials.require_owner(user, credential)
+        credential = lookup.get_credential(uuid.UUID(pending["credential_id"]))
+        lookup.require_owner(user, credential)
         credential.body_encrypted = encrypt_json(body)
         credential.oauth_client_id = client.id
         audit.record(
@@ -209,7 +208,7 @@ def complete_authorization(
     else:
         credential = Credential(
             user_id=user.id,
-            name=credentials.valid_name(user.id, pending["name"], None),
+            name=lookup.valid_name(user.id, pending["name"], None),
             schema=OAUTH,
             oauth_client_id=client.id,
             body_encrypted=encrypt_json(body),

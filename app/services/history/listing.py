@@ -16,15 +16,15 @@ from sqlalchemy import Select, func, select, tuple_
 from app.extensions import db
 from app.models import Run, StepRun, Trigger, Workflow, WorkOrder
 from app.services.errors import NotFound
-from app.services.history_filters import (
+from app.services.history.filters import (
     HistoryFilter,
     day_end,
     day_start,
     decode_cursor,
     encode_cursor,
 )
-from app.services.history_runs import run_scrubber
-from app.services.history_search import search_condition
+from app.services.history.run_page import run_scrubber
+from app.services.history.search import search_condition
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200

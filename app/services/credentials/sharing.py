@@ -19,8 +19,9 @@ from app.models import (
     User,
     Workflow,
 )
-from app.services import audit, credential_forms
-from app.services.credentials import get_credential, require_owner
+from app.services import audit
+from app.services.credentials import forms
+from app.services.credentials.store import get_credential, require_owner
 from app.services.errors import Invalid, NotFound
 
 
@@ -175,7 +176,7 @@ def _rows(
         CredentialRow(
             id=c.id,
             name=c.name,
-            type_label=credential_forms.type_label(c.schema),
+            type_label=forms.type_label(c.schema),
             owner=owners[c.user_id].display_name,
             owner_id=c.user_id,
             production=c.production,
@@ -226,8 +227,9 @@ class CredentialOverview:
 
 def overview(viewer: User, credential: Credential) -> CredentialOverview:
     """The credential's page as `viewer` may see it (call after `credential_for`)."""
-    from app.services import credentials, oauth
-    from app.services.credential_transfers import pending_transfer
+    from app.services.credentials import oauth
+    from app.services.credentials import store as credentials
+    from app.services.credentials.transfers import pending_transfer
 
     is_owner = credential.user_id == viewer.id
     visible = visible_project_ids(viewer)
@@ -240,7 +242,7 @@ def overview(viewer: User, credential: Credential) -> CredentialOverview:
         credential=credential,
         is_owner=is_owner,
         owner=db.session.get(User, credential.user_id),
-        type_label=credential_forms.type_label(credential.schema),
+        type_label=forms.type_label(credential.schema),
         oauth_client=client.name if client else None,
         values=values,
         stored_secrets=tuple(sorted(secrets_)),

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from app.extensions import db, redis_client
 from app.models import Run, RunState
 from app.models.base import utcnow
-from app.services import run_lifecycle, run_queue
+from app.services.runs import lifecycle
+from app.services.runs import queue as run_queue
 
 SWEEP_AFTER_S = 10
 SWEEP_BATCH = 1000
@@ -22,7 +23,7 @@ SWEEP_BATCH = 1000
 def reap() -> list[uuid.UUID]:
     """Mark runs whose heartbeat is older than FERRY_LOST_AFTER_S as lost."""
     settings = current_app.config["FERRY_SETTINGS"]
-    return run_lifecycle.mark_lost(timedelta(seconds=settings.lost_after_s))
+    return lifecycle.mark_lost(timedelta(seconds=settings.lost_after_s))
 
 
 def sweep() -> int:

@@ -20,7 +20,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.services.errors import Conflict, Invalid, NotFound
-from app.services.workflow_documents import WorkflowDocument, parse_document
+from app.services.workflows.documents import WorkflowDocument, parse_document
 
 
 def get_workflow(workflow_id: uuid.UUID, project_id: uuid.UUID | None = None) -> Workflow:

@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, Select, select, text, union
 
 from app.extensions import db
 from app.models import Dataclip, LogLine, Run, WorkOrder
-from app.services.history_filters import HistoryFilter, day_start
+from app.services.history.filters import HistoryFilter, day_start
 
 DATACLIP_TEXT_CHARS = 4096  # as in ferry_dataclip_text()
 LOG_TEXT_CHARS = 2048

@@ -1,0 +1,3 @@
+"""Credentials: encrypted storage, forms from adaptor schemas, sharing, transfers between users,
+OAuth.
+"""

@@ -1,0 +1,3 @@
+"""Triggers: how work arrives: webhook intake and its authentication, synchronous replies, cron
+ticks.
+"""
