@@ -21,7 +21,7 @@ from app.services.credentials import oauth
 from app.services.encryption import decrypt_json, decrypt_text, encrypt_text
 from app.services.triggers import webhook_auth
 from tests import factories
-from tests.services.test_credentials import SECRET, make_credential
+from tests.services.credentials.test_store import SECRET, make_credential
 from tests.support import database_url, recreate_database, redis_url
 
 OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()

@@ -13,8 +13,8 @@ from app.services import accounts, mail
 from app.services.credentials import forms
 from app.services.credentials import sharing as credential_sharing
 from tests import factories
-from tests.services.test_credentials import make_credential
-from tests.services.test_credentials_sharing import workflow_using
+from tests.services.credentials.test_sharing import workflow_using
+from tests.services.credentials.test_store import make_credential
 from tests.support import log_in, post_form
 
 TYPES = [t.name for t in forms.credential_types()]

@@ -16,7 +16,7 @@ from app.models.base import utcnow
 from app.services.credentials import sharing, store
 from app.services.runs import events as run_events
 from tests import factories
-from tests.services.test_credentials import SECRET, make_credential
+from tests.services.credentials.test_store import SECRET, make_credential
 from workers.executor import RunExecutor
 from workers.runtime.sandbox import Sandbox
 

@@ -15,7 +15,7 @@ from app.services.credentials import sharing
 from app.services.credentials import transfers as credential_transfers
 from app.services.errors import Forbidden, Invalid, NotFound
 from tests import factories
-from tests.services.test_credentials import SECRET, make_credential
+from tests.services.credentials.test_store import SECRET, make_credential
 from tests.services.test_mail import deliver_queued, mail_queue, smtp_inbox  # noqa: F401
 
 LINK = re.compile(r"https?://\S+/credentials/transfers/(\S+)")

@@ -9,7 +9,7 @@ from app.services import audit
 from app.services.credentials import lookup, sharing, store
 from app.services.errors import Forbidden, Invalid, NotFound
 from tests import factories
-from tests.services.test_credentials import make_credential
+from tests.services.credentials.test_store import make_credential
 
 STEP_USING = """
 name: {name}
