@@ -1,37 +1,23 @@
-"""Ferry's web application: `create_app` wires settings, extensions and blueprints."""
+"""Ferry's web application: `create_app` wires settings, extensions and blueprints.
+
+This package's own import stays free of Flask and SQLAlchemy: the sandbox imports its pure
+modules (`app.scrub`) and must stay small, because every step forks it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from flask import Flask
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
-from app.config import INSTANCE_DIR, Settings
-from app.db_ping import ping_idle_connections
-from app.extensions import csrf, db, login_manager, migrate
+    from flask import Flask
+
+    from app.config import Settings
 
 
 def create_app(config: Settings | Mapping[str, object] | None = None) -> Flask:
-    """Build the Flask app. Reads settings, binds extensions; connects to nothing.
+    """Build the Flask app (see `app.factory.build_app`)."""
+    from app.factory import build_app
 
-    `config` may be a `Settings`, or a mapping of Flask config overrides applied on top of
-    the settings read from the environment (tests use this).
-    """
-    settings = config if isinstance(config, Settings) else Settings.from_env()
-    app = Flask(__name__, instance_path=str(INSTANCE_DIR))
-    app.config.update(settings.flask_config())
-    if isinstance(config, Mapping):
-        app.config.update(config)
-
-    db.init_app(app)
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        with app.app_context():
-            ping_idle_connections(db.engine)
-    migrate.init_app(app, db, directory=str(INSTANCE_DIR.parent / "migrations"))
-    csrf.init_app(app)
-    login_manager.init_app(app)
-
-    from app.web import register_web
-
-    register_web(app)
-    return app
+    return build_app(config)

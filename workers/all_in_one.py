@@ -64,7 +64,7 @@ def _resolve_redis(settings: Settings, stack: contextlib.ExitStack) -> Settings:
 def _prepare_database(settings: Settings):
     from app import create_app
     from app.services.demo import ensure_demo_data
-    from workers.cli import upgrade_database
+    from workers.cli_support import upgrade_database
 
     if settings.database_url.startswith("sqlite"):
         log.warning(

@@ -5,45 +5,13 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
 
 import click
 
-from app.config import INSTANCE_DIR, ConfigError, Settings
-from app.services.errors import ServiceError
-from app.services.startup import StartupError, require_database
-
-
-def _fails_cleanly(command: Callable) -> Callable:
-    """Turn configuration and start-up problems into one line on stderr and exit code 2."""
-
-    @wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except (ConfigError, StartupError) as error:
-            click.echo(f"ferry: {error}", err=True)
-            sys.exit(2)
-        except ServiceError as error:
-            click.echo(f"ferry: {error.message}", err=True)
-            sys.exit(1)
-
-    return wrapper
-
-
-def _settings() -> Settings:
-    return Settings.from_env()
-
-
-def _app(settings: Settings | None = None):
-    from app import create_app
-
-    settings = settings or _settings()
-    if settings.database_url.startswith("sqlite"):
-        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
-    return create_app(settings)
+from app.services.startup import require_database
+from workers.cli_credentials import rotate_keys
+from workers.cli_support import build_app, fails_cleanly, settings_from_env, upgrade_database
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -54,12 +22,12 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
-@_fails_cleanly
+@fails_cleanly
 def run(host: str, port: int) -> None:
     """Start everything in one go: database upgrade, web, worker and scheduler (development)."""
     from workers.all_in_one import run_all
 
-    run_all(_settings(), host, port)
+    run_all(settings_from_env(), host, port)
 
 
 @main.command()
@@ -87,10 +55,10 @@ def run(host: str, port: int) -> None:
     help="Log every request to stdout (behind a proxy that logs them, turn it off: "
     "it costs about a third of a webhook's CPU time).",
 )
-@_fails_cleanly
+@fails_cleanly
 def web(host: str, port: int, processes: int, threads: int, access_log: bool) -> None:
     """Serve the web app and webhooks with gunicorn (production)."""
-    settings = _settings()
+    settings = settings_from_env()
     require_database(settings.database_url)
     argv = [
         sys.executable,
@@ -112,25 +80,25 @@ def web(host: str, port: int, processes: int, threads: int, access_log: bool) ->
 
 @main.command()
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
-@_fails_cleanly
+@fails_cleanly
 def worker(burst: bool) -> None:
     """Run a worker that executes runs and sends mail from the Redis queues."""
     from workers.worker import run_worker
 
-    settings = _settings()
+    settings = settings_from_env()
     require_database(settings.database_url)
-    run_worker(_app(settings), burst=burst)
+    run_worker(build_app(settings), burst=burst)
 
 
 @main.command()
-@_fails_cleanly
+@fails_cleanly
 def scheduler() -> None:
     """Run the scheduler: periodic platform tasks (and, from the run engine, cron triggers)."""
     from workers.scheduler import run_scheduler
 
-    settings = _settings()
+    settings = settings_from_env()
     require_database(settings.database_url)
-    run_scheduler(_app(settings))
+    run_scheduler(build_app(settings))
 
 
 @main.group()
@@ -139,22 +107,14 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@_fails_cleanly
+@fails_cleanly
 def db_upgrade() -> None:
     """Bring the database schema up to date (safe to run again)."""
-    settings = _settings()
-    app = _app(settings)
+    settings = settings_from_env()
+    app = build_app(settings)
     require_database(settings.database_url)
     upgrade_database(app)
     click.echo("Database is up to date.")
-
-
-def upgrade_database(app) -> None:
-    """Apply every Alembic migration not yet applied."""
-    from flask_migrate import upgrade
-
-    with app.app_context():
-        upgrade()
 
 
 @main.command("create-user")
@@ -162,7 +122,7 @@ def upgrade_database(app) -> None:
 @click.option("--password", help="The password (asked for when not given).")
 @click.option("--name", default="", help="The person's name.")
 @click.option("--superuser", is_flag=True, help="Allow managing users and instance settings.")
-@_fails_cleanly
+@fails_cleanly
 def create_user(email: str, password: str | None, name: str, superuser: bool) -> None:
     """Create a user who can sign in with EMAIL."""
     from app.services import accounts
@@ -171,7 +131,7 @@ def create_user(email: str, password: str | None, name: str, superuser: bool) ->
         password = getpass.getpass("Password: ")
         if getpass.getpass("Repeat the password: ") != password:
             raise click.ClickException("The two passwords differ; nothing was created.")
-    app = _app()
+    app = build_app()
     with app.app_context():
         user = accounts.create_user(email, password, name=name, superuser=superuser)
         kind = "superuser" if user.is_superuser else "user"
@@ -181,12 +141,12 @@ def create_user(email: str, password: str | None, name: str, superuser: bool) ->
 @main.command("create-token")
 @click.argument("email")
 @click.option("--name", default="", help="What the token is for, to tell tokens apart.")
-@_fails_cleanly
+@fails_cleanly
 def create_token(email: str, name: str) -> None:
     """Create an API token for EMAIL and print it once (it is stored only as a hash)."""
     from app.services import accounts
 
-    app = _app()
+    app = build_app()
     with app.app_context():
         token = accounts.create_api_token(email, name)
     click.echo(token)
@@ -301,7 +261,5 @@ def generate_key() -> None:
 
     click.echo(Fernet.generate_key().decode())
 
-
-from workers.cli_credentials import rotate_keys  # noqa: E402 -- attached after main exists
 
 main.add_command(rotate_keys)

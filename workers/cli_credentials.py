@@ -1,4 +1,4 @@
-"""`ferry rotate-keys`: attach with `main.add_command(rotate_keys)` in workers/cli.py."""
+"""`ferry rotate-keys`, attached to the `ferry` group in workers/cli.py."""
 
 from __future__ import annotations
 
@@ -6,26 +6,23 @@ import sys
 
 import click
 
+from workers.cli_support import build_app, fails_cleanly, settings_from_env
+
 
 @click.command("rotate-keys")
 @click.option("--batch-size", default=500, show_default=True, help="Rows per commit.")
+@fails_cleanly
 def rotate_keys(batch_size: int) -> None:
     """Re-encrypt every stored secret under the first key of FERRY_ENCRYPTION_KEYS.
 
     Safe to interrupt and run again. Afterwards the other keys can be removed.
     """
-    from app.config import ConfigError, Settings
     from app.services.key_rotation import rotate_all
-    from app.services.startup import StartupError, require_database
-    from workers.cli import _app
+    from app.services.startup import require_database
 
-    try:
-        settings = Settings.from_env()
-        require_database(settings.database_url)
-        app = _app(settings)
-    except (ConfigError, StartupError) as error:
-        click.echo(f"ferry: {error}", err=True)
-        sys.exit(2)
+    settings = settings_from_env()
+    require_database(settings.database_url)
+    app = build_app(settings)
     with app.app_context():
         report = rotate_all(batch_size)
     unreadable = False

@@ -236,7 +236,7 @@ def _store_quietly(run: ClaimedRun, outcome: StepOutcome | None) -> None:
 
 def _scrubber(secrets: dict):
     """Scrub every credential value used anywhere in the run, not only the step's own."""
-    from workers.runtime.scrub import Scrubber
+    from app.scrub import Scrubber
 
     configurations = [body for body in secrets.values() if isinstance(body, dict)]
     scrubber = Scrubber.from_configuration({"credentials": configurations})

@@ -1,48 +1,56 @@
 """HTTP only: one package per area, error pages, template helpers.
 
-Each area package `app/web/<area>/views.py` exposes a blueprint `bp`; an area that appears
-in a project's sidebar also sets `NAV = NavItem(...)`. Areas are listed here once.
+Each area package `app/web/<area>/views.py` exposes a blueprint `bp` (its other route modules
+are imported there); an area that appears in a project's sidebar also sets
+`NAV = NavItem(...)`, and one that needs app-wide hooks has `configure(app)`. Every area is
+listed once, below, by import: a missing module fails at start-up, never silently.
 """
 
 from __future__ import annotations
 
-import importlib
-from importlib.util import find_spec
+from types import ModuleType
 
 from flask import Flask
 
 from app.services import mail
-from app.web import api, errors, filters
+from app.web import errors, filters
+from app.web.admin import views as admin
+from app.web.api import views as api
+from app.web.auth import views as auth
+from app.web.credentials import views as credentials
+from app.web.dashboard import views as dashboard
+from app.web.health import views as health
+from app.web.history import views as history
 from app.web.navigation import NavItem
+from app.web.outbox import views as outbox
+from app.web.projects import views as projects
+from app.web.webhooks import views as webhooks
+from app.web.workflows import views as workflows
 
-AREAS = (
-    "auth",
-    "projects",
-    "health",
-    "webhooks",
-    "workflows",
-    "history",
-    "credentials",
-    "dashboard",
-    "settings",
-    "admin",
-    "outbox",
+AREAS: tuple[ModuleType, ...] = (
+    auth,
+    projects,
+    health,
+    webhooks,
+    workflows,
+    history,
+    credentials,
+    dashboard,
+    admin,
+    outbox,
+    api,
 )
 
 
 def register_web(app: Flask) -> None:
-    """Attach every area's blueprint, the API, error handlers, filters and the sidebar."""
+    """Attach every area's blueprint, error handlers, filters and the sidebar."""
     nav: list[NavItem] = []
-    for area in AREAS:
-        if find_spec(f"app.web.{area}") is None or find_spec(f"app.web.{area}.views") is None:
-            continue  # an area not built yet
-        views = importlib.import_module(f"app.web.{area}.views")
+    for views in AREAS:
         if hasattr(views, "configure"):
             views.configure(app)
         app.register_blueprint(views.bp)
         if getattr(views, "NAV", None) is not None:
             nav.append(views.NAV)
-    app.register_blueprint(api.bp)
     errors.register(app)
     filters.register(app)
     app.extensions["ferry_project_nav"] = sorted(nav, key=lambda item: item.order)

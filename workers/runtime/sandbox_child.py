@@ -14,10 +14,10 @@ import signal
 import sys
 import time
 
+from app.scrub import Scrubber
 from workers.runtime import guard, logs, wire
 from workers.runtime.errors import JobError, RuntimeFailure
 from workers.runtime.logs import LogLine
-from workers.runtime.scrub import Scrubber
 
 
 class _LogStream:

@@ -172,7 +172,7 @@ def display_scrubber(
     into the project and of `credential_ids` (the steps' own): what run pages show."""
     # The runtime's Scrubber is pure Python; using the very same one guarantees pages mask
     # exactly what stored logs mask.
-    from workers.runtime.scrub import Scrubber
+    from app.scrub import Scrubber
 
     ids = set(credential_ids) | set(
         db.session.scalars(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from app.web.api import bp
+from app.web.api.blueprint import bp
 
 _ID = {"type": "string", "format": "uuid"}
 _ERROR = {

@@ -6,7 +6,8 @@ from flask import g, jsonify, request
 
 from app.services import projects as project_service
 from app.services.errors import Invalid
-from app.web.api import bp, serialize
+from app.web.api import serialize
+from app.web.api.blueprint import bp
 
 
 @bp.get("/projects")

@@ -9,8 +9,9 @@ from flask import g, jsonify, request
 from app.models import Role
 from app.services.errors import Invalid
 from app.services.runs import bulk_reruns, commands, queries
-from app.web.api import bp, serialize
+from app.web.api import serialize
 from app.web.api.access import project_for, run_for
+from app.web.api.blueprint import bp
 from app.web.api.workflows import _uuid
 
 

@@ -10,8 +10,9 @@ from app.models import Role
 from app.services.errors import Invalid
 from app.services.runs import commands
 from app.services.workflows import store
-from app.web.api import bp, serialize
+from app.web.api import serialize
 from app.web.api.access import project_for, workflow_for
+from app.web.api.blueprint import bp
 
 
 @bp.get("/projects/<uuid:project_id>/workflows")

@@ -10,8 +10,8 @@ from flask_login import current_user
 from app.services.credentials import oauth
 from app.services.errors import Invalid
 from app.web.credentials.access import credential_access
+from app.web.credentials.blueprint import bp
 from app.web.credentials.forms import CredentialForm
-from app.web.credentials.views import bp
 
 # The session key holding the authorisation in progress (state and PKCE verifier).
 PENDING = "oauth_pending"

@@ -11,8 +11,9 @@ from app.services.credentials import sharing as credential_sharing
 from app.services.credentials import transfers as credential_transfers
 from app.services.errors import Invalid, NotFound
 from app.web.credentials.access import credential_access
+from app.web.credentials.blueprint import bp
 from app.web.credentials.forms import ShareForm, TransferForm
-from app.web.credentials.views import bp, show_page
+from app.web.credentials.pages import show_page
 
 
 @bp.post("/credentials/<uuid:credential_id>/shares")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from app.services.credentials import forms as credential_forms
 from app.services.credentials import oauth, sharing
@@ -15,17 +15,12 @@ from app.services.credentials.forms import BodyInvalid
 from app.services.errors import Invalid
 from app.web.access import project_access
 from app.web.credentials.access import credential_access
-from app.web.credentials.forms import CredentialForm, DeleteForm, ShareForm, TransferForm
+from app.web.credentials.blueprint import bp
+from app.web.credentials.forms import CredentialForm, DeleteForm
+from app.web.credentials.pages import show_page
 from app.web.navigation import NavItem
 
-bp = Blueprint("credentials", __name__)
 NAV = NavItem("Credentials", "key", "credentials.project_index", 40)
-
-
-@bp.before_request
-@login_required
-def _signed_in() -> None:
-    """Every credential page needs a signed-in user."""
 
 
 @bp.get("/credentials")
@@ -146,23 +141,6 @@ def delete(credential_id: uuid.UUID):
     return redirect(url_for("credentials.index"))
 
 
-def show_page(credential, status: int = 200, share_form=None, transfer_form=None):
-    """Render a credential's page, with the owner's forms (and their errors, if any)."""
-    view = sharing.overview(current_user, credential)
-    share_form = share_form or ShareForm(formdata=None)
-    share_form.project_id.choices = [(str(p.id), p.name) for p in view.shareable]
-    return (
-        render_template(
-            "credentials/show.html",
-            view=view,
-            credential=credential,
-            share_form=share_form,
-            transfer_form=transfer_form or TransferForm(formdata=None),
-        ),
-        status,
-    )
-
-
 def _type_of(credential) -> credential_forms.CredentialType:
     if credential.schema == credential_forms.OAUTH:
         return credential_forms.CredentialType(credential.schema, "OAuth", "")
@@ -206,4 +184,5 @@ def _form_page(
     ), status
 
 
+# The area's other routes live beside this module; importing them registers them on `bp`.
 from app.web.credentials import oauth_views, sharing_views  # noqa: E402, F401

@@ -6,7 +6,7 @@ import pytest
 
 from app.models import Role
 from app.services import audit
-from app.services.credentials import lookup, sharing, store
+from app.services.credentials import lookup, overview, sharing, store
 from app.services.errors import Forbidden, Invalid, NotFound
 from tests import factories
 from tests.services.credentials.test_store import make_credential
@@ -102,11 +102,11 @@ def test_members_see_only_steps_in_their_own_projects(db, user):
     workflow_using(two, "Shared", "In two")
     member = factories.user()
     factories.member(one, member, Role.EDITOR)
-    view = sharing.overview(member, credential)
+    view = overview.overview(member, credential)
     assert [s.workflow_name for s in view.steps] == ["In one"]
     assert [p.name for p in view.projects] == ["One"]
     assert view.values == {} and view.trail == () and view.pending is None
-    owner_view = sharing.overview(user, credential)
+    owner_view = overview.overview(user, credential)
     assert [s.workflow_name for s in owner_view.steps] == ["In one", "In two"]
     assert owner_view.values["username"] == "admin"
 

@@ -1,0 +1,8 @@
+"""The API's routes, one module per resource; importing them registers them on `bp`."""
+
+from __future__ import annotations
+
+from app.web.api import openapi, projects, runs, workflows  # noqa: F401 -- routes
+from app.web.api.blueprint import bp
+
+__all__ = ["bp"]
