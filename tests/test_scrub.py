@@ -6,9 +6,9 @@ import base64
 import json
 import urllib.parse
 
+from app.scrub import MASK, Scrubber
 from workers.runtime.protocol import StepRequest
 from workers.runtime.sandbox import Sandbox
-from workers.runtime.scrub import MASK, Scrubber
 
 
 def b64(text: str) -> str:
