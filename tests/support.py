@@ -59,9 +59,11 @@ def postgresql_credential(url: str) -> dict:
 
 def redis_url() -> str:
     """A Redis database number (1..15) of this xdist worker: no two workers of one session
-    share one (sessions run side by side by hand may; tests empty what they use)."""
+    share one. Sessions run side by side by hand set FERRY_TEST_REDIS_OFFSET to different
+    values so that they do not empty each other's databases."""
     url = make_url(BASE_REDIS_URL.replace("redis://", "postgresql://", 1))
-    number = 1 + worker_index() % 15
+    offset = int(os.environ.get("FERRY_TEST_REDIS_OFFSET", "0"))
+    number = 1 + (worker_index() + offset) % 15
     host = url.host or "127.0.0.1"
     auth = f":{url.password}@" if url.password else ""
     return f"redis://{auth}{host}:{url.port or 6379}/{number}"
