@@ -1,0 +1,108 @@
+"""Reading JSON and YAML that people and other systems send, refusing what Ferry cannot keep.
+
+Every place that accepts a document (the API, the import form, the builder, raw credentials)
+parses it here, so a bad one is refused the same way everywhere: an `Invalid` naming the
+field and saying what to fix (with the line and column when the parser knows them), never a
+crash. Refused on top of syntax errors: nesting deeper than `MAX_DEPTH` (deeper bodies crash
+recursive code later, in Python and in PostgreSQL), `NaN`/`Infinity` and numbers too large
+for a float (PostgreSQL's jsonb has no such values), and NUL characters (PostgreSQL text and
+jsonb cannot hold them).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import yaml
+
+from app.services.errors import Invalid
+
+# Real payloads (DHIS2 events, FHIR bundles, CommCare forms) stay well under 30 levels.
+MAX_DEPTH = 64
+
+
+def load_json(text: str | bytes, *, field: str, what: str = "The JSON") -> Any:
+    """The value `text` holds, or Invalid(field, ...) saying what is wrong with it."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise Invalid(field, f"{what} is not UTF-8 text (byte {error.start}).") from None
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except _NonFinite as error:
+        raise Invalid(field, f"{what} holds {error}, which JSON cannot store.") from None
+    except json.JSONDecodeError as error:
+        raise Invalid(
+            field,
+            f"{what} is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno}).",
+        ) from None
+    except RecursionError:
+        raise Invalid(field, _too_deep(what)) from None
+    check_storable(value, field=field, what=what)
+    return value
+
+
+def load_yaml(text: str, *, field: str, what: str = "The document") -> Any:
+    """The value a YAML (or JSON) text holds, or Invalid(field, ...) saying what is wrong."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise Invalid(field, f"{what} is not valid YAML: {error.problem}{where}.") from None
+    except yaml.YAMLError as error:
+        raise Invalid(field, f"{what} is not valid YAML: {error}.") from None
+    except RecursionError:
+        raise Invalid(field, _too_deep(what)) from None
+    check_storable(value, field=field, what=what)
+    return value
+
+
+def check_storable(value: Any, *, field: str, what: str = "The JSON") -> None:
+    """Invalid unless `value` nests at most MAX_DEPTH levels and holds no NUL or non-finite
+    number. Iterative, so a deep value cannot exhaust the stack while being checked."""
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            if depth > MAX_DEPTH:
+                raise Invalid(field, _too_deep(what))
+            for key, child in item.items():
+                if isinstance(key, str) and "\x00" in key:
+                    raise Invalid(field, _nul(what))
+                pending.append((child, depth + 1))
+        elif isinstance(item, list | tuple):
+            if depth > MAX_DEPTH:
+                raise Invalid(field, _too_deep(what))
+            pending.extend((child, depth + 1) for child in item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                raise Invalid(field, _nul(what))
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise Invalid(field, f"{what} holds {item}, which JSON cannot store.")
+
+
+class _NonFinite(ValueError):
+    pass
+
+
+def _refuse_constant(name: str) -> float:
+    raise _NonFinite(name)
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise _NonFinite(f"the number {text[:40]} (too large)")
+    return number
+
+
+def _too_deep(what: str) -> str:
+    return f"{what} is nested too deeply: at most {MAX_DEPTH} levels of objects and lists."
+
+
+def _nul(what: str) -> str:
+    return f"{what} holds a NUL character (\\u0000), which Ferry cannot store. Remove it."
