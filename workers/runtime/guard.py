@@ -4,43 +4,24 @@ Layers, outermost first: the server's wall-clock kill and process group; rlimits
 space, files, processes, file size); a `sys.addaudithook` hook that refuses process creation,
 native code, writes and most reads of files, signals to other processes, connections the
 egress policy forbids, and (from job code only) frame/code introspection, `compile`/`exec` and
-reflective attribute tricks; and an `__import__` guard that hands job code read-only views of
-allow-listed modules (so `uuid.sys.modules` is not a way around it). The job compiler's static
-checks come first; these layers hold when something slips past it.
-
-Who is "job code": a Python frame whose code was not loaded from the standard library,
-site-packages or Ferry's own `workers` package (job code is compiled from a string).
+reflective attribute tricks; and the import guard (`import_guard`), which hands job code
+read-only views of allow-listed modules. The job compiler's static checks come first; these
+layers hold when something slips past it. Who counts as job code is decided in `trust`.
 """
 
 from __future__ import annotations
 
 import builtins
-import functools
 import os
 import resource
 import socket
-import string
 import sys
-import sysconfig
 import threading
-import types
-from pathlib import Path
 
 from workers.runtime import egress
+from workers.runtime.import_guard import install_import_guard
+from workers.runtime.trust import CODE_ROOTS, refused, runs_job_code
 
-# Trusted code lives here: the only places its files are read from, too.
-CODE_ROOTS: tuple[str, ...] = tuple(
-    sorted(
-        {
-            str(Path(root)) + os.sep
-            for raw in (
-                *(sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")),
-                str(Path(__file__).resolve().parents[1]),
-            )
-            for root in (raw, os.path.realpath(raw))
-        }
-    )
-)
 READ_ROOTS = (
     *CODE_ROOTS,
     "/etc/ssl/",
@@ -76,25 +57,10 @@ REFUSED_FROM_JOB_CODE = frozenset({
     "os.listdir", "os.scandir", "glob.glob", "mmap.__new__", "resource.setrlimit",
     "resource.prlimit", "builtins.input", "sys.setrecursionlimit",
 })  # fmt: skip
-# Attributes that hand out interpreter frames and code (CPython audits reading them).
-FRAME_ATTRIBUTES = frozenset({
-    "gi_frame", "gi_code", "cr_frame", "cr_code", "ag_frame", "ag_code", "tb_frame", "tb_next",
-    "f_back", "f_code", "f_globals", "f_locals", "f_builtins",
-})  # fmt: skip
 _NEEDS_PRISTINE_BUILTINS = frozenset({
     "open", "socket.connect", "socket.sendto", "socket.sendmsg", "socket.__new__", "os.kill",
 })  # fmt: skip
 _SOCKET_KINDS = (socket.SOCK_STREAM, socket.SOCK_DGRAM)
-
-
-def refused(what: str) -> PermissionError:
-    """The error every layer raises, worded for the person reading the step's log."""
-    return PermissionError(f"Ferry sandbox: {what} is not allowed in a step.")
-
-
-def is_trusted_code(filename: str) -> bool:
-    """True for code loaded from the stdlib, site-packages or Ferry's package (not job code)."""
-    return filename.startswith(CODE_ROOTS) or filename.startswith("<frozen ")
 
 
 def apply_limits(cpu_seconds: int, memory_mb: int) -> None:
@@ -148,8 +114,7 @@ def install_audit_hook(egress_allow: list[str]) -> None:
     def job_code_raised() -> bool:
         # Frames: 0 this function, 1 judge, 2 hook, 3 whoever raised the event (C functions
         # have no frame, so `getattr(gen, "gi_frame")` in job code shows the job's frame).
-        frame = getframe(3)
-        return not is_trusted_code(frame.f_code.co_filename)
+        return runs_job_code(getframe(3))
 
     def host_ips(host: str) -> frozenset[str]:
         if host not in resolved_hosts:
@@ -232,126 +197,6 @@ def install_audit_hook(egress_allow: list[str]) -> None:
             judging.discard(ident)
 
     sys.addaudithook(hook)
-
-
-# Used when the job compiler's own list is not importable; keep the two identical.
-FALLBACK_ALLOWED_IMPORTS = frozenset({
-    "json", "math", "re", "datetime", "time", "random", "uuid", "itertools", "functools",
-    "collections", "statistics", "decimal", "base64", "hashlib", "hmac", "string", "textwrap",
-    "urllib.parse", "csv", "io",
-})  # fmt: skip
-# C code imports these on job code's behalf (datetime.strptime imports _strptime).
-IMPLICIT_IMPORTS = frozenset({"_strptime"})
-
-
-@functools.cache  # the server asks first, so forked children never search for it again
-def allowed_imports() -> frozenset[str]:
-    """The modules job code may import: the compiler's list when it exists."""
-    try:
-        from workers.runtime.compiler import ALLOWED_IMPORTS
-    except ImportError:
-        return FALLBACK_ALLOWED_IMPORTS
-    return frozenset(ALLOWED_IMPORTS)
-
-
-def _called_from_job_code(depth: int = 2) -> bool:
-    """True when the frame `depth` levels up (2: the caller of our caller) is job code."""
-    frame = sys._getframe(depth)
-    return not is_trusted_code(frame.f_code.co_filename)
-
-
-class SafeFormatter:
-    """Stands in for string.Formatter in job code: no fields that walk private attributes."""
-
-    def format(self, format_string: str, /, *args: object, **kwargs: object) -> str:
-        """Like str.format, refusing fields such as {0._secret} or {0.gi_frame}."""
-        formatter = string.Formatter()
-        for _text, field, _spec, _conversion in formatter.parse(format_string):
-            parts = (field or "").replace("[", ".").split(".")[1:]
-            if any(part.startswith("_") or part in FRAME_ATTRIBUTES for part in parts):
-                raise refused(f"the format field {field!r}")
-        return formatter.vformat(format_string, args, kwargs)
-
-
-def install_import_guard() -> None:
-    """Replace `__import__` and the reflective builtins with versions that police job code."""
-    allowed = allowed_imports()
-    real_import = builtins.__import__
-    real_getattr, real_setattr, real_delattr, real_hasattr, real_vars = (
-        builtins.getattr, builtins.setattr, builtins.delattr, builtins.hasattr, builtins.vars
-    )  # fmt: skip
-    views: dict[str, types.ModuleType] = {}
-
-    def view_of(module: types.ModuleType) -> types.ModuleType:
-        # A read-only copy of the public names, minus modules that are not themselves
-        # allowed: `uuid.sys` or `statistics.sys` would hand out sys.modules.
-        name = module.__name__
-        if name not in views:
-            view = types.ModuleType(name, module.__doc__)
-            for attr, value in real_vars(module).items():
-                if attr.startswith("_"):
-                    continue
-                if isinstance(value, types.ModuleType):
-                    if f"{name}.{attr}" in allowed:
-                        real_setattr(view, attr, view_of(value))
-                    continue
-                real_setattr(view, attr, value)
-            if name == "string":
-                view.Formatter = SafeFormatter
-            views[name] = view
-        return views[name]
-
-    def guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
-        if not _called_from_job_code():
-            return real_import(name, globals, locals, fromlist, level)
-        if name in IMPLICIT_IMPORTS and level == 0:
-            return real_import(name, globals, locals, fromlist, level)
-        wanted = [f"{name}.{item}" for item in fromlist or ()]
-        if level != 0 or not (name in allowed or (wanted and all(w in allowed for w in wanted))):
-            raise ImportError(f"Ferry sandbox: importing {name!r} is not allowed in a step.")
-        module = real_import(name, globals, locals, fromlist, level)
-        return view_of(module)
-
-    def private_name(name: object) -> bool:
-        return isinstance(name, str) and (name.startswith("_") or name in FRAME_ATTRIBUTES)
-
-    # The wrappers look at their caller only when the call could matter, to stay cheap for
-    # the trusted libraries that call getattr all the time.
-    def guarded_getattr(obj, name, *default):
-        if private_name(name) and _called_from_job_code(2):
-            raise refused(f"reading the attribute {name!r}")
-        return real_getattr(obj, name, *default)
-
-    def guarded_hasattr(obj, name):
-        if private_name(name) and _called_from_job_code(2):
-            raise refused(f"reading the attribute {name!r}")
-        return real_hasattr(obj, name)
-
-    def guarded_setattr(obj, name, value):
-        # Patching a class or a module would change how trusted code behaves.
-        patching = private_name(name) or isinstance(obj, type | types.ModuleType)
-        if patching and _called_from_job_code(2):
-            raise refused(f"setting the attribute {name!r} of {type(obj).__name__}")
-        return real_setattr(obj, name, value)
-
-    def guarded_delattr(obj, name):
-        patching = private_name(name) or isinstance(obj, type | types.ModuleType)
-        if patching and _called_from_job_code(2):
-            raise refused(f"deleting the attribute {name!r} of {type(obj).__name__}")
-        return real_delattr(obj, name)
-
-    def guarded_vars(*args):
-        if not args:
-            return sys._getframe(1).f_locals
-        if _called_from_job_code():
-            raise refused("vars() of an object")
-        return real_vars(*args)
-
-    builtins.__import__ = guarded_import
-    builtins.getattr, builtins.hasattr, builtins.setattr = (
-        guarded_getattr, guarded_hasattr, guarded_setattr
-    )  # fmt: skip
-    builtins.delattr, builtins.vars = guarded_delattr, guarded_vars
 
 
 def harden(cpu_seconds: int, memory_mb: int, egress_allow: list[str]) -> None:

@@ -21,7 +21,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from workers.runtime import guard, logs, sandbox_child, wire
+from workers.runtime import import_guard, logs, sandbox_child, wire
 from workers.runtime.errors import LimitExceeded
 
 # Room for the frames' JSON around the log lines and the output state.
@@ -32,8 +32,8 @@ def preload(adaptors: Sequence[str] | None = None) -> dict[str, str]:
     """Import everything a step may need (with `adaptors`: those adaptors only, default all),
     so children pay nothing; return what failed."""
     failed: dict[str, str] = {}
-    names = ["workers.runtime.job", *sorted(guard.allowed_imports()),
-             *sorted(guard.IMPLICIT_IMPORTS), "_posixsubprocess"]  # fmt: skip
+    names = ["workers.runtime.job", *sorted(import_guard.allowed_imports()),
+             *sorted(import_guard.IMPLICIT_IMPORTS), "_posixsubprocess"]  # fmt: skip
     for name in names:
         try:
             importlib.import_module(name)
