@@ -18,7 +18,7 @@ def test_one_thread_beats_for_each_run_while_it_executes(app, monkeypatch):
         beats.append(set(run_ids))
         beaten.set()
 
-    monkeypatch.setattr(heartbeat_module.run_lifecycle, "heartbeat", record)
+    monkeypatch.setattr(heartbeat_module.lifecycle, "heartbeat", record)
     heart = Heartbeat(app, interval_s=0.02)
     first, second = uuid.uuid4(), uuid.uuid4()
     try:
@@ -48,7 +48,7 @@ def test_a_failed_beat_does_not_stop_the_next(app, monkeypatch):
             raise RuntimeError("database away")
         twice.set()
 
-    monkeypatch.setattr(heartbeat_module.run_lifecycle, "heartbeat", flaky)
+    monkeypatch.setattr(heartbeat_module.lifecycle, "heartbeat", flaky)
     heart = Heartbeat(app, interval_s=0.02)
     try:
         with heart.beating(uuid.uuid4()):

@@ -1,8 +1,9 @@
 """Who is "job code": the question every in-child guard asks before refusing something.
 
-Trusted code is code loaded from a file in the standard library, site-packages or Ferry's own
-`workers` package (and Python's frozen modules). Job code is the step's body (compiled from a
-string under the name `JOB_FILENAME`) and, by default, code from any other file.
+Trusted code is code loaded from a file in the standard library, site-packages, Ferry's own
+`workers` package or the pure `app.scrub` module (and Python's frozen modules). Job code is the
+step's body (compiled from a string under the name `JOB_FILENAME`) and, by default, code from
+any other file.
 
 Code that has no file of its own (a string a library runs with `exec`, as PLY does to load
 its parser tables; a function a library generates, as dataclasses and attrs do) is neither:
@@ -34,6 +35,10 @@ CODE_ROOTS: tuple[str, ...] = tuple(
         }
     )
 )
+# The pure modules of `app` the sandbox imports (the scrubber): trusted files, not folders,
+# since the rest of `app` never runs in a step.
+_SHARED_PURE = Path(__file__).resolve().parents[2] / "app" / "scrub.py"
+TRUSTED_FILES: frozenset[str] = frozenset({str(_SHARED_PURE), os.path.realpath(_SHARED_PURE)})
 _FROZEN = "<frozen "
 
 
@@ -44,7 +49,11 @@ def refused(what: str) -> PermissionError:
 
 def is_trusted_code(filename: str) -> bool:
     """True for code loaded from the stdlib, site-packages or Ferry's package (not job code)."""
-    return filename.startswith(CODE_ROOTS) or filename.startswith(_FROZEN)
+    return (
+        filename.startswith(CODE_ROOTS)
+        or filename in TRUSTED_FILES
+        or filename.startswith(_FROZEN)
+    )
 
 
 def has_no_file(filename: str) -> bool:

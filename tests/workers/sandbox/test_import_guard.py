@@ -151,3 +151,12 @@ def test_compiled_jobs_use_libraries_that_import_lazily(sandbox, body, expected)
     result = sandbox.run(StepRequest(body=body, adaptor="common", state={"data": "x"}))
     assert result.status == "success", result.error
     assert result.state["data"] == expected
+
+
+def test_the_shared_scrubber_is_trusted_code_but_the_rest_of_app_is_not():
+    """The sandbox imports `app.scrub`; its frames are Ferry's, not the job's."""
+    import app.scrub
+    from workers.runtime import trust
+
+    assert trust.is_trusted_code(app.scrub.__file__)
+    assert not trust.is_trusted_code(app.scrub.__file__.replace("scrub.py", "factory.py"))
