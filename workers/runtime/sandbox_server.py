@@ -51,6 +51,9 @@ def preload(adaptors: Sequence[str] | None = None) -> dict[str, str]:
     # Loading the CA bundle and httpx's lazy parts takes up to a few hundred ms: once
     # here, every child inherits them instead of paying on its first request.
     http_client.warm_up()
+    from workers.adaptors import common_data
+
+    common_data.warm_up()
     if "workers.runtime.job" not in failed and "adaptor common" not in failed:
         # One trivial job here fills the compiler's and adaptors' lazy caches once, instead
         # of in every child.
