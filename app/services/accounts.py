@@ -49,7 +49,7 @@ def create_user(
         name=name.strip(),
         password_hash=_hasher.hash(password) if password else None,
         is_superuser=superuser,
-        session_nonce=secrets.token_hex(8),
+        session_nonce=_new_session_nonce(),
     )
     db.session.add(user)
     db.session.commit()
@@ -90,6 +90,24 @@ def load_session_user(session_id: str) -> User | None:
     return user
 
 
+def sign_out_everywhere(user_id: uuid.UUID) -> None:
+    """End every session and remember cookie of this user, on every device.
+
+    Every sign-out path goes through here. Flask-Login's session id and its remember cookie
+    both carry `User.get_id()` = `<id>:<nonce>`, and `load_session_user` refuses a stale
+    nonce, so a new nonce makes every cookie issued before it worthless on the server, even a
+    copy replayed after the browser dropped it. Why all devices rather than this one alone:
+    Ferry keeps no server-side record per session, and adding one (a table, a lookup on
+    every request) buys only "sign out here but stay signed in there"; ending them all is
+    also what someone wants after losing a laptop.
+    """
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("That user no longer exists.")
+    user.session_nonce = _new_session_nonce()
+    db.session.commit()
+
+
 def create_api_token(email: str, name: str = "") -> str:
     """Create an API token for the user with `email` and return it; only its digest is kept."""
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
@@ -122,6 +140,10 @@ def user_for_api_token(token: str) -> User | None:
 def count_users() -> int:
     """How many users exist (used to decide whether the demo user must be created)."""
     return db.session.scalar(select(func.count()).select_from(User)) or 0
+
+
+def _new_session_nonce() -> str:
+    return secrets.token_hex(8)
 
 
 def _digest(token: str) -> str:

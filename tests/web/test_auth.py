@@ -127,3 +127,82 @@ def test_logout_ends_the_session(signed_in):
     response = post_form(signed_in, "/", "/logout", {})
     assert response.status_code == 302
     assert signed_in.get("/").status_code == 302
+
+
+# Logout ends the session on the server, not only in this browser (issue 12). Rotating the
+# user's session nonce invalidates every session cookie and remember cookie carrying the
+# old one, so a copied cookie replayed after sign-out no longer signs anyone in.
+
+
+def _sign_in_remembered(client, user) -> tuple[str, str]:
+    """Sign in with "Keep me signed in" ticked; the session and remember cookie values."""
+    response = post_form(
+        client,
+        "/login",
+        "/login",
+        {"email": user.email, "password": factories.PASSWORD, "remember": "y"},
+    )
+    assert response.status_code == 302
+    return client.get_cookie("session").value, client.get_cookie("remember_token").value
+
+
+def _fresh_client_with(app, name: str, value: str):
+    other = app.test_client()
+    other.set_cookie(name, value)
+    return other
+
+
+def _assert_sent_to_sign_in(response) -> None:
+    assert response.status_code == 302, "a replayed cookie still opened the page"
+    assert response.headers["Location"].startswith("/login")
+
+
+def test_the_remember_cookie_alone_signs_in_before_logout(app, client, user):
+    # The control for the replay tests below: the captured cookie really is a working one.
+    _, remember = _sign_in_remembered(client, user)
+    page = _fresh_client_with(app, "remember_token", remember).get("/")
+    assert page.status_code == 200
+    assert user.email in page.get_data(as_text=True)
+
+
+def test_a_replayed_session_cookie_is_signed_out_after_logout(app, client, user):
+    session_cookie, _ = _sign_in_remembered(client, user)
+    assert post_form(client, "/", "/logout", {}).status_code == 302
+    _assert_sent_to_sign_in(_fresh_client_with(app, "session", session_cookie).get("/"))
+
+
+def test_a_replayed_remember_cookie_is_signed_out_after_logout(app, client, user):
+    _, remember = _sign_in_remembered(client, user)
+    assert post_form(client, "/", "/logout", {}).status_code == 302
+    _assert_sent_to_sign_in(_fresh_client_with(app, "remember_token", remember).get("/"))
+
+
+def test_logout_deletes_the_remember_cookie_in_the_browser(client, user):
+    _sign_in_remembered(client, user)
+    response = post_form(client, "/", "/logout", {})
+    deleted = [
+        h for h in response.headers.getlist("Set-Cookie") if h.startswith("remember_token=;")
+    ]
+    assert deleted, "the logout response did not tell the browser to drop the remember cookie"
+    assert "Expires=Thu, 01 Jan 1970" in deleted[0]
+    assert client.get_cookie("remember_token") is None
+
+
+def test_logout_says_so_and_signing_in_again_works(client, user):
+    _sign_in_remembered(client, user)
+    response = post_form(client, "/", "/logout", {}, follow_redirects=True)
+    assert "You are signed out." in response.get_data(as_text=True)
+    assert log_in(client, user.email, factories.PASSWORD).status_code == 302
+    page = client.get("/")
+    assert page.status_code == 200
+    assert user.email in page.get_data(as_text=True)
+
+
+def test_logout_signs_the_user_out_on_every_device(app, client, user):
+    # Intended: sessions are not recorded one by one, so signing out ends them all (the
+    # nonce is per user). A lost laptop is signed out by signing out on the phone.
+    laptop = app.test_client()
+    assert log_in(laptop, user.email, factories.PASSWORD).status_code == 302
+    _sign_in_remembered(client, user)
+    assert post_form(client, "/", "/logout", {}).status_code == 302
+    _assert_sent_to_sign_in(laptop.get("/"))

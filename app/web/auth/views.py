@@ -54,9 +54,12 @@ def authenticate():
 @bp.post("/logout")
 @login_required
 def logout():
-    """End the session."""
-    logout_user()
+    """Sign out: end this user's sessions on the server, then forget them in this browser."""
+    accounts.sign_out_everywhere(current_user.id)
+    # Clear first: logout_user() leaves the note that makes Flask-Login delete the remember
+    # cookie in this response, and clearing after it would erase that note.
     session.clear()
+    logout_user()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
 
