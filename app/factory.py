@@ -31,7 +31,8 @@ def build_app(config: Settings | Mapping[str, object] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from app.web import register_web
+    from app.web import register_web, security_headers
 
     register_web(app)
+    security_headers.register(app)
     return app

@@ -1,0 +1,163 @@
+"""Security headers on every response, and the endpoint that receives CSP violation reports."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from flask import Response
+
+from app.web import security_headers
+from tests import factories
+
+REPORT_ONLY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; report-uri /csp-report"
+)
+
+
+def assert_protected(response) -> None:
+    headers = response.headers
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Content-Security-Policy"] == "frame-ancestors 'none'"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert headers["Content-Security-Policy-Report-Only"] == REPORT_ONLY
+
+
+@pytest.fixture
+def project(user, db):
+    return factories.project(user, "Clinic intake")
+
+
+def test_the_sign_in_page_carries_the_security_headers(client):
+    response = client.get("/login")
+    assert response.status_code == 200
+    assert_protected(response)
+
+
+def test_signed_in_pages_and_htmx_fragments_carry_them(signed_in, project):
+    page = signed_in.get(f"/projects/{project.id}/history")
+    fragment = signed_in.get(f"/projects/{project.id}/history/rows", headers={"HX-Request": "true"})
+    for response in (page, fragment):
+        assert response.status_code == 200
+        assert_protected(response)
+
+
+def test_api_webhook_static_and_error_responses_carry_them(client):
+    responses = {
+        "api": client.get("/api/v1/projects"),
+        "webhook": client.post("/i/no-such-trigger", json={"a": 1}),
+        "static": client.get("/static/css/ferry.css"),
+        "not found": client.get("/no/such/page"),
+        "health": client.get("/health"),
+    }
+    assert responses["api"].status_code == 401
+    assert responses["webhook"].status_code == 404
+    assert responses["static"].status_code == 200
+    assert responses["not found"].status_code == 404
+    for name, response in responses.items():
+        response.close()
+        assert response.headers.get("X-Content-Type-Options") == "nosniff", name
+        assert response.headers.get("Content-Security-Policy-Report-Only") == REPORT_ONLY, name
+
+
+def test_a_header_a_view_already_set_is_left_alone(app):
+    own = Response(
+        "embeddable",
+        headers={
+            "Content-Security-Policy": "frame-ancestors https://portal.example.org",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
+    with app.test_request_context("/"):
+        response = security_headers.add_security_headers(own)
+    assert response.headers["Content-Security-Policy"] == (
+        "frame-ancestors https://portal.example.org"
+    )
+    assert response.headers.getlist("Referrer-Policy") == ["no-referrer"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+# The report endpoint: browsers POST here without a CSRF token or a session.
+
+
+def legacy_report(directive: str, blocked: str) -> bytes:
+    return json.dumps(
+        {
+            "csp-report": {
+                "document-uri": "http://ferry.example.org/login",
+                "violated-directive": directive,
+                "effective-directive": directive,
+                "blocked-uri": blocked,
+                "disposition": "report",
+            }
+        }
+    ).encode()
+
+
+def test_a_violation_report_is_logged_with_its_directive_and_blocked_uri(client, caplog):
+    caplog.set_level(logging.WARNING, logger="ferry.security")
+    response = client.post(
+        "/csp-report",
+        data=legacy_report("script-src-elem", "inline"),
+        content_type="application/csp-report",
+    )
+    assert response.status_code == 204
+    assert response.get_data() == b""
+    warnings = [r for r in caplog.records if r.name == "ferry.security"]
+    assert len(warnings) == 1
+    assert warnings[0].levelno == logging.WARNING
+    message = warnings[0].getMessage()
+    assert "script-src-elem" in message
+    assert "inline" in message
+    assert "http://ferry.example.org/login" in message
+
+
+def test_reporting_api_batches_are_logged_too(client, caplog):
+    caplog.set_level(logging.WARNING, logger="ferry.security")
+    batch = [
+        {
+            "type": "csp-violation",
+            "url": "http://ferry.example.org/",
+            "body": {
+                "documentURL": "http://ferry.example.org/",
+                "effectiveDirective": "style-src-attr",
+                "blockedURL": "inline",
+            },
+        }
+    ]
+    response = client.post(
+        "/csp-report", data=json.dumps(batch), content_type="application/reports+json"
+    )
+    assert response.status_code == 204
+    messages = [r.getMessage() for r in caplog.records if r.name == "ferry.security"]
+    assert len(messages) == 1
+    assert "style-src-attr" in messages[0]
+
+
+def test_a_report_body_over_16_kb_is_ignored(client, caplog):
+    caplog.set_level(logging.DEBUG, logger="ferry.security")
+    padded = legacy_report("img-src", "https://tracker.example.org/" + "x" * 17_000)
+    response = client.post("/csp-report", data=padded, content_type="application/csp-report")
+    assert response.status_code == 204
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"csp-report": "text"}', b""])
+def test_a_malformed_report_is_answered_204_and_not_logged_as_a_violation(client, caplog, body):
+    caplog.set_level(logging.WARNING, logger="ferry.security")
+    response = client.post("/csp-report", data=body, content_type="application/csp-report")
+    assert response.status_code == 204
+    assert not [r for r in caplog.records if r.name == "ferry.security"]
+
+
+def test_logged_fields_are_cut_short_and_kept_on_one_line(client, caplog):
+    caplog.set_level(logging.WARNING, logger="ferry.security")
+    forged = legacy_report("script-src\nFAKE LOG LINE", "https://a.example.org/" + "y" * 5000)
+    client.post("/csp-report", data=forged, content_type="application/csp-report")
+    message = next(r.getMessage() for r in caplog.records if r.name == "ferry.security")
+    assert "\n" not in message
+    assert len(message) < 1200
