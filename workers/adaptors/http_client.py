@@ -4,6 +4,9 @@ One place decides where a request may go (a relative path joins the credential's
 credential never travels to another origin, neither directly nor through a redirect), how
 authentication headers are built, how responses are parsed, which statuses raise `JobError`,
 and what one log line per request says.
+
+Long because these rules must hold together for every HTTP adaptor: split across modules,
+a redirect or an authentication header could take a path that skips the origin check.
 """
 
 from __future__ import annotations

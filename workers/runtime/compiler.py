@@ -9,6 +9,9 @@ own arguments are treated the same way, so there `S` is the state the inner oper
 
 Job code is untrusted. `compiler_checks` refuses the obvious escapes before anything runs,
 and the code runs with a small builtins dict; the sandbox adds process-level protection on top.
+
+Long because the AST rewrite is one recursive transformation; the checks and builtins already
+live in `compiler_checks` and `compiler_builtins`.
 """
 
 from __future__ import annotations

@@ -10,6 +10,9 @@ values are callables `state -> value`; `resolve(value, state)` turns them into p
 - `operation(fn)` marks a callable `state -> state` as an operation, so `resolve` never
   mistakes it for a lazy value; `helper(fn)` marks a plain function (`chunk`, `field`) that
   job code calls inside functions, never as a top-level operation.
+
+Long because `S`, its read-only state view and `resolve` are one small language; each part
+relies on the others' markers.
 """
 
 from __future__ import annotations

@@ -3,6 +3,10 @@ flow (with PKCE) that creates a credential, and refreshing expired tokens before
 
 authlib builds the authorisation URL, the PKCE challenge and the token bookkeeping; the two
 token requests are plain form POSTs made with httpx.
+
+Long because the flow is one story: a client, its authorisation, the token it yields and
+that token's refresh and revocation share the same token bookkeeping; split, each half
+would need the other's private helpers.
 """
 
 from __future__ import annotations
