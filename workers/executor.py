@@ -9,6 +9,7 @@ import time
 import uuid
 
 from flask import current_app
+from sqlalchemy.exc import DBAPIError
 
 from app.extensions import db
 from app.models import RunState, StepExitReason
@@ -61,7 +62,7 @@ class RunExecutor:
                 run,
                 RunState.EXCEPTION,
                 error_type=type(error).__name__,
-                error_message=str(error)[:2000],
+                error_message=_ferry_error_message(error),
                 open_steps_end=StepExitReason.EXCEPTION,
                 announce_start=execution.start_event_due(),
             )
@@ -221,6 +222,20 @@ def _credential_unavailable(problem: str) -> StepResult:
         logs=[LogLine("error", "runtime", problem, time.time())],
         duration_ms=0.0,
     )
+
+
+def _ferry_error_message(error: Exception) -> str:
+    """What a run that Ferry failed says about why. A database error keeps the
+    database's own words and drops the statement and its parameters, which SQLAlchemy's
+    text carries (a screenful of SQL, and the run's data)."""
+    if isinstance(error, DBAPIError) and error.orig is not None:
+        lines = str(error.orig).splitlines() or [type(error.orig).__name__]
+        details = [
+            line.removeprefix("DETAIL:").strip() for line in lines if line.startswith("DETAIL:")
+        ]
+        said = "; ".join([lines[0].strip(), *details])
+        return f"The database could not store the run: {said}"[:2000]
+    return str(error)[:2000]
 
 
 def _store_quietly(run: ClaimedRun, outcome: StepOutcome | None) -> None:

@@ -291,3 +291,52 @@ def test_the_demo_database_sqlite_stores_runs_the_same_way(tmp_path, sandbox):
         finally:
             database.session.remove()
             database.engine.dispose()
+
+
+NUL_STEP = r"""
+name: NUL output
+triggers:
+  hook:
+    type: webhook
+jobs:
+  read:
+    name: read
+    adaptor: common@1
+    body: |
+      log("clinic\x00 42")
+      fn(lambda state: {**state, "data": {"na\x00me": "val\x00ue"}})
+edges:
+  hook->read:
+    source_trigger: hook
+    target_job: read
+"""
+
+
+def test_a_step_returning_nul_characters_succeeds_with_them_escaped(db, client, user, executor):
+    trigger_id = factories.workflow(factories.project(user), NUL_STEP).triggers[0].id
+    run_id = start_run(client, trigger_id, {})
+    executor.execute(run_id)
+    run = db.session.get(Run, run_id)
+    assert run.state.value == "success", run.error_message
+    read = steps_of(db, run_id)["read"]
+    assert body_of(db, read.output_dataclip_id)["data"] == {"na\\u0000me": "val\\u0000ue"}
+    messages = db.session.scalars(select(LogLine.message).where(LogLine.step_run_id == read.id))
+    assert "clinic\\u0000 42" in messages.all()
+
+
+def test_a_write_the_database_refuses_ends_the_run_saying_so_without_the_sql(
+    db, client, user, executor, monkeypatch
+):
+    from app.services.runs import writes
+
+    # Without its escaping, the NUL output is a write PostgreSQL refuses.
+    monkeypatch.setattr(writes.nul, "escaped_part", lambda part, json_names: part)
+    trigger_id = factories.workflow(factories.project(user), NUL_STEP).triggers[0].id
+    run_id = start_run(client, trigger_id, {})
+    executor.execute(run_id)
+    run = db.session.get(Run, run_id)
+    db.session.refresh(run)
+    assert run.state.value == "exception"
+    assert run.error_message.startswith("The database could not store the run: ")
+    assert "\\u0000" in run.error_message
+    assert "INSERT" not in run.error_message and "parameters" not in run.error_message

@@ -28,6 +28,7 @@ from app.extensions import db, redis_client
 from app.models import Run, RunState, StepExitReason, StepRun, WorkOrder, WorkOrderState
 from app.models.base import utcnow
 from app.services.runs import events as run_events
+from app.services.runs import nul
 from app.services.runs import writes as run_writes
 from app.services.runs.claims import OPEN_STATES, ClaimedRun
 from app.services.runs.writes import Part
@@ -140,7 +141,7 @@ def finish(
                 "state": state.value,
                 "now": now,
                 "final_dataclip_id": final_dataclip_id,
-                "run_error_type": error_type[:100] if error_type else None,
+                "run_error_type": _error_type(error_type),
                 "run_error_message": error_message,
             },
         )
@@ -215,13 +216,18 @@ def _outcome_parts(run: ClaimedRun, outcome: StepOutcome, now: datetime) -> list
                 "exit_reason": outcome.exit_reason.value,
                 "output_id": outcome.output_id,
                 "now": now,
-                "error_type": str(error["type"])[:100] if error.get("type") else None,
+                "error_type": _error_type(error.get("type")),
                 "error_message": error.get("message"),
                 "step_run_id": outcome.step_run_id,
             },
         )
     )
     return parts
+
+
+def _error_type(error_type: object) -> str | None:
+    # The column holds 100 characters: cut after escaping NUL (which makes text longer).
+    return nul.escaped(str(error_type))[:100] if error_type else None
 
 
 def _log_lines(run: ClaimedRun, outcome: StepOutcome) -> Part:

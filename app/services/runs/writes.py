@@ -25,6 +25,7 @@ from sqlalchemy import DateTime, Uuid, bindparam, text
 
 from app import db_direct
 from app.extensions import JSONType, db
+from app.services.runs import nul
 
 # Parameter types by name: the same names mean the same thing in every statement here.
 _UUID = Uuid()
@@ -60,15 +61,16 @@ class Part:
     rows: list[dict] | None = None
 
 
-def on_postgresql() -> bool:
-    """True when the database is PostgreSQL (the fast paths need it)."""
-    return db.engine.dialect.name == "postgresql"
+# The one dialect check (`app.db_direct`), under the name the run engine's modules use.
+on_postgresql = db_direct.on_postgresql
 
 
 def write(parts: Sequence[Part]) -> None:
-    """Apply the parts atomically and durably: one statement on PostgreSQL."""
+    """Apply the parts atomically and durably: one statement on PostgreSQL. NUL characters
+    in their values (which PostgreSQL refuses) are stored escaped: `app.services.runs.nul`."""
     if not parts:
         return
+    parts = [nul.escaped_part(part, _JSON_PARAMS) for part in parts]
     if on_postgresql():
         params: dict = {}
         for part in parts:
@@ -86,17 +88,9 @@ def write(parts: Sequence[Part]) -> None:
 
 
 def fetch_one(sql: str, params: dict) -> tuple | None:
-    """Run one statement (PostgreSQL: in autocommit) and return its first row."""
-    if on_postgresql():
-        row = db_direct.execute(sql, _for_psycopg(params))
-        db_direct.commit_joined()
-        return row
-    try:
-        row = db.session.execute(_typed(sql), params).first()
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+    """Run one statement, committed (PostgreSQL: in autocommit), and return its first row."""
+    row = db_direct.execute(sql, params, PARAM_TYPES)
+    db_direct.commit_joined()
     return row
 
 

@@ -93,3 +93,54 @@ def test_heartbeats_refresh_open_runs_only(db, client, user):
     assert beats[run.id] > long_ago
     assert beats[other.id] == long_ago
     assert lifecycle.mark_lost(timedelta(minutes=1)) == []
+
+
+NUL_LINE = {"level": "info", "source": "job", "message": "id\x00 7", "timestamp": 1.5e9}
+
+
+def test_nul_in_a_step_outcome_is_stored_escaped_in_output_logs_and_error(db, client, user):
+    run, step = claimed_run(client, user)
+    step_run_id = lifecycle.begin_step(run, step, run.dataclip_id)
+    done = outcome(
+        step_run_id,
+        step,
+        exit_reason=StepExitReason.FAILED,
+        output_state={"data": {"k\x00": ["v\x00", {"deep\x00": 1}]}, "n": 3},
+        error={"type": "Bad\x00Type", "message": "row\x00 9"},
+        logs=[NUL_LINE],
+    )
+    lifecycle.finish(
+        run, RunState.FAILED, last_step=done, error_type="E\x00", error_message="m\x00"
+    )
+    body = db.session.get(Dataclip, done.output_id).body
+    assert body == {"data": {"k\\u0000": ["v\\u0000", {"deep\\u0000": 1}]}, "n": 3}
+    line = db.session.scalars(select(LogLine).where(LogLine.step_run_id == step_run_id)).one()
+    assert line.message == "id\\u0000 7"
+    row = db.session.get(StepRun, step_run_id)
+    assert (row.error_type, row.error_message) == ("Bad\\u0000Type", "row\\u0000 9")
+    finished = db.session.get(Run, run.id)
+    db.session.refresh(finished)
+    assert (finished.state, finished.error_type, finished.error_message) == (
+        RunState.FAILED,
+        "E\\u0000",
+        "m\\u0000",
+    )
+
+
+def test_an_escaped_error_type_still_fits_its_column(db, client, user):
+    run, step = claimed_run(client, user)
+    step_run_id = lifecycle.begin_step(run, step, run.dataclip_id)
+    failed = outcome(
+        step_run_id, step, exit_reason=StepExitReason.FAILED, error={"type": "\x00" * 99}
+    )
+    lifecycle.finish_step(run, failed)
+    assert db.session.get(StepRun, step_run_id).error_type == ("\\u0000" * 17)[:100]
+
+
+def test_text_that_only_looks_like_an_escape_is_stored_as_sent(db, client, user):
+    run, step = claimed_run(client, user)
+    step_run_id = lifecycle.begin_step(run, step, run.dataclip_id)
+    sent = {"data": {"pattern": "\\u0000", "\\u0000": "key"}}
+    done = outcome(step_run_id, step, output_state=sent)
+    lifecycle.finish_step(run, done)
+    assert db.session.get(Dataclip, done.output_id).body == sent
