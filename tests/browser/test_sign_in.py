@@ -49,3 +49,40 @@ def test_sign_in_open_and_create_projects_then_sign_out(page: Page):
     expect(page.get_by_text("You are signed out.")).to_be_visible()
     page.goto("/")
     expect(page).to_have_url(f"{page.url.split('/login')[0]}/login?next=%2F")
+
+
+# Records every CSP violation the page raises, report-only ones included, from the first
+# script on (Playwright injects this before the page's own scripts run).
+WATCH_CONTENT_POLICY = """
+window.ferryCspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  const where = `${event.sourceFile}:${event.lineNumber}`;
+  const what = `${event.effectiveDirective} blocked ${event.blockedURI}`;
+  window.ferryCspViolations.push(`${what} (${where})`);
+});
+"""
+
+
+def content_policy_violations(page: Page) -> list[str]:
+    """What the report-only policy would have blocked on the current page so far."""
+    page.wait_for_load_state("load")
+    page.wait_for_timeout(300)  # violation events are queued as tasks after the fact
+    return page.evaluate("window.ferryCspViolations")
+
+
+def test_sign_in_and_project_pages_raise_no_content_policy_reports(page: Page):
+    page.add_init_script(WATCH_CONTENT_POLICY)
+    page.goto("/login")
+    assert content_policy_violations(page) == [], "the sign-in page"
+    sign_in(page, DEMO_EMAIL, DEMO_PASSWORD)
+    expect(page.get_by_role("heading", name="Projects")).to_be_visible()
+    page.locator(".navbar .dropdown-toggle").click()
+    assert content_policy_violations(page) == [], "the projects page and its user menu"
+    page.get_by_role("link", name="Demo project").click()
+    expect(page.get_by_role("navigation", name="Project")).to_be_visible()
+    assert content_policy_violations(page) == [], "the project page"
+
+    # The watch itself works: an inline style attribute is reported.
+    page.evaluate("document.body.insertAdjacentHTML('beforeend', '<b style=\"color: red\">x</b>')")
+    page.wait_for_function("window.ferryCspViolations.length > 0")
+    assert content_policy_violations(page)[0].startswith("style-src-attr blocked inline")
