@@ -50,3 +50,34 @@ def test_upgrade_works_on_sqlite_for_the_demo(tmp_path: Path):
         tables = set(sa.inspect(db.engine).get_table_names())
         db.engine.dispose()
     assert set(db.metadata.tables) <= tables
+
+
+def test_the_newest_migration_downgrades_and_upgrades_again_on_sqlite(tmp_path: Path):
+    from flask_migrate import downgrade, upgrade
+
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    app = create_app(Settings(env="test", database_url=url, redis_url=redis_url()))
+    upgrade_database(app)
+    with app.app_context():
+        downgrade(revision="0004")
+        assert "bulk_reruns" not in sa.inspect(db.engine).get_table_names()
+        upgrade()
+        assert {"bulk_reruns", "bulk_rerun_items"} <= set(sa.inspect(db.engine).get_table_names())
+        db.engine.dispose()
+
+
+def test_the_newest_migration_downgrades_and_upgrades_again_on_postgresql():
+    from flask_migrate import downgrade, upgrade
+
+    url = database_url("downgrade")
+    recreate_database(url)
+    app = create_app(Settings(env="test", database_url=url, redis_url=redis_url()))
+    upgrade_database(app)
+    with app.app_context():
+        downgrade(revision="0004")
+        assert "bulk_reruns" not in sa.inspect(db.engine).get_table_names()
+        upgrade()
+        with db.engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, db.metadata) == []
+        db.engine.dispose()

@@ -34,23 +34,12 @@ def execute_run(run_id: str) -> None:
         db.session.remove()
 
 
-def bulk_rerun(
-    project_id: str,
-    job_id: str,
-    work_order_ids: list[str],
-    actor_id: str | None,
-    step_key: str | None,
-) -> None:
-    """Rerun many work orders in batches (queued by `app.services.runs.bulk_reruns.start`)."""
+def bulk_rerun(bulk_rerun_id: str) -> None:
+    """Rerun a bulk rerun's work orders in batches, moving its row's progress (queued by
+    `app.services.runs.bulk_reruns.create`, and again by `resume`)."""
     from app.services.runs import bulk_reruns
 
     try:
-        bulk_reruns.run_batches(
-            uuid.UUID(project_id),
-            job_id,
-            [uuid.UUID(i) for i in work_order_ids],
-            uuid.UUID(actor_id) if actor_id else None,
-            step_key,
-        )
+        bulk_reruns.run_batches(uuid.UUID(bulk_rerun_id))
     finally:
         db.session.remove()

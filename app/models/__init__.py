@@ -1,6 +1,7 @@
 """Ferry's typed SQLAlchemy models, re-exported so callers import from `app.models`."""
 
 from app.models.accounts import ApiToken, User
+from app.models.bulk import BulkRerun, BulkRerunItem, BulkRerunState
 from app.models.credentials import (
     AuditEvent,
     Credential,
@@ -39,6 +40,9 @@ from app.models.workflows import (
 __all__ = [
     "ApiToken",
     "AuditEvent",
+    "BulkRerun",
+    "BulkRerunItem",
+    "BulkRerunState",
     "Credential",
     "CredentialTransfer",
     "CronInput",

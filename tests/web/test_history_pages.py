@@ -196,15 +196,16 @@ def test_bulk_rerun_queues_jobs_and_reports_progress(signed_in, project, flow, s
             path="bulk",
         )
     )
-    job_id = re.search(r"job=([0-9a-f]+)", html).group(1)
-    progress = bulk_reruns.progress(project.id, job_id)
+    bulk_id = re.search(r"/history/bulk/([0-9a-f-]{36})", html).group(1)
+    progress = bulk_reruns.progress(project.id, bulk_id)
     assert progress["total"] == 2 and progress["state"] == "queued"
-    assert "Rerunning 2 work orders" in html and 'hx-trigger="every 1s"' in html
+    assert "Waiting for a worker to rerun 2 work orders" in html
+    assert 'hx-trigger="every 1s"' in html
     job_args = Redis.from_url(settings.redis_url).lrange("rq:queue:default", 0, -1)
     assert len(job_args) == 1
     # The background job (run here, as a worker would) creates the reruns from "load".
-    bulk_reruns.run_batches(project.id, job_id, [o.id for o in chosen], None, "load")
-    html = html_of(signed_in.get(f"/projects/{project.id}/history/bulk/progress?job={job_id}"))
+    bulk_reruns.run_batches(bulk_id)
+    html = html_of(signed_in.get(f"/projects/{project.id}/history/bulk/{bulk_id}"))
     assert "Done: 2 reruns queued" in html
 
 
@@ -248,7 +249,8 @@ def test_viewers_see_everything_but_cannot_act(client, project, flow, db):
             data={"action": "rerun", "work_order_ids": [str(order.id)], "csrf_token": token},
         )
         assert response.status_code == 403
-    assert client.get(f"/projects/{project.id}/history/bulk/progress?job=x").status_code == 403
+    unknown = "6f1c2a7e-3d0b-4b8e-9a51-0c7d2e4f6a10"
+    assert client.get(f"/projects/{project.id}/history/bulk/{unknown}").status_code == 403
     assert db.session.scalar(select(func.count()).select_from(Run)) == 1
 
 

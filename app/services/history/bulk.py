@@ -1,14 +1,15 @@
 """Bulk actions from the history page: rerun or cancel chosen work orders, or every work order
 matching a filter, after a confirmation that says how many will be affected.
 
-Reruns go through `bulk_reruns` (a background job with progress); cancelling pending runs is
-one set-based UPDATE, with the same rules as cancelling a single run.
+Reruns go through `bulk_reruns` (a row with progress, worked through by a background job);
+cancelling pending runs is one set-based UPDATE, with the same rules as cancelling a single run.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Select, distinct, func, select, update
 
@@ -22,8 +23,7 @@ from app.services.runs import bulk_reruns, events
 
 MAX_WORK_ORDERS = bulk_reruns.MAX_WORK_ORDERS
 MAX_CHOSEN = 1000  # rows ticked by hand: a few pages at most
-# Ids per bulk rerun job: its validation query binds one parameter per id, and PostgreSQL
-# allows 65,535 parameters in a statement.
+# Work orders per UPDATE when a cancel marks them: PostgreSQL allows 65,535 parameters.
 CHUNK = 10_000
 MAX_EVENTS = 1000  # live-view hints after a big cancel; beyond that a reload shows the truth
 ACTIONS = ("rerun", "cancel")
@@ -49,23 +49,33 @@ class Preview:
 
 
 @dataclass(frozen=True)
-class BulkRerun:
-    """The background jobs a rerun was split into, and how many work orders they cover."""
+class Progress:
+    """A bulk rerun as its progress bar shows it, read from its row."""
 
-    job_ids: list[str]
-    work_orders: int
+    id: uuid.UUID
+    total: int
+    done: int
+    created: int
+    skipped: int
+    state: str  # queued | running | finished | failed
+    error: str | None
+    updated_at: datetime
+    stalled: bool  # open, but silent for a while: its worker may be gone
 
     @property
-    def progress(self) -> dict:
-        """Progress as the jobs start: nothing done yet."""
-        return {
-            "total": self.work_orders,
-            "done": 0,
-            "created": 0,
-            "skipped": 0,
-            "finished": False,
-            "percent": 0,
-        }
+    def finished(self) -> bool:
+        """True once the job went through every work order."""
+        return self.state == "finished"
+
+    @property
+    def failed(self) -> bool:
+        """True when the job stopped on an error."""
+        return self.state == "failed"
+
+    @property
+    def percent(self) -> int:
+        """How much is done, 0..100."""
+        return round(100 * self.done / self.total) if self.total else 100
 
 
 def selection_from_form(form: QueryArgs) -> Selection:
@@ -114,24 +124,16 @@ def preview(project_id: uuid.UUID, selection: Selection, action: str) -> Preview
 
 def rerun(
     project_id: uuid.UUID, actor_id: uuid.UUID | None, selection: Selection, step_key: str | None
-) -> BulkRerun:
-    """Queue reruns of the selected work orders, from the start or from the step `step_key`."""
+) -> uuid.UUID:
+    """Queue reruns of the selected work orders, from the start or from the step `step_key`;
+    returns the bulk rerun's id."""
     if step_key is not None and step_key not in {k for k, _ in step_choices(project_id, selection)}:
         raise Invalid("step", "None of the selected work orders' workflows has that step.")
-    ids = list(db.session.scalars(_chosen(project_id, selection)))
-    if not ids:
+    chosen = _chosen(project_id, selection)
+    if db.session.scalar(select(chosen.exists())) is not True:
         raise Invalid("work_order_ids", "No work orders match, so nothing was rerun.")
-    job_ids = [
-        bulk_reruns.start(
-            project_id,
-            actor_id=actor_id,
-            work_order_ids=[str(i) for i in ids[start : start + CHUNK]],
-            filters=None,
-            step_key=step_key,
-        )["bulk_rerun_id"]
-        for start in range(0, len(ids), CHUNK)
-    ]
-    return BulkRerun(job_ids, len(ids))
+    bulk = bulk_reruns.create(project_id, actor_id=actor_id, chosen=chosen, step_key=step_key)
+    return bulk.id
 
 
 def cancel_pending(project_id: uuid.UUID, selection: Selection) -> int:
@@ -162,15 +164,27 @@ def cancel_pending(project_id: uuid.UUID, selection: Selection) -> int:
     return len(cancelled)
 
 
-def progress(project_id: uuid.UUID, job_ids: list[str]) -> dict:
-    """The summed progress of a rerun's jobs: total, done, created, skipped, finished."""
-    parts = [bulk_reruns.progress(project_id, job_id) for job_id in job_ids]
-    totals = {
-        key: sum(part[key] for part in parts) for key in ("total", "done", "created", "skipped")
-    }
-    totals["finished"] = all(part["state"] == "finished" for part in parts)
-    totals["percent"] = round(100 * totals["done"] / totals["total"]) if totals["total"] else 100
-    return totals
+def progress(project_id: uuid.UUID, bulk_rerun_id: uuid.UUID) -> Progress:
+    """How far a bulk rerun of the project has got; NotFound for another project's."""
+    bulk = bulk_reruns.get(project_id, bulk_rerun_id)
+    return Progress(
+        id=bulk.id,
+        total=bulk.total,
+        done=bulk.done,
+        created=bulk.created,
+        skipped=bulk.skipped,
+        state=bulk.state.value,
+        error=bulk.error,
+        updated_at=bulk.updated_at,
+        stalled=bulk_reruns.is_stalled(bulk),
+    )
+
+
+def resume(project_id: uuid.UUID, bulk_rerun_id: uuid.UUID) -> Progress:
+    """Queue a failed or stalled bulk rerun again for the work orders it has left, then
+    return its progress (unchanged when it was moving or finished)."""
+    bulk_reruns.resume(project_id, bulk_rerun_id)
+    return progress(project_id, bulk_rerun_id)
 
 
 def step_choices(project_id: uuid.UUID, selection: Selection) -> list[tuple[str, str]]:

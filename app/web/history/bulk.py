@@ -48,28 +48,29 @@ def bulk_start(project_id: uuid.UUID):
         if action != "rerun":
             raise Invalid("action", "Choose rerun or cancel.")
         step = request.form.get("step") if request.form.get("start") == "step" else None
-        job = history_bulk.rerun(project_id, current_user.id, selection, step or None)
+        bulk_rerun_id = history_bulk.rerun(project_id, current_user.id, selection, step or None)
     except Invalid as error:
         return render_template("history/_bulk_message.html", level="warning", message=error.message)
-    progress = history_bulk.progress(project_id, job.job_ids)
-    return render_template(
-        "history/_bulk_progress.html",
-        project=access.project,
-        job_ids=job.job_ids,
-        progress=progress,
-    )
+    progress = history_bulk.progress(project_id, bulk_rerun_id)
+    return render_template("history/_bulk_progress.html", project=access.project, progress=progress)
 
 
-@bp.get("/projects/<uuid:project_id>/history/bulk/progress")
+@bp.get("/projects/<uuid:project_id>/history/bulk/<uuid:bulk_rerun_id>")
 @login_required
-def bulk_progress(project_id: uuid.UUID):
-    """How far a bulk rerun has got; the progress bar asks every second until it is done."""
+def bulk_progress(project_id: uuid.UUID, bulk_rerun_id: uuid.UUID):
+    """How far a bulk rerun has got, read from its row; the bar asks again until it is done."""
     access = project_access(project_id, Role.EDITOR)
-    job_ids = request.args.getlist("job")
-    progress = history_bulk.progress(project_id, job_ids)
-    return render_template(
-        "history/_bulk_progress.html", project=access.project, job_ids=job_ids, progress=progress
-    )
+    progress = history_bulk.progress(project_id, bulk_rerun_id)
+    return render_template("history/_bulk_progress.html", project=access.project, progress=progress)
+
+
+@bp.post("/projects/<uuid:project_id>/history/bulk/<uuid:bulk_rerun_id>/resume")
+@login_required
+def bulk_resume(project_id: uuid.UUID, bulk_rerun_id: uuid.UUID):
+    """Queue a stalled or failed bulk rerun again for the work orders it has left."""
+    access = project_access(project_id, Role.EDITOR)
+    progress = history_bulk.resume(project_id, bulk_rerun_id)
+    return render_template("history/_bulk_progress.html", project=access.project, progress=progress)
 
 
 def _carried_fields() -> list[tuple[str, str]]:

@@ -339,21 +339,16 @@ def test_bulk_preview_counts_and_caps(project, flows, monkeypatch):
     assert (capped.work_orders, capped.over_cap) == (2, True)
 
 
-def test_bulk_rerun_of_a_filter_is_split_into_jobs(project, flows, monkeypatch, db):
+def test_bulk_rerun_of_a_filter_is_one_bulk_rerun_of_every_match(project, flows, db):
     from app.services.history import bulk as history_bulk
-    from app.services.runs import bulk_reruns
 
     failed = [hf.work_order(flows[0], state="failed") for _ in range(5)]
     hf.work_order(flows[0], state="success")
-    monkeypatch.setattr(history_bulk, "CHUNK", 2)
-    job = history_bulk.rerun(
+    bulk_id = history_bulk.rerun(
         project.id, None, history_bulk.Selection(filters=HistoryFilter(states=("failed",))), None
     )
-    assert job.work_orders == 5 and len(job.job_ids) == 3
-    progress = history_bulk.progress(project.id, job.job_ids)
-    assert (progress["total"], progress["done"], progress["finished"]) == (5, 0, False)
-    chunks = [bulk_reruns.progress(project.id, j)["total"] for j in job.job_ids]
-    assert chunks == [2, 2, 1]
+    progress = history_bulk.progress(project.id, bulk_id)
+    assert (progress.total, progress.done, progress.finished) == (5, 0, False)
     matching = listing.matching_query(project.id, HistoryFilter(states=("failed",)), 100)
     assert set(db.session.scalars(matching)) == {o.id for o in failed}
 
