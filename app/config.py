@@ -45,8 +45,10 @@ class Settings:
     max_dataclip_mb: int = 10
     run_timeout_s: int = 300
     webhook_reply_timeout_s: int = 30
+    # A run whose worker stopped heartbeating for `lost_after_s` is marked lost by the
+    # scheduler's reaper: within 30 s of a kill, see `app.services.runs.maintenance`.
     heartbeat_s: int = 5
-    lost_after_s: int = 30
+    lost_after_s: int = 20
     # Live-view streams one web process serves at once; each holds a server thread, so keep
     # it at most `ferry web --threads` (40) minus 8 threads left for ordinary pages.
     sse_max_streams: int = 32
@@ -83,10 +85,16 @@ class Settings:
             run_timeout_s=_positive_int(environ, "FERRY_RUN_TIMEOUT_S", 300),
             webhook_reply_timeout_s=_positive_int(environ, "FERRY_WEBHOOK_REPLY_TIMEOUT_S", 30),
             heartbeat_s=_positive_int(environ, "FERRY_HEARTBEAT_S", 5),
-            lost_after_s=_positive_int(environ, "FERRY_LOST_AFTER_S", 30),
+            lost_after_s=_positive_int(environ, "FERRY_LOST_AFTER_S", cls.lost_after_s),
             sse_max_streams=_sse_max_streams(environ, cls.sse_max_streams),
             extra={"redis_url_defaulted": not environ.get("REDIS_URL")},
         )
+        if settings.lost_after_s < 3 * settings.heartbeat_s:
+            raise ConfigError(
+                f"FERRY_LOST_AFTER_S ({settings.lost_after_s}) must be at least three times "
+                f"FERRY_HEARTBEAT_S ({settings.heartbeat_s}): a live worker's runs would be "
+                "marked lost after a missed heartbeat or two."
+            )
         if settings.is_production:
             settings.refuse_development_defaults()
         return settings

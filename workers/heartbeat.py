@@ -21,8 +21,9 @@ class Heartbeat:
     heartbeat of each run executing inside `beating(run_id)`.
 
     A run's heartbeat is first set by its claim, so it is never older than `interval_s`
-    while the run is registered here; when the process dies the beats stop and the reaper
-    (`run_maintenance.reap`) turns its runs into `lost`, exactly as with a thread per run,
+    (plus a beat's own time) while the run is registered here; when the process dies the
+    beats stop and the reaper (`app.services.runs.maintenance.reap`) turns its runs into
+    `lost` within 30 s (`maintenance.lost_within_s`), exactly as with a thread per run,
     which cost a thread start and join on every run. The thread uses its own app context
     (and so its own database session), so it never touches the executor's transaction.
     """

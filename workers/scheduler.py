@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from flask import Flask
 
 from app.extensions import db, redis_client
+from app.services.runs.maintenance import SCHEDULER_TICK_S
 
 log = logging.getLogger("ferry.scheduler")
 
@@ -44,10 +45,13 @@ def periodic_tasks() -> list[PeriodicTask]:
     from app.services.runs import maintenance
     from app.services.triggers import cron
 
+    # The reaper first: in a tick where several tasks are due, the others must not delay
+    # it, since its period counts towards how soon a killed worker's run is lost
+    # (`maintenance.lost_within_s`).
     return [
+        PeriodicTask("reaper", maintenance.REAPER_EVERY_S, maintenance.reap),
         PeriodicTask("heartbeat", HEARTBEAT_EVERY_S, record_heartbeat),
         PeriodicTask("cron", 1.0, cron.tick),
-        PeriodicTask("reaper", 2.0, maintenance.reap),
         PeriodicTask("sweeper", 5.0, maintenance.sweep),
     ]
 
@@ -56,7 +60,9 @@ class _Stop:
     requested = False
 
 
-def run_scheduler(app: Flask, *, tick_s: float = 0.5, max_ticks: int | None = None) -> None:
+def run_scheduler(
+    app: Flask, *, tick_s: float = SCHEDULER_TICK_S, max_ticks: int | None = None
+) -> None:
     """Loop until SIGTERM/SIGINT, running each task when it is due."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     stop = _Stop()

@@ -10,6 +10,7 @@ from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
+from app.config import Settings
 from app.extensions import db, redis_client
 from app.models import Run, RunState
 from app.models.base import utcnow
@@ -18,6 +19,24 @@ from app.services.runs import queue as run_queue
 
 SWEEP_AFTER_S = 10
 SWEEP_BATCH = 1000
+# How often the scheduler (`workers.scheduler`) calls `reap`, and how often it wakes to see
+# which task is due: a task runs up to one tick after its time.
+REAPER_EVERY_S = 2.0
+SCHEDULER_TICK_S = 0.5
+
+
+def lost_within_s(settings: Settings) -> float:
+    """The longest a killed worker's run stays `started`, in seconds (22.5 by default).
+
+    A run's last heartbeat (one UPDATE per worker every FERRY_HEARTBEAT_S, for all its runs)
+    comes before the kill at the latest; the reaper marks the run lost once that heartbeat
+    is FERRY_LOST_AFTER_S old, and it runs every REAPER_EVERY_S, up to a scheduler tick
+    late. So: lost_after_s + REAPER_EVERY_S + SCHEDULER_TICK_S after the kill at worst, and
+    not before lost_after_s - heartbeat_s (a live worker beats at least three times within
+    the timeout: `Settings.from_env` refuses less). The defaults keep the worst case 7.5 s
+    under the 30 s promise, room for a scheduler tick slowed by its other tasks.
+    """
+    return settings.lost_after_s + REAPER_EVERY_S + SCHEDULER_TICK_S
 
 
 def reap() -> list[uuid.UUID]:
