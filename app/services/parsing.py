@@ -6,7 +6,8 @@ field and saying what to fix (with the line and column when the parser knows the
 crash. Refused on top of syntax errors: nesting deeper than `MAX_DEPTH` (deeper bodies crash
 recursive code later, in Python and in PostgreSQL), `NaN`/`Infinity` and numbers too large
 for a float (PostgreSQL's jsonb has no such values), and NUL characters (PostgreSQL text and
-jsonb cannot hold them).
+jsonb cannot hold them). YAML is also refused when its anchors and aliases expand to far
+more values than its text holds ("billion laughs"), which would exhaust time and memory.
 """
 
 from __future__ import annotations
@@ -52,21 +53,35 @@ def load_yaml(text: str, *, field: str, what: str = "The document") -> Any:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise Invalid(field, f"{what} is not valid YAML: {error.problem}{where}.") from None
+        problem = error.problem or error.context or "it cannot be read"
+        raise Invalid(field, f"{what} is not valid YAML: {problem}{where}.") from None
     except yaml.YAMLError as error:
         raise Invalid(field, f"{what} is not valid YAML: {error}.") from None
     except RecursionError:
         raise Invalid(field, _too_deep(what)) from None
-    check_storable(value, field=field, what=what)
+    # Without aliases every value takes at least a character of text; far more values than
+    # characters means aliases multiplied them.
+    check_storable(value, field=field, what=what, max_values=2 * len(text) + 100)
     return value
 
 
-def check_storable(value: Any, *, field: str, what: str = "The JSON") -> None:
+def check_storable(
+    value: Any, *, field: str, what: str = "The JSON", max_values: int | None = None
+) -> None:
     """Invalid unless `value` nests at most MAX_DEPTH levels and holds no NUL or non-finite
-    number. Iterative, so a deep value cannot exhaust the stack while being checked."""
+    number (nor more than `max_values` values, when given). Iterative, so a deep value cannot
+    exhaust the stack while being checked."""
     pending: list[tuple[Any, int]] = [(value, 1)]
+    seen = 0
     while pending:
         item, depth = pending.pop()
+        seen += 1
+        if max_values is not None and seen > max_values:
+            raise Invalid(
+                field,
+                f"{what} expands to too many values: its anchors and aliases (*name) repeat "
+                "the same values over and over. Write the values out instead.",
+            )
         if isinstance(item, dict):
             if depth > MAX_DEPTH:
                 raise Invalid(field, _too_deep(what))
@@ -83,6 +98,21 @@ def check_storable(value: Any, *, field: str, what: str = "The JSON") -> None:
                 raise Invalid(field, _nul(what))
         elif isinstance(item, float) and not math.isfinite(item):
             raise Invalid(field, f"{what} holds {item}, which JSON cannot store.")
+
+
+def kind_of(value: Any) -> str:
+    """What sort of value this is, in words for a message ("a number", "a list")."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, str):
+        return "text"
+    return "empty" if value is None else f"a {type(value).__name__}"
 
 
 class _NonFinite(ValueError):

@@ -17,6 +17,7 @@ from jsonschema import Draft202012Validator
 
 from app.services import adaptor_catalog
 from app.services.errors import Invalid, NotFound
+from app.services.parsing import load_json
 
 RAW = "raw"
 OAUTH = "oauth"
@@ -275,11 +276,10 @@ def _parse_raw(submitted: Mapping[str, Sequence[str]], stored: dict) -> dict:
             return stored  # left blank while editing: keep the stored body
         raise BodyInvalid({RAW_FIELD: "Enter the credential as a JSON object."})
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise BodyInvalid(
-            {RAW_FIELD: f"This is not valid JSON (line {error.lineno}): {error.msg}."}
-        ) from None
+        # parsing refuses what PostgreSQL cannot keep (deep nesting, NaN, NUL), not only typos.
+        value = load_json(text, field=RAW_FIELD, what="This")
+    except Invalid as error:
+        raise BodyInvalid({RAW_FIELD: error.message}) from None
     if not isinstance(value, dict):
         raise BodyInvalid({RAW_FIELD: 'Enter a JSON object, in braces: {"key": "value"}.'})
     return value
@@ -308,9 +308,9 @@ def _convert(spec_field: SchemaField, raw: str) -> object:
         raise ValueError("Choose one of: " + ", ".join(spec_field.choices) + ".")
     if spec_field.kind == "json":
         try:
-            return json.loads(raw)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"This is not valid JSON: {error.msg}.") from None
+            return load_json(raw, field=spec_field.name, what="This")
+        except Invalid as error:
+            raise ValueError(error.message) from None
     if spec_field.kind == "url":
         parts = urlsplit(raw)
         if parts.scheme not in {"http", "https"} or not parts.hostname:

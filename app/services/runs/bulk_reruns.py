@@ -57,6 +57,23 @@ def start(
     step_key: str | None,
 ) -> dict:
     """Queue a bulk rerun; returns its id and how many work orders it covers."""
+    # Types first: the arguments come from a JSON body, which may hold anything at all.
+    if work_order_ids is not None and not (
+        isinstance(work_order_ids, list)
+        and all(isinstance(i, str | uuid.UUID) for i in work_order_ids)
+    ):
+        raise Invalid("work_order_ids", "work_order_ids must be a list of work order ids.")
+    if work_order_ids is not None and len(work_order_ids) > MAX_WORK_ORDERS:
+        raise Invalid("work_order_ids", f"At most {MAX_WORK_ORDERS:,} work orders at once.")
+    if filters is not None and not isinstance(filters, dict):
+        raise Invalid("filter", 'The filter must be an object, e.g. {"state": "failed"}.')
+    for key, value in (filters or {}).items():
+        if key not in ("state", "workflow_id"):
+            raise Invalid(f"filter.{key}", "A filter may name state and workflow_id only.")
+        if value is not None and not isinstance(value, str):
+            raise Invalid(f"filter.{key}", f"filter.{key} must be text.")
+    if step_key is not None and not isinstance(step_key, str):
+        raise Invalid("step", 'step must be the key of a step (text), e.g. "load".')
     if (work_order_ids is None) == (filters is None):
         raise Invalid("work_order_ids", "Give either work_order_ids or a filter.")
     if work_order_ids is not None:

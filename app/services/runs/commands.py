@@ -23,6 +23,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.services.errors import Conflict, Invalid, NotFound
+from app.services.parsing import check_storable
 from app.services.runs import events, queue
 from app.services.workflows import store
 
@@ -47,6 +48,8 @@ def start_manual_run(
     if custom_input is not None:
         if not isinstance(custom_input, dict):
             raise Invalid("input", 'Custom input must be a JSON object, e.g. {"data": {}}.')
+        # Callers may hand over a value they parsed themselves: jsonb must be able to keep it.
+        check_storable(custom_input, field="input", what="The input")
         clip = Dataclip(project_id=project_id, type=DataclipType.SAVED_INPUT, body=custom_input)
         db.session.add(clip)
         db.session.flush()

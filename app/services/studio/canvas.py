@@ -27,7 +27,6 @@ from app.models import (
 )
 from app.services.credentials import forms
 from app.services.errors import Invalid
-from app.services.studio import checks as studio_checks
 from app.services.triggers import cron
 from app.services.workflows import store
 
@@ -219,11 +218,7 @@ def save_canvas(
     if not isinstance(document, dict):
         raise Invalid("", "The builder sent no workflow document.")
     clean_positions = _clean_positions(positions)
-    # The canvas checks name the same paths as the parser, in words written for the builder.
-    problems = studio_checks.validate_canvas(project_id, document)
-    blocking = [p for p in problems if p.level == "error"]
-    if blocking:
-        raise Invalid(blocking[0].path, blocking[0].message)
+    # The one document check runs in replace_workflow: its first error names the path.
     saved = store.replace_workflow(
         workflow_id,
         document,

@@ -20,7 +20,12 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.services.errors import Conflict, Invalid, NotFound
-from app.services.workflows.documents import WorkflowDocument, parse_document
+from app.services.workflows.documents import (
+    DocumentInvalid,
+    Problem,
+    WorkflowDocument,
+    check_document,
+)
 
 
 def get_workflow(workflow_id: uuid.UUID, project_id: uuid.UUID | None = None) -> Workflow:
@@ -58,7 +63,7 @@ def create_workflow(
     project_id: uuid.UUID, source: str | bytes | dict, actor_id: uuid.UUID | None = None
 ) -> Workflow:
     """Create a workflow from a document and take its first snapshot."""
-    document = parse_document(source)
+    document, credentials = _checked(project_id, source)
     _name_is_free(project_id, document.name, None)
     workflow = Workflow(
         project_id=project_id,
@@ -69,7 +74,7 @@ def create_workflow(
     )
     db.session.add(workflow)
     db.session.flush()
-    _apply(workflow, document, existing_triggers={}, existing_steps={})
+    _apply(workflow, document, credentials, existing_triggers={}, existing_steps={})
     _snapshot(workflow, actor_id)
     db.session.commit()
     return get_workflow(workflow.id)
@@ -94,7 +99,7 @@ def replace_workflow(
             "Someone else saved this workflow since you opened it (your version "
             f"{expected_version}, now {workflow.lock_version}). Reload to see their changes."
         )
-    document = parse_document(source)
+    document, credentials = _checked(workflow.project_id, source)
     _name_is_free(workflow.project_id, document.name, workflow.id)
     workflow.name = document.name
     workflow.concurrency = document.concurrency
@@ -103,7 +108,7 @@ def replace_workflow(
     for edge in list(workflow.edges):
         workflow.edges.remove(edge)
     db.session.flush()
-    _apply(workflow, document, existing_triggers, existing_steps)
+    _apply(workflow, document, credentials, existing_triggers, existing_steps)
     workflow.lock_version += 1
     _snapshot(workflow, actor_id)
     db.session.commit()
@@ -196,9 +201,12 @@ def _trigger_dict(trigger: Trigger, steps_by_id: dict) -> dict:
 
 
 def _apply(
-    workflow: Workflow, document: WorkflowDocument, existing_triggers: dict, existing_steps: dict
+    workflow: Workflow,
+    document: WorkflowDocument,
+    credentials: dict[str, uuid.UUID],
+    existing_triggers: dict,
+    existing_steps: dict,
 ) -> None:
-    credentials = _resolve_credentials(workflow.project_id, document)
     steps: dict[str, Step] = {}
     for job in document.jobs:
         step = existing_steps.pop(job.key, None) or Step(workflow_id=workflow.id, key=job.key)
@@ -305,10 +313,26 @@ def snapshot_definition(workflow: Workflow) -> dict:
     }
 
 
-def _resolve_credentials(project_id: uuid.UUID, document: WorkflowDocument) -> dict:
+def _checked(
+    project_id: uuid.UUID, source: str | bytes | dict
+) -> tuple[WorkflowDocument, dict[str, uuid.UUID]]:
+    """The document and its steps' credential ids, or DocumentInvalid listing every error."""
+    checked = check_document(source)
+    credentials, problems = resolve_credentials(project_id, checked.document)
+    errors = checked.errors + problems
+    if errors:
+        raise DocumentInvalid(errors)
+    return checked.document, credentials
+
+
+def resolve_credentials(
+    project_id: uuid.UUID, document: WorkflowDocument
+) -> tuple[dict[str, uuid.UUID], list[Problem]]:
+    """The credential id of each job that names one, and a problem for each name that is not
+    exactly one credential shared into the project (the one check of credential names)."""
     wanted = {job.credential for job in document.jobs if job.credential}
     if not wanted:
-        return {}
+        return {}, []
     rows = db.session.execute(
         select(Credential.name, Credential.id)
         .join(ProjectCredential, ProjectCredential.credential_id == Credential.id)
@@ -317,24 +341,24 @@ def _resolve_credentials(project_id: uuid.UUID, document: WorkflowDocument) -> d
     ids_by_name: dict[str, list[uuid.UUID]] = {}
     for name, credential_id in rows:
         ids_by_name.setdefault(name, []).append(credential_id)
-    resolved = {}
+    resolved, problems = {}, []
     for job in document.jobs:
         if not job.credential:
             continue
         ids = ids_by_name.get(job.credential, [])
+        path = f"jobs.{job.key}.credential"
         if not ids:
-            raise Invalid(
-                f"jobs.{job.key}.credential",
-                f"No credential named {job.credential!r} is shared into this project.",
-            )
-        if len(ids) > 1:
-            raise Invalid(
-                f"jobs.{job.key}.credential",
+            message = f"No credential named {job.credential!r} is shared into this project."
+            problems.append(Problem(path, message))
+        elif len(ids) > 1:
+            message = (
                 f"Several credentials shared into this project are named "
-                f"{job.credential!r}: rename one of them.",
+                f"{job.credential!r}: rename one of them."
             )
-        resolved[job.key] = ids[0]
-    return resolved
+            problems.append(Problem(path, message))
+        else:
+            resolved[job.key] = ids[0]
+    return resolved, problems
 
 
 def _credential_names(ids: set) -> dict:

@@ -7,6 +7,7 @@ from flask import Blueprint, g, jsonify, request
 from app.extensions import csrf
 from app.services import accounts
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
+from app.web.api.body import Unreadable
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -29,11 +30,13 @@ def authenticate():
     return None
 
 
-def error(status: int, message: str, field: str | None = None):
-    """A JSON error response."""
-    body = {"error": message, "status": status}
+def error(status: int, message: str, field: str | None = None, problems: list | None = None):
+    """A JSON error response; `problems` lists every problem of a document with its path."""
+    body: dict = {"error": message, "status": status}
     if field is not None:
         body["field"] = field
+    if problems:
+        body["problems"] = [problem.as_dict() for problem in problems]
     return jsonify(body), status
 
 
@@ -54,4 +57,6 @@ def _conflict(exc: Conflict):
 
 @bp.errorhandler(Invalid)
 def _invalid(exc: Invalid):
-    return error(422, exc.message, exc.field)
+    # A body or query parameter that cannot be read at all is a bad request, not a bad field.
+    status = 400 if isinstance(exc, Unreadable) else 422
+    return error(status, exc.message, exc.field, getattr(exc, "problems", None))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import g, jsonify, request
+from flask import g, jsonify
 
 from app.services import projects as project_service
-from app.services.errors import Invalid
+from app.web.api import body as read
 from app.web.api import serialize
 from app.web.api.blueprint import bp
 
@@ -26,15 +26,7 @@ def list_projects():
 @bp.post("/projects")
 def create_project():
     """Create a project; the token's user becomes its owner."""
-    body = _json_object()
-    project = project_service.create_project(
-        g.api_user, str(body.get("name") or ""), str(body.get("description") or "")
-    )
+    body = read.json_object()
+    name, description = read.text(body, "name"), read.text(body, "description")
+    project = project_service.create_project(g.api_user, name or "", description or "")
     return jsonify(serialize.project(project)), 201
-
-
-def _json_object() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise Invalid("body", "Send a JSON object with Content-Type: application/json.")
-    return body

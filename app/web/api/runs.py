@@ -9,10 +9,10 @@ from flask import g, jsonify, request
 from app.models import Role
 from app.services.errors import Invalid
 from app.services.runs import bulk_reruns, commands, queries
+from app.web.api import body as read
 from app.web.api import serialize
 from app.web.api.access import project_for, run_for
 from app.web.api.blueprint import bp
-from app.web.api.workflows import _uuid
 
 
 @bp.get("/work_orders/<uuid:work_order_id>")
@@ -47,9 +47,9 @@ def list_runs(project_id: uuid.UUID):
     page = queries.list_runs(
         project_id,
         state=request.args.get("state"),
-        workflow_id=_uuid(request.args.get("workflow_id"), "workflow_id"),
-        limit=request.args.get("limit", 50, type=int),
-        cursor=request.args.get("cursor"),
+        workflow_id=read.an_id(request.args.get("workflow_id"), "workflow_id"),
+        limit=read.query_int("limit") or 50,
+        cursor=read.query_text("cursor"),
     )
     return jsonify({"runs": [serialize.run(r) for r in page.runs], "next_cursor": page.next_cursor})
 
@@ -58,7 +58,7 @@ def list_runs(project_id: uuid.UUID):
 def retry(run_id: uuid.UUID):
     """Retry from the start or from `step_id`, on the `latest` or `original` snapshot."""
     run = run_for(run_id, Role.EDITOR)
-    body = request.get_json(silent=True) or {}
+    body = read.json_object()
     snapshot = body.get("snapshot", "latest")
     if snapshot not in ("latest", "original"):
         raise Invalid("snapshot", "snapshot is latest or original.")
@@ -66,7 +66,7 @@ def retry(run_id: uuid.UUID):
         run.id,
         project_id=run.project_id,
         actor_id=g.api_user.id,
-        step_id=_uuid(body.get("step_id"), "step_id"),
+        step_id=read.an_id(body.get("step_id"), "step_id"),
         snapshot=snapshot,
     )
     return jsonify({"work_order_id": str(new_run.work_order_id), "run_id": str(new_run.id)}), 201
@@ -85,7 +85,7 @@ def bulk_rerun(project_id: uuid.UUID):
     """Rerun many work orders in the background: `{"work_order_ids": [...]}` or
     `{"filter": {"state": "failed", "workflow_id": "..."}}`, optional `"step": "<job key>"`."""
     project_for(project_id, Role.EDITOR)
-    body = request.get_json(silent=True) or {}
+    body = read.json_object()
     job = bulk_reruns.start(
         project_id,
         actor_id=g.api_user.id,

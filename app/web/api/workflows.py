@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from flask import g, jsonify, request
+from flask import g, jsonify
 
 from app.models import Role
-from app.services.errors import Invalid
 from app.services.runs import commands
 from app.services.workflows import store
+from app.web.api import body as read
 from app.web.api import serialize
 from app.web.api.access import project_for, workflow_for
 from app.web.api.blueprint import bp
@@ -27,7 +27,7 @@ def list_workflows(project_id: uuid.UUID):
 def create_workflow(project_id: uuid.UUID):
     """Create a workflow from a YAML or JSON document (422 names the bad field)."""
     project_for(project_id, Role.EDITOR)
-    workflow = store.create_workflow(project_id, _document(), g.api_user.id)
+    workflow = store.create_workflow(project_id, read.document(), g.api_user.id)
     return jsonify(serialize.workflow(workflow)), 201
 
 
@@ -41,9 +41,10 @@ def get_workflow(workflow_id: uuid.UUID):
 def replace_workflow(workflow_id: uuid.UUID):
     """Replace a workflow's document; pass `?lock_version=N` to refuse overwriting newer work."""
     workflow = workflow_for(workflow_id, Role.EDITOR)
-    expected = request.args.get("lock_version", type=int)
+    # Read before anything is replaced: "?lock_version=abc" must not skip the lock.
+    expected = read.query_int("lock_version")
     replaced = store.replace_workflow(
-        workflow.id, _document(), expected_version=expected, actor_id=g.api_user.id
+        workflow.id, read.document(), expected_version=expected, actor_id=g.api_user.id
     )
     return jsonify(serialize.workflow(replaced))
 
@@ -60,33 +61,13 @@ def delete_workflow(workflow_id: uuid.UUID):
 def start_run(workflow_id: uuid.UUID):
     """Start a run: `{"input": {...}}`, `{"dataclip_id": "..."}` or `{}`; `step_id` optional."""
     workflow = workflow_for(workflow_id, Role.EDITOR)
-    body = request.get_json(silent=True) or {}
-    if not isinstance(body, dict):
-        raise Invalid("body", "Send a JSON object.")
+    body = read.json_object()
     run = commands.start_manual_run(
         workflow.id,
         project_id=workflow.project_id,
         actor_id=g.api_user.id,
         custom_input=body.get("input"),
-        dataclip_id=_uuid(body.get("dataclip_id"), "dataclip_id"),
-        step_id=_uuid(body.get("step_id"), "step_id"),
+        dataclip_id=read.an_id(body.get("dataclip_id"), "dataclip_id"),
+        step_id=read.an_id(body.get("step_id"), "step_id"),
     )
     return jsonify({"work_order_id": str(run.work_order_id), "run_id": str(run.id)}), 201
-
-
-def _document():
-    if request.is_json:
-        document = request.get_json(silent=True)
-        if document is None:
-            raise Invalid("body", "The body is not valid JSON.")
-        return document
-    return request.get_data(as_text=True)
-
-
-def _uuid(value, field: str) -> uuid.UUID | None:
-    if value is None:
-        return None
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise Invalid(field, f"{field} is not an id.") from None

@@ -9,7 +9,7 @@ from flask import Response, jsonify, render_template, request
 from flask_login import current_user, login_required
 
 from app.models import Role, WebhookAuth
-from app.services import adaptor_catalog
+from app.services import adaptor_catalog, parsing
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.studio import canvas as studio
 from app.services.studio import checks as studio_checks
@@ -45,7 +45,9 @@ def builder(project_id: uuid.UUID, workflow_id: uuid.UUID):
 def save(project_id: uuid.UUID, workflow_id: uuid.UUID):
     """Save the canvas as a new snapshot: 409 when someone saved since, 422 naming the field."""
     project_access(project_id, Role.EDITOR)
-    body = request.get_json(silent=True)
+    body, unreadable = _json_body()
+    if unreadable is not None:
+        return unreadable
     if not isinstance(body, dict) or not isinstance(body.get("lock_version"), int):
         return jsonify({"error": "Send the document, positions and lock_version as JSON."}), 400
     try:
@@ -69,9 +71,20 @@ def save(project_id: uuid.UUID, workflow_id: uuid.UUID):
 def validate(project_id: uuid.UUID, workflow_id: uuid.UUID):
     """Every problem of the unsaved canvas at once, with the node or edge it concerns."""
     project_access(project_id)
-    body = request.get_json(silent=True) or {}
-    problems = studio_checks.validate_canvas(project_id, body.get("document"))
+    body, unreadable = _json_body()
+    if unreadable is not None:
+        return unreadable
+    document = body.get("document") if isinstance(body, dict) else None
+    problems = studio_checks.validate_canvas(project_id, document)
     return jsonify({"problems": [p.as_dict() for p in problems]})
+
+
+def _json_body():
+    """The JSON body, or a 400 reply saying why it cannot be read (malformed, too deep)."""
+    try:
+        return parsing.load_json(request.get_data(), field="body", what="The body"), None
+    except Invalid as error:
+        return None, (jsonify({"error": error.message, "field": error.field}), 400)
 
 
 @bp.get("/cron-preview")

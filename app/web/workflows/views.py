@@ -11,6 +11,7 @@ from app.models import Role
 from app.services.errors import Invalid
 from app.services.studio import canvas
 from app.services.workflows import store
+from app.services.workflows.documents import Problem
 from app.web import htmx
 from app.web.access import project_access
 from app.web.navigation import NavItem
@@ -91,8 +92,11 @@ def import_yaml(project_id: uuid.UUID):
                 return htmx.redirect_client(Response(status=204), target)
             return redirect(target)
     if error is not None:
-        where = f"{error.field}: " if error.field else ""
-        form.document.errors.append(f"{where}{error.message}")
+        # A document's every problem, each with its path; any other refusal on its own.
+        problems = getattr(error, "problems", None) or [Problem(error.field, error.message)]
+        for problem in problems:
+            where = f"{problem.path}: " if problem.path else ""
+            form.document.errors.append(f"{where}{problem.message}")
     if htmx.is_fragment_request():
         html = render_template("workflows/_import_form.html", project=access.project, form=form)
         return htmx.vary_on_htmx(Response(html, status=422))

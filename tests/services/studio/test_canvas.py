@@ -176,7 +176,7 @@ def test_save_canvas_names_the_step_without_an_adaptor(db, project):
     with pytest.raises(Invalid) as caught:
         studio.save_canvas(workflow.id, project.id, document, {}, 1, None)
     assert caught.value.field == "jobs.send.adaptor"
-    assert caught.value.message == "Choose an adaptor for this step."
+    assert caught.value.message == "This step needs an adaptor: choose one, e.g. http@1."
 
 
 def test_validate_canvas_reports_every_problem_with_its_path(db, project):
@@ -201,7 +201,9 @@ def test_validate_canvas_reports_every_problem_with_its_path(db, project):
     }
     problems = {p.path: p for p in studio_checks.validate_canvas(project.id, document)}
     assert problems["jobs.b.name"].message == "A step needs a name."
-    assert problems["jobs.b.adaptor"].message == "Choose an adaptor for this step."
+    assert problems["jobs.b.adaptor"].message == (
+        "This step needs an adaptor: choose one, e.g. http@1."
+    )
     assert "not a valid Python expression" in problems["edges.a->b.condition_expression"].message
     assert "cycle" in problems["edges.b->a"].message
     assert "cycle" in problems["edges.a->b"].message
@@ -306,3 +308,35 @@ def test_progress_reports_each_step_state(db, project):
     with pytest.raises(Invalid) as caught:
         run_panel.start_run(workflow.id, project.id, None, source="custom", custom_text="[1]")
     assert caught.value.message.startswith("The input must be a JSON object")
+
+
+def test_the_canvas_check_and_saving_say_the_same_thing_about_a_mistake(db, project):
+    workflow = factories.workflow(project, TWO_STEPS.format(name="Same words"))
+    document = store.export_document(workflow)
+    document["edges"]["shape->send"]["condition_label"] = {"a": 1}
+    document["jobs"]["send"]["credential"] = "Nowhere"
+    document["concurrency"] = 10**30
+    problems = studio_checks.validate_canvas(project.id, document)
+    assert [(p.path, p.level) for p in problems] == [
+        ("concurrency", "error"),
+        ("edges.shape->send.condition_label", "error"),
+        ("jobs.send.credential", "error"),
+    ]
+    assert problems[1].message == "The condition label must be text, not a mapping."
+    assert problems[2].message == "No credential named 'Nowhere' is shared into this project."
+    with pytest.raises(Invalid) as caught:
+        studio.save_canvas(workflow.id, project.id, document, {}, 1, None)
+    assert (caught.value.field, caught.value.message) == (problems[0].path, problems[0].message)
+    assert [p.path for p in caught.value.problems] == [p.path for p in problems]
+    assert store.get_workflow(workflow.id).lock_version == 1
+
+
+def test_the_canvas_check_survives_a_deeply_nested_document(db, project):
+    document = {"name": "Deep", "jobs": {}}
+    node = document["jobs"]
+    for _ in range(200):
+        node["x"] = {}
+        node = node["x"]
+    problems = studio_checks.validate_canvas(project.id, document)
+    assert [p.path for p in problems] == [""]
+    assert "nested too deeply" in problems[0].message
