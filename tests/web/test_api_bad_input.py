@@ -210,3 +210,9 @@ def test_bad_bulk_rerun_bodies_are_refused(api, project, db, failed_work_order, 
     response = api.post(f"/projects/{project.id}/bulk_rerun", json=body)
     refused(response, field, words)
     assert db.session.query(WorkOrder).count() == 1
+
+
+def test_the_openapi_document_describes_400_and_the_problem_list(client, db):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert "400" in spec["paths"]["/workflows/{workflow_id}"]["put"]["responses"]
+    assert "problems" in spec["components"]["schemas"]["Error"]["properties"]

@@ -28,6 +28,7 @@ def _op(summary: str, *, params=(), body=None, ok: str = "200", role: str = "vie
         ],
         "responses": {
             ok: {"description": "OK"},
+            "400": _ERROR,
             "401": _ERROR,
             "403": _ERROR,
             "404": _ERROR,
@@ -146,6 +147,18 @@ SPEC = {
                     "error": {"type": "string"},
                     "status": {"type": "integer"},
                     "field": {"type": "string", "description": "The field or document path to fix"},
+                    "problems": {
+                        "type": "array",
+                        "description": "Every problem of a workflow document, each with its path",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "path": {"type": "string"},
+                                "message": {"type": "string"},
+                                "level": {"type": "string"},
+                            },
+                        },
+                    },
                 },
             },
             "WorkflowDocument": {
