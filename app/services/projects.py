@@ -39,6 +39,10 @@ def create_project(owner: User, name: str, description: str = "") -> Project:
     name = " ".join(name.split())
     if not name:
         raise Invalid("name", "Give the project a name.")
+    for field, value in (("name", name), ("description", description)):
+        if "\x00" in value:
+            # PostgreSQL cannot store it; the web refuses it earlier, the CLI arrives here.
+            raise Invalid(field, f"The {field} contains a NUL character (\\u0000); remove it.")
     if len(name) > MAX_NAME_LENGTH:
         raise Invalid("name", f"The name is too long: at most {MAX_NAME_LENGTH} characters.")
     project = Project(name=name, description=description.strip())

@@ -13,6 +13,12 @@ def is_fragment_request() -> bool:
     )
 
 
+def is_htmx_request() -> bool:
+    """True for any request htmx sent (a fragment or a history restore): htmx swaps in
+    only 2xx answers, so a page that still has something to show answers those with 200."""
+    return request.headers.get("HX-Request") == "true"
+
+
 def vary_on_htmx(response: Response) -> Response:
     """Mark a response whose body depends on HX-Request, so caches keep both versions."""
     response.vary.add("HX-Request")

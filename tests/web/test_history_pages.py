@@ -93,7 +93,9 @@ def test_htmx_filter_request_gets_only_the_results(signed_in, project, flow):
 
 def test_a_bad_filter_is_named_and_the_list_still_shows(signed_in, project, flow):
     hf.work_order(flow)
-    html = html_of(signed_in.get(f"/projects/{project.id}/history?received_from=yesterday"))
+    response = signed_in.get(f"/projects/{project.id}/history?received_from=yesterday")
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
     assert "Write the date as YYYY-MM-DD." in html
     assert len(row_ids(html)) == 1
 

@@ -61,6 +61,9 @@ def valid_name(owner_id: uuid.UUID, name: str, exclude_id: uuid.UUID | None) -> 
         raise Invalid("name", "Give the credential a name, e.g. “DHIS2 production”.")
     if len(name) > MAX_NAME_LENGTH:
         raise Invalid("name", f"The name is too long: at most {MAX_NAME_LENGTH} characters.")
+    if "\x00" in name:
+        # PostgreSQL cannot store it (nor compare with it): say so before the query below.
+        raise Invalid("name", "The name contains a NUL character (\\u0000); remove it.")
     clash = db.session.scalar(
         select(Credential.id).where(Credential.user_id == owner_id, Credential.name == name)
     )

@@ -22,6 +22,11 @@ PLACE_LABELS = {"id": "ids", "input": "input data", "logs": "logs"}
 DEFAULT_PLACES = ("id", "input")
 MIN_TEXT = 3
 MAX_TEXT = 200
+# Day bounds become timestamps with a few days' slack on either side (see search.py); the
+# years 1 and 9999 would overflow, and no work order predates 1900 or outlives 2999.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+PAGE_LINK_BROKEN = "This page link is not valid; go back to the first page."
 
 
 class QueryArgs(Protocol):
@@ -99,9 +104,12 @@ def _date(raw: str | None, name: str) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw.strip()[:10])
+        day = date.fromisoformat(raw.strip()[:10])
     except ValueError:
         raise Invalid(name, "Write the date as YYYY-MM-DD.") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise Invalid(name, f"Choose a date from {FIRST_DAY} to {LAST_DAY}.")
+    return day
 
 
 def day_start(day: date) -> datetime:
@@ -121,13 +129,26 @@ def encode_cursor(inserted_at: datetime, row_id: uuid.UUID) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    """The (inserted_at, id) behind a cursor; Invalid when it was not made by encode_cursor."""
+def decode_cursor(cursor: str, message: str = PAGE_LINK_BROKEN) -> tuple[datetime, uuid.UUID]:
+    """The (inserted_at, id) behind a cursor; Invalid("cursor", `message`) for anything
+    encode_cursor did not make: other encodings or shapes, values of other types or written
+    differently, a moment outside the years 1900-2999 in UTC, or an id that is not one.
+    (Not signed: a valid cursor only says where to start listing what the viewer may see.)"""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        moment, row_id = json.loads(base64.urlsafe_b64decode(padded))
-        return datetime.fromisoformat(moment), uuid.UUID(row_id)
-    except (ValueError, TypeError):
-        raise Invalid(
-            "cursor", "That page link is broken; start again from the first page."
-        ) from None
+        decoded = json.loads(base64.urlsafe_b64decode(padded))
+        if not (isinstance(decoded, list) and len(decoded) == 2):
+            raise ValueError("not a pair")
+        moment_text, id_text = decoded
+        if not (isinstance(moment_text, str) and isinstance(id_text, str)):
+            raise ValueError("not two strings")
+        moment, row_id = datetime.fromisoformat(moment_text), uuid.UUID(id_text)
+        if moment.isoformat() != moment_text or str(row_id) != id_text:
+            raise ValueError("not written by encode_cursor")  # e.g. a trailing NUL
+        # Naive moments are UTC (SQLite gives them); converting proves the moment is in range.
+        in_utc = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+        if not FIRST_DAY <= in_utc.date() <= LAST_DAY:
+            raise ValueError("out of range")
+        return moment, row_id
+    except (ValueError, TypeError, OverflowError):
+        raise Invalid("cursor", message) from None

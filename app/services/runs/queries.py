@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import select, tuple_
 
 from app.extensions import db
 from app.models import LogLine, Run, RunState, StepRun, WorkOrder
 from app.services.errors import Invalid, NotFound
+from app.services.history.filters import decode_cursor, encode_cursor
 
 MAX_PAGE = 200
+CURSOR_BROKEN = "The cursor is not one this API gave out: start again without it."
 
 
 def get_run(run_id: uuid.UUID, project_id: uuid.UUID | None = None) -> Run:
@@ -98,26 +97,13 @@ def list_runs(
     if workflow_id is not None:
         query = query.where(Run.workflow_id == workflow_id)
     if cursor:
-        inserted_at, run_id = _decode_cursor(cursor)
+        # The history's cursors: the same (inserted_at, id) position, validated as strictly.
+        inserted_at, run_id = decode_cursor(cursor, CURSOR_BROKEN)
         query = query.where(tuple_(Run.inserted_at, Run.id) < tuple_(inserted_at, run_id))
     rows = list(
         db.session.scalars(query.order_by(Run.inserted_at.desc(), Run.id.desc()).limit(limit + 1))
     )
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = _encode_cursor(rows[-1].inserted_at, rows[-1].id) if more else None
+    next_cursor = encode_cursor(rows[-1].inserted_at, rows[-1].id) if more else None
     return RunPage(rows, next_cursor)
-
-
-def _encode_cursor(inserted_at: datetime, run_id: uuid.UUID) -> str:
-    raw = json.dumps([inserted_at.isoformat(), str(run_id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        moment, run_id = json.loads(base64.urlsafe_b64decode(padded))
-        return datetime.fromisoformat(moment), uuid.UUID(run_id)
-    except (ValueError, TypeError):
-        raise Invalid("cursor", "The cursor is not one this API gave out.") from None

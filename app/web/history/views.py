@@ -14,7 +14,7 @@ from app.services.history import listing
 from app.services.history.filters import PLACE_LABELS, STATES, HistoryFilter, parse_filter
 from app.web.access import ProjectAccess, project_access
 from app.web.history.blueprint import bp
-from app.web.htmx import is_fragment_request, vary_on_htmx
+from app.web.htmx import is_fragment_request, is_htmx_request, vary_on_htmx
 from app.web.navigation import NavItem
 
 NAV = NavItem("History", "clock-history", "history.index", 30)
@@ -31,12 +31,14 @@ def index(project_id: uuid.UUID):
         cursor = request.args.get("cursor") or None
         view = listing.page_view(project_id, filters, cursor=cursor)
     except Invalid as problem:
-        # Say what was wrong next to the field and show the unfiltered list meanwhile.
+        # Say what was wrong next to the field and show the first unfiltered page meanwhile:
+        # a 422 for browsers and links, a 200 for htmx, which swaps in only 2xx answers.
         error, filters, cursor = problem, HistoryFilter(), None
         view = listing.page_view(project_id, filters)
     context = _context(access, filters, view=view, cursor=cursor, error=error)
     template = "history/_results.html" if is_fragment_request() else "history/index.html"
-    return vary_on_htmx(make_response(render_template(template, **context)))
+    status = 422 if error is not None and not is_htmx_request() else 200
+    return vary_on_htmx(make_response(render_template(template, **context), status))
 
 
 @bp.get("/projects/<uuid:project_id>/history/rows")
