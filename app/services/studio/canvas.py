@@ -280,5 +280,5 @@ def cron_preview(expression: str, timezone: str = "UTC", now: datetime | None = 
         )
     try:
         return cron.next_ticks(expression, timezone or "UTC", now or datetime.now(UTC), 5)
-    except (KeyError, ValueError) as error:
+    except (KeyError, ValueError, OSError) as error:  # "Africa" is a folder: OSError
         raise Invalid("cron_timezone", f"Unknown time zone: {error}.") from None

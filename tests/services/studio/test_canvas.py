@@ -220,6 +220,15 @@ def test_cron_preview_gives_five_times_or_a_clear_error(db):
     assert "is not a valid cron expression" in caught.value.message
 
 
+@pytest.mark.parametrize("zone", ["Africa", "Nowhere/City", "../etc", "UTC\x00"])
+def test_cron_preview_names_an_unknown_time_zone(db, zone):
+    """"Africa" is a folder of zones, not a zone: it once crashed the preview."""
+    with pytest.raises(Invalid) as caught:
+        studio.cron_preview("0 2 * * *", zone)
+    assert caught.value.field == "cron_timezone"
+    assert "Unknown time zone" in caught.value.message
+
+
 def test_request_builder_writes_an_each_post_line_and_reads_it_back():
     form = MultiDict(
         [
