@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Response, request
 
 
@@ -28,4 +30,27 @@ def vary_on_htmx(response: Response) -> Response:
 def redirect_client(response: Response, location: str) -> Response:
     """Ask htmx to navigate the whole page to `location`."""
     response.headers["HX-Redirect"] = location
+    return response
+
+
+def trigger(response: Response, event: str, detail: object = None) -> Response:
+    """Have htmx fire `event` (with `detail`) on the requesting element when the answer arrives;
+    several events on one response are merged into the one HX-Trigger header."""
+    events = json.loads(response.headers.get("HX-Trigger") or "{}")
+    events[event] = detail
+    response.headers["HX-Trigger"] = json.dumps(events)
+    return response
+
+
+def toast(response: Response, message: str, kind: str = "info") -> Response:
+    """Announce `message` in a toast (kind: success, danger, warning or info); the page's one
+    `ferry:toast` listener shows it."""
+    return trigger(response, "ferry:toast", {"message": message, "kind": kind})
+
+
+def retarget(response: Response, selector: str, swap: str = "outerHTML") -> Response:
+    """Swap this answer into `selector` instead of the element's own target (an error message
+    goes next to the field it concerns)."""
+    response.headers["HX-Retarget"] = selector
+    response.headers["HX-Reswap"] = swap
     return response

@@ -110,3 +110,29 @@ def node_state(page: Page, node_id: str) -> str:
     return page.evaluate(
         "id => window.ferryStudio.graph.cy.getElementById(id).data('state') || ''", node_id
     )
+
+
+def node_border(page: Page, node_id: str) -> str:
+    """The border colour the canvas draws a node with, as rgb(r,g,b)."""
+    colour = page.evaluate(
+        "id => window.ferryStudio.graph.cy.getElementById(id).style('border-color')", node_id
+    )
+    return colour.replace(" ", "")
+
+
+def badge_colour(page: Page, state: str) -> str:
+    """The colour of a state's badge on the page (Bootstrap's CSS), as rgb(r,g,b)."""
+    colour = page.evaluate(
+        """state => {
+            // A fresh badge with the macro's classes, shown, so its colour is Bootstrap's.
+            const known = document.querySelector(`[data-state-palette] [data-state="${state}"]`);
+            const badge = document.createElement('span');
+            badge.className = known.className;
+            document.body.append(badge);
+            const colour = getComputedStyle(badge).backgroundColor;
+            badge.remove();
+            return colour;
+        }""",
+        state,
+    )
+    return colour.replace(" ", "")

@@ -118,8 +118,8 @@ def test_build_save_run_and_receive_a_webhook(page: Page, live_server: str):
         type_in_editor(page, "#run-input-editor", RECORDS)
         page.locator("#studio-canvas").click(position={"x": 20, "y": 20})
         page.keyboard.press("Control+Enter")
-        expect(page.locator("#run-status [data-state]")).to_have_attribute(
-            "data-state", "success", timeout=30_000
+        expect(page.locator("#run-status")).to_have_attribute(
+            "data-run-state", "success", timeout=30_000
         )
         assert node_state(page, "job:step-1") == "success"
         assert node_state(page, "job:step-2") == "success"
@@ -130,7 +130,7 @@ def test_build_save_run_and_receive_a_webhook(page: Page, live_server: str):
             {"name": "Ada", "source": "ferry"},
             {"name": "Grace", "source": "ferry"},
         ]
-        page.locator("#run-tabs [data-tab=logs]").click()
+        page.locator("label[for=step-tab-logs]").click()
         expect(page.locator("[data-log-level]")).to_be_visible()
 
         # A real webhook: the new run shows up for the workflow.
@@ -180,7 +180,7 @@ def test_viewer_sees_the_canvas_read_only(page: Page, live_server: str):
             const save = await fetch(data.urls.save, {method: 'POST', headers: {
                 'Content-Type': 'application/json', 'X-CSRFToken': token},
                 body: JSON.stringify({document: data.document, positions: {}, lock_version: 2})});
-            const run = await fetch(data.urls.start_run, {method: 'POST',
+            const run = await fetch(location.pathname + '/runs', {method: 'POST',
                 headers: {'X-CSRFToken': token}, body: new URLSearchParams({source: 'empty'})});
             return [save.status, run.status];
         }"""

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
+from html import unescape
 
 import pytest
 from sqlalchemy import select
@@ -272,8 +272,12 @@ def test_the_builders_run_panel_masks_them_too(signed_in, project, flow, leaky_r
     first, last = steps_of(db, leaky_run)
     base = f"/projects/{project.id}/workflows/{flow.id}"
     shown = {
-        "progress": json.dumps(signed_in.get(f"{base}/runs/{leaky_run.id}/progress").json),
-        "input preview": json.dumps(signed_in.get(f"{base}/inputs/{leaky_run.dataclip_id}").json),
+        "progress": signed_in.get(
+            f"{base}/runs/{leaky_run.id}/status", headers={"HX-Request": "true"}
+        ).get_data(as_text=True),
+        "input preview": unescape(
+            signed_in.get(f"{base}/inputs?dataclip_id={leaky_run.dataclip_id}").get_data(True)
+        ),
     }
     for tab in ("input", "output", "logs"):
         for step in (first, last):

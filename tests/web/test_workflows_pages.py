@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from werkzeug.datastructures import MultiDict
@@ -172,11 +173,12 @@ def test_request_form_and_line(signed_in, project, flow):
         },
         headers=headers,
     )
-    assert line.json == {"line": "get(S.data.url)"}
+    assert json.loads(line.headers["HX-Trigger"])["ferry:insert-line"]["line"] == "get(S.data.url)"
     missing = signed_in.post(
         f"{base}/request-line", data={"adaptor": "http@1", "operation": "get"}, headers=headers
     )
-    assert missing.status_code == 422 and missing.json["field"] == "path"
+    assert missing.status_code == 422
+    assert 'data-param-error="path" role="alert">Path or URL is required.' in missing.get_data(True)
     reopened = signed_in.post(
         f"{base}/request-form",
         data={"adaptor": "http@1", "line": "get(S.data.url)"},
@@ -192,15 +194,15 @@ def test_runs_from_the_builder(signed_in, project, flow):
     bad = signed_in.post(
         f"{base}/runs", data={"source": "custom", "custom": "{oops"}, headers=headers
     )
-    assert bad.status_code == 422 and bad.json["field"] == "input"
-    assert bad.json["error"].startswith("The input is not valid JSON")
+    assert bad.status_code == 422 and bad.headers["HX-Retarget"] == "#run-input-error"
+    assert "The input is not valid JSON" in bad.get_data(as_text=True)
     started = signed_in.post(
         f"{base}/runs", data={"source": "custom", "custom": '{"data": {"n": 1}}'}, headers=headers
     )
     assert started.status_code == 201
-    run_id = started.json["run_id"]
-    progress = signed_in.get(f"{base}/runs/{run_id}/progress").json
-    assert progress["state"] == "available" and progress["final"] is False
+    run_id = re.search(r'data-run-id="([0-9a-f-]+)"', started.get_data(as_text=True)).group(1)
+    status = signed_in.get(f"{base}/runs/{run_id}/status", headers={"HX-Request": "true"})
+    assert 'data-run-state="available"' in status.get_data(as_text=True)
     tab = signed_in.get(f"{base}/runs/{run_id}/step?tab=output&step_id={step_id}")
     assert "has not run in this run" in tab.get_data(as_text=True)
     saved = signed_in.post(
@@ -208,7 +210,7 @@ def test_runs_from_the_builder(signed_in, project, flow):
         data={"source": "custom", "custom": '{"data": [1]}', "name": "One record"},
         headers=headers,
     )
-    assert "Saved “One record”" in saved.get_data(as_text=True)
+    assert "Saved “One record” as a test input." in saved.get_data(as_text=True)
 
 
 def test_viewer_sees_a_read_only_canvas_and_is_refused_changes(client, db, project, flow):
@@ -314,7 +316,8 @@ def test_request_form_lists_values_of_a_variadic_operation(signed_in, project, f
         ),
         headers=headers,
     )
-    assert posted.json == {"line": 'log("patient", S.data.id)'}
+    written = json.loads(posted.headers["HX-Trigger"])["ferry:insert-line"]
+    assert written["line"] == 'log("patient", S.data.id)'
     reopened = signed_in.post(
         f"{base}/request-form",
         data={"adaptor": "common@1", "line": 'log("patient", S.data.id)'},

@@ -1,5 +1,6 @@
 """The builder: the canvas page, saving (with its optimistic lock), live checks, and the
-fragments its panels load (cron preview, webhook auth, adaptor docs, request builder)."""
+fragments its side panels load (cron preview, webhook auth, adaptor docs). The request
+builder's fragments are in request_views, the run panel's in run_views."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from app.services import adaptor_catalog, parsing
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.studio import canvas as studio
 from app.services.studio import checks as studio_checks
-from app.services.studio import reopen, request_builder, run_panel
 from app.services.triggers import webhook_auth as triggers
 from app.services.workflows import store
 from app.web.access import project_access
@@ -37,6 +37,7 @@ def builder(project_id: uuid.UUID, workflow_id: uuid.UUID):
         data=data,
         can_edit=access.can(Role.EDITOR),
         import_form=ImportForm(formdata=None),
+        ids={"project_id": project_id, "workflow_id": workflow_id},
     )
 
 
@@ -101,11 +102,24 @@ def cron_preview(project_id: uuid.UUID):
     return Response(html, status=200)
 
 
+@bp.get("/<uuid:workflow_id>/webhook-auth")
+@login_required
+def webhook_auth_form(project_id: uuid.UUID, workflow_id: uuid.UUID):
+    """How callers of the saved webhook trigger `trigger` (its key) authenticate, with the
+    form to change it (admins); an unsaved trigger says to save first."""
+    project_access(project_id, Role.ADMIN)
+    workflow = store.get_workflow(workflow_id, project_id)
+    key = request.args.get("trigger", "")
+    trigger = next((t for t in workflow.triggers if t.key == key), None)
+    ids = {"project_id": project_id, "workflow_id": workflow_id}
+    return render_template("workflows/_webhook_auth.html", trigger=trigger, ids=ids)
+
+
 @bp.post("/<uuid:workflow_id>/triggers/<uuid:trigger_id>/auth")
 @login_required
 def webhook_auth(project_id: uuid.UUID, workflow_id: uuid.UUID, trigger_id: uuid.UUID):
     """Set how webhook callers authenticate (admins); the new secret is shown once."""
-    access = project_access(project_id, Role.ADMIN)
+    project_access(project_id, Role.ADMIN)
     workflow = store.get_workflow(workflow_id, project_id)
     trigger = next((t for t in workflow.triggers if t.id == trigger_id), None)
     if trigger is None:
@@ -122,65 +136,34 @@ def webhook_auth(project_id: uuid.UUID, workflow_id: uuid.UUID, trigger_id: uuid
         error = invalid.message
     html = render_template(
         "workflows/_webhook_auth.html",
-        access=access,
         trigger=trigger,
         secret=secret,
         error=error,
-        action=request.path,
+        # After an error the form keeps what was chosen and typed.
+        chosen=request.form.get("method") if error else None,
+        username=request.form.get("username") if error else None,
+        ids={"project_id": project_id, "workflow_id": workflow_id},
     )
     return Response(html, status=422 if error else 200)
 
 
-@bp.get("/adaptors/<name>")
+@bp.get("/adaptor-docs")
 @login_required
-def adaptor_docs(project_id: uuid.UUID, name: str):
-    """The adaptor's operations with their parameters and examples."""
-    project_access(project_id)
-    spec = adaptor_catalog.spec(name)
-    if spec is None:
+def adaptor_docs(project_id: uuid.UUID):
+    """The operations of the adaptor `adaptor` with their parameters and examples, and for
+    editors the request builder's toolbar for it (out of band)."""
+    access = project_access(project_id)
+    name = request.args.get("adaptor", "")
+    spec = adaptor_catalog.spec(name) if name else None
+    if name and spec is None:
         raise NotFound("There is no such adaptor.")
-    return render_template("workflows/_adaptor_docs.html", spec=spec)
+    return render_template(
+        "workflows/_adaptor_docs.html",
+        spec=spec,
+        toolbar=access.can(Role.EDITOR),
+        ids={"project_id": project_id},
+    )
 
 
-@bp.get("/request-form")
-@login_required
-def request_form(project_id: uuid.UUID):
-    """An empty request form for one operation of an adaptor."""
-    project_access(project_id, Role.EDITOR)
-    args = request.args
-    form = request_builder.form_for(args.get("adaptor", ""), args.get("operation", ""))
-    return render_template("workflows/_request_form.html", form=form)
-
-
-@bp.post("/request-form")
-@login_required
-def reopen_line(project_id: uuid.UUID):
-    """The request form filled from a line of the body, or why the line cannot be reopened."""
-    project_access(project_id, Role.EDITOR)
-    try:
-        form = reopen.parse_line(request.form.get("adaptor", ""), request.form.get("line", ""))
-    except Invalid as error:
-        return jsonify({"error": error.message, "field": error.field}), 422
-    return render_template("workflows/_request_form.html", form=form)
-
-
-@bp.post("/request-line")
-@login_required
-def request_line(project_id: uuid.UUID):
-    """The line of code the request form describes."""
-    project_access(project_id, Role.EDITOR)
-    try:
-        line = request_builder.line_from_form(
-            request.form.get("adaptor", ""), request.form.get("operation", ""), request.form
-        )
-    except Invalid as error:
-        return jsonify({"error": error.message, "field": error.field}), 422
-    return jsonify({"line": line})
-
-
-@bp.get("/<uuid:workflow_id>/input-paths")
-@login_required
-def input_paths(project_id: uuid.UUID, workflow_id: uuid.UUID):
-    """Field paths of the workflow's latest input, for 'value from input' pickers."""
-    project_access(project_id)
-    return jsonify({"paths": run_panel.input_paths(workflow_id, project_id)})
+# The request builder's fragments register on the same blueprint.
+from app.web.workflows import request_views  # noqa: E402, F401

@@ -58,7 +58,6 @@ def adaptor_choices() -> list[dict]:
 def builder_data(access: ProjectAccess, workflow: Workflow, credentials: list) -> dict:
     """Everything the canvas script starts from, embedded in the page as JSON."""
     ids = {"project_id": access.project.id, "workflow_id": workflow.id}
-    marker = "00000000-0000-0000-0000-000000000000"
     return {
         **workflow_json(workflow),
         "can_edit": access.can(Role.EDITOR),
@@ -73,23 +72,12 @@ def builder_data(access: ProjectAccess, workflow: Workflow, credentials: list) -
             }
             for c in credentials
         ],
+        # The rest of the builder's URLs are in its templates, on the elements that use them.
         "urls": {
             "save": url_for("workflows.save", **ids),
             "validate": url_for("workflows.validate", **ids),
             "cron_preview": url_for("workflows.cron_preview", project_id=access.project.id),
-            "adaptor_docs": url_for(
-                "workflows.adaptor_docs", project_id=access.project.id, name="NAME"
-            ),
-            "request_form": url_for("workflows.request_form", project_id=access.project.id),
-            "request_line": url_for("workflows.request_line", project_id=access.project.id),
-            "input_paths": url_for("workflows.input_paths", **ids),
-            "webhook_auth": url_for("workflows.webhook_auth", trigger_id=marker, **ids),
-            "start_run": url_for("workflows.start_run", **ids),
-            "progress": url_for("workflows.run_progress", run_id=marker, **ids),
-            "step_tab": url_for("workflows.step_tab", run_id=marker, **ids),
-            "input_body": url_for("workflows.input_body", dataclip_id=marker, **ids),
-            "inputs": url_for("workflows.inputs", **ids),
-            "history": url_for("workflows.index", project_id=access.project.id),
+            "adaptor_docs": url_for("workflows.adaptor_docs", project_id=access.project.id),
+            "webhook_auth": url_for("workflows.webhook_auth_form", **ids),
         },
-        "marker": marker,
     }

@@ -1,4 +1,4 @@
 // Copy buttons on pages outside the builder (the YAML page).
-import { wireCopyButtons } from "./util.js";
+import { enableCopyButtons } from "./util.js";
 
-wireCopyButtons();
+enableCopyButtons();

@@ -2,21 +2,22 @@
 // them out. Run states and validation problems are painted onto the nodes and edges.
 import { Model } from "./model.js";
 
-const STATE_LOOK = {
-  success: ["#198754", "#d1e7dd", "✓ success"],
-  failed: ["#dc3545", "#f8d7da", "✗ failed"],
-  crashed: ["#fd7e14", "#ffe5d0", "⚠ crashed"],
-  killed: ["#6f42c1", "#e2d9f3", "■ killed"],
-  lost: ["#6c757d", "#e9ecef", "? lost"],
-  cancelled: ["#6c757d", "#e9ecef", "⊘ cancelled"],
-  exception: ["#842029", "#f8d7da", "! exception"],
-  available: ["#0d6efd", "#cfe2ff", "… queued"],
-  claimed: ["#0d6efd", "#cfe2ff", "… queued"],
-  started: ["#0d6efd", "#cfe2ff", "↻ running"],
-};
+/** How each run state looks on the canvas, read from the hidden badges the states macro draws
+ * (macros/states.html): the same colour as every badge, the fill a pale tint of it, and the
+ * label the macro's sign and the state's word. */
+function stateLooks() {
+  const looks = {};
+  document.querySelectorAll("[data-state-palette] [data-state]").forEach((badge) => {
+    const colour = getComputedStyle(badge).backgroundColor;
+    const [r, g, b] = (colour.match(/\d+(\.\d+)?/g) || [108, 117, 125]).map(Number);
+    const tint = (c) => Math.round(c + (255 - c) * 0.8);
+    looks[badge.dataset.state] = { border: colour, fill: `rgb(${tint(r)}, ${tint(g)}, ${tint(b)})`, label: `${badge.dataset.symbol} ${badge.dataset.state}` };
+  });
+  return looks;
+}
 const CONDITION_LABELS = { always: "", on_job_success: "on success", on_job_failure: "on failure" };
 
-function style() {
+function style(looks) {
   const rules = [
     { selector: "node", style: {
       shape: "round-rectangle", width: 190, height: 58, "background-color": "#ffffff",
@@ -40,7 +41,7 @@ function style() {
     { selector: ".eh-ghost-node", style: { opacity: 0 } },
     { selector: "node.eh-hover", style: { "border-color": "#0d6efd", "border-width": 4 } },
   ];
-  for (const [state, [border, fill]] of Object.entries(STATE_LOOK)) {
+  for (const [state, { border, fill }] of Object.entries(looks)) {
     rules.push({ selector: `node[state = '${state}']`, style: { "border-color": border, "background-color": fill, "border-width": 4 } });
   }
   return rules;
@@ -52,8 +53,9 @@ export class Graph {
     this.editable = editable;
     this.onSelect = onSelect;
     this.states = {};
+    this.looks = stateLooks();
     this.cy = window.cytoscape({
-      container, style: style(), minZoom: 0.25, maxZoom: 2.5,
+      container, style: style(this.looks), minZoom: 0.25, maxZoom: 2.5,
       autoungrabify: !editable, boxSelectionEnabled: false, selectionType: "single",
     });
     this.cy.on("tap", "node, edge", (event) => this.select(event.target.id()));
@@ -153,7 +155,7 @@ export class Graph {
       const id = Model.nodeId("job", key);
       const state = this.states[id];
       const lines = [j.name || "(no name)", j.adaptor || "no adaptor"];
-      if (state) lines.push(STATE_LOOK[state] ? STATE_LOOK[state][2] : state);
+      if (state) lines.push(this.looks[state] ? this.looks[state].label : state);
       wanted.set(id, { group: "nodes", data: { kind: "job", label: lines.join("\n"), state: state || "" } });
     }
     for (const [key, e] of Object.entries(doc.edges)) {

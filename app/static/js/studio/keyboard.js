@@ -3,8 +3,8 @@
 // panel's list, or move to it and press Enter; Escape cancels); Delete removes the selected
 // node or edge (main.js asks first). Every change is announced in the panel's live region.
 import { Model } from "./model.js";
+import { $ } from "./util.js";
 
-const $ = (id) => document.getElementById(id);
 const CONDITION_WORDS = { always: "always", on_job_success: "on success", on_job_failure: "on failure", expression: "when its expression holds" };
 
 export class Keyboard {
@@ -120,7 +120,7 @@ export class Keyboard {
       return;
     }
     const list = $("connect-targets");
-    list.innerHTML = "";
+    list.replaceChildren();
     for (const target of targets) {
       const button = document.createElement("button");
       button.type = "button";
@@ -164,7 +164,7 @@ export class Keyboard {
   finish() {
     this.source = null;
     $("connect-panel").hidden = true;
-    $("connect-targets").innerHTML = "";
+    $("connect-targets").replaceChildren();
   }
 
   showEditTab() {

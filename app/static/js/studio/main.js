@@ -6,16 +6,15 @@ import { Model } from "./model.js";
 import { Panels } from "./panels.js";
 import { RequestBuilder } from "./request_builder.js";
 import { RunPanel } from "./run_panel.js";
-import { debounce, postJSON, toast, wireCopyButtons } from "./util.js";
-
-const $ = (id) => document.getElementById(id);
+import { $, debounce, enableCopyButtons, postJSON, toast, wireHtmx } from "./util.js";
 
 function start() {
+  wireHtmx();
+  enableCopyButtons();
   const data = JSON.parse($("studio-data").textContent);
   const model = new Model(data.document, data.positions);
   const state = { dirty: false, lockVersion: data.lock_version, saving: false, problems: [] };
   let panels;
-  let builder;
   let runs;
 
   const graph = new Graph($("studio-canvas"), model, {
@@ -28,10 +27,9 @@ function start() {
       panels.showProblems(state.problems);
     },
   });
-  panels = new Panels(model, data, { onStepShown: () => builder && builder.refresh() });
-  builder = new RequestBuilder(data, model, panels);
+  panels = new Panels(model, data);
+  const builder = new RequestBuilder(model, panels);
   runs = new RunPanel(data, model, graph, { save, isDirty: () => state.dirty });
-  builder.refresh();
   const FIRST_FIELD = { job: "step-name", trigger: "trigger-enabled", edge: "edge-condition" };
   const keyboard = new Keyboard({
     graph,
@@ -59,15 +57,17 @@ function start() {
     graph.markProblems(problems);
     panels.showProblems(problems);
     const box = $("studio-problems");
-    box.innerHTML = "";
+    box.replaceChildren();
     for (const problem of problems.slice(0, 8)) {
       const target = Model.elementOf(problem.path);
       const item = document.createElement("button");
       item.type = "button";
       item.className = `d-block text-start btn btn-sm mb-1 shadow-sm ${problem.level === "warning" ? "btn-warning" : "btn-danger"}`;
       item.dataset.problem = problem.path;
-      item.innerHTML = `<i class="bi bi-${problem.level === "warning" ? "exclamation-triangle" : "x-octagon"}" aria-hidden="true"></i> `;
-      item.append(problem.message);
+      const icon = document.createElement("i");
+      icon.className = `bi bi-${problem.level === "warning" ? "exclamation-triangle" : "x-octagon"}`;
+      icon.setAttribute("aria-hidden", "true");
+      item.append(icon, " ", problem.message);
       if (target) item.addEventListener("click", () => graph.select(target.id));
       box.append(item);
     }
@@ -179,13 +179,11 @@ function start() {
     event.preventDefault();
     event.returnValue = ""; // the browser shows its own "leave site?" dialog
   });
-  document.body.addEventListener("htmx:afterSwap", (event) => wireCopyButtons(event.target));
-  wireCopyButtons();
 
   graph.render();
   graph.fit();
   validate();
-  window.ferryStudio = { graph, model, panels, runs, save, state, keyboard };
+  window.ferryStudio = { graph, model, panels, builder, runs, save, state, keyboard };
 }
 
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

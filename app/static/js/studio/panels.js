@@ -1,9 +1,9 @@
-// The side panel: edit the selected step, trigger or edge. Every input writes to the model.
+// The side panel: edit the selected step, trigger or edge. Every input writes to the model
+// (the unsaved workflow lives in the browser until saved); what the server knows (adaptor
+// docs, a saved trigger's authentication) is loaded by htmx.
 import { Model } from "./model.js";
 import { createEditor, setText } from "./editor.js";
-import { fill, get, postForm, wireCopyButtons } from "./util.js";
-
-const $ = (id) => document.getElementById(id);
+import { $ } from "./util.js";
 const PRESETS = {
   hourly: /^0 \* \* \* \*$/,
   daily: /^(\d{1,2}) (\d{1,2}) \* \* \*$/,
@@ -11,10 +11,9 @@ const PRESETS = {
 };
 
 export class Panels {
-  constructor(model, data, { onStepShown }) {
+  constructor(model, data) {
     this.model = model;
     this.data = data;
-    this.onStepShown = onStepShown;
     this.current = null;
     this.editable = data.can_edit;
     this.body = createEditor($("step-body-editor"), "python", {
@@ -81,7 +80,6 @@ export class Panels {
     const name = $("step-adaptor").value;
     this.set({ adaptor: name ? `${name}@${$("step-version").value}` : "" });
     this.loadDocs(name);
-    if (this.onStepShown) this.onStepShown(this.current);
   }
 
   adaptorSpec(name) {
@@ -91,7 +89,7 @@ export class Panels {
   fillVersions(selected = null) {
     const spec = this.adaptorSpec($("step-adaptor").value);
     const select = $("step-version");
-    select.innerHTML = "";
+    select.replaceChildren();
     const versions = spec ? [...spec.versions] : [];
     if (selected && !versions.includes(selected)) versions.unshift(selected);
     for (const version of versions) {
@@ -110,7 +108,6 @@ export class Panels {
     this.fillCredential(job.credential || "");
     setText(this.body, job.body || "");
     this.loadDocs($("step-adaptor").value);
-    if (this.onStepShown) this.onStepShown(id);
   }
 
   /** Tick the step's credential; one no longer shared into the project is listed, marked. */
@@ -128,11 +125,9 @@ export class Panels {
     radio.checked = true;
   }
 
-  async loadDocs(name) {
-    const box = $("adaptor-docs");
-    if (!name) { box.textContent = "Choose an adaptor to see its operations."; return; }
-    const reply = await get(this.data.urls.adaptor_docs.replace("NAME", encodeURIComponent(name)));
-    box.innerHTML = reply.ok ? reply.body : "The adaptor's docs could not be loaded.";
+  /** The adaptor's docs, and for editors the request builder's toolbar for it. */
+  loadDocs(name) {
+    window.htmx.ajax("GET", this.data.urls.adaptor_docs, { target: "#adaptor-docs", values: { adaptor: name } });
   }
 
   // --- triggers ----------------------------------------------------------------------------
@@ -148,8 +143,6 @@ export class Panels {
     for (const id of ["cron-preset", "cron-time", "cron-weekday"]) $(id).addEventListener("change", () => this.applyPreset());
     $("cron-input").addEventListener("change", () => this.writeCronInput());
     $("cron-input-job").addEventListener("change", () => this.writeCronInput());
-    const auth = $("webhook-auth");
-    if (auth) auth.addEventListener("submit", (event) => { event.preventDefault(); this.sendAuth(event.target); });
   }
 
   fillTrigger(id) {
@@ -166,12 +159,8 @@ export class Panels {
       $("webhook-url").disabled = !url;
       $("webhook-reply").value = trigger.webhook_reply || "before_start";
       $("webhook-path").value = trigger.custom_path || "";
-      const method = $("webhook-auth-method");
-      if (method) {
-        method.value = saved ? saved.auth : "none";
-        $("webhook-auth-username").value = (saved && saved.username) || "";
-        $("webhook-auth").querySelectorAll("button, select, input").forEach((el) => { el.disabled = !saved || !this.editable; });
-      }
+      // Admins see how callers authenticate now, as saved (or that the trigger is unsaved).
+      if ($("webhook-auth")) window.htmx.ajax("GET", this.data.urls.webhook_auth, { target: "#webhook-auth", values: { trigger: key } });
     } else {
       $("cron-expression").value = trigger.cron_expression || "";
       $("cron-timezone").value = trigger.cron_timezone || "UTC";
@@ -222,7 +211,7 @@ export class Panels {
 
   fillCronJobs(selected) {
     const select = $("cron-input-job");
-    select.innerHTML = "";
+    select.replaceChildren();
     for (const [key, job] of Object.entries(this.model.doc.jobs)) select.add(new Option(job.name || key, key, false, key === selected));
     select.hidden = $("cron-input").value !== "step_output";
   }
@@ -231,21 +220,6 @@ export class Panels {
     const value = $("cron-input").value;
     $("cron-input-job").hidden = value !== "step_output";
     this.set({ cron_input: value, cron_input_job: value === "step_output" ? $("cron-input-job").value || undefined : undefined });
-  }
-
-  async sendAuth(form) {
-    const { key } = Model.parse(this.current);
-    const saved = this.data.triggers[key];
-    if (!saved) return;
-    const reply = await postForm(fill(this.data.urls.webhook_auth, this.data.marker, saved.id), new FormData(form));
-    if (typeof reply.body === "string") {
-      $("webhook-auth").innerHTML = reply.body;
-      wireCopyButtons($("webhook-auth"));
-      saved.auth = $("webhook-auth-method") ? new FormData(form).get("method") : saved.auth;
-      saved.username = new FormData(form).get("username");
-      $("webhook-auth-method").value = saved.auth;
-      $("webhook-auth-username").value = saved.username || "";
-    }
   }
 
   // --- edges -------------------------------------------------------------------------------

@@ -1,7 +1,11 @@
-// Small helpers shared by the Studio modules: CSRF-aware requests, toasts, debounce.
+// Small helpers shared by the Studio modules: `$`, JSON requests (saving and live checks send
+// the whole document as JSON; every other round trip is htmx), toasts, debounce, copy buttons.
+
+/** The element with this id. */
+export const $ = (id) => document.getElementById(id);
 
 /** The CSRF token htmx sends, read from <body hx-headers>. */
-export function csrfToken() {
+function csrfToken() {
   try {
     return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
   } catch {
@@ -11,49 +15,50 @@ export function csrfToken() {
 
 /** POST JSON; resolves to {ok, status, body} and never throws for HTTP errors. */
 export async function postJSON(url, payload) {
-  return send(url, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken(), Accept: "application/json" },
-    body: JSON.stringify(payload),
-  });
-}
-
-/** POST form fields (FormData or object). */
-export async function postForm(url, fields) {
-  const body = fields instanceof FormData ? fields : new URLSearchParams(fields);
-  return send(url, { method: "POST", headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" }, body });
-}
-
-/** GET; JSON bodies are parsed, HTML is returned as text. */
-export async function get(url) {
-  return send(url, { headers: { Accept: "application/json, text/html" } });
-}
-
-async function send(url, options) {
   let response;
   try {
-    response = await fetch(url, { credentials: "same-origin", ...options });
+    response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken(), Accept: "application/json" },
+      body: JSON.stringify(payload),
+    });
   } catch {
     return { ok: false, status: 0, body: { error: "Ferry could not be reached. Check your connection and try again." } };
   }
-  const type = response.headers.get("Content-Type") || "";
-  const body = type.includes("json") ? await response.json().catch(() => ({})) : await response.text();
+  const body = await response.json().catch(() => ({}));
   return { ok: response.ok, status: response.status, body };
 }
 
-/** A Bootstrap toast in the corner: kind is success, danger, warning or info. */
+/** A Bootstrap toast in the corner: kind is success, danger, warning or info. The one way the
+ * Studio announces an outcome; the server asks for one with HX-Trigger `ferry:toast`. */
 export function toast(message, kind = "info") {
-  const box = document.getElementById("studio-toasts");
-  const item = document.createElement("div");
-  item.className = `toast align-items-center text-bg-${kind} border-0 show mb-2`;
+  const item = $("studio-toast-template").content.firstElementChild.cloneNode(true);
+  item.classList.add(`text-bg-${kind}`);
   item.setAttribute("role", kind === "danger" ? "alert" : "status");
-  const icon = { success: "check-circle", danger: "exclamation-octagon", warning: "exclamation-triangle", info: "info-circle" }[kind];
-  item.innerHTML = `<div class="d-flex"><div class="toast-body"><i class="bi bi-${icon}" aria-hidden="true"></i> </div>
-    <button type="button" class="btn-close btn-close-white me-2 m-auto" aria-label="Close"></button></div>`;
-  item.querySelector(".toast-body").append(message);
+  item.querySelector(`[data-kind=${kind}]`).hidden = false;
+  item.querySelector("[data-message]").textContent = message;
   item.querySelector(".btn-close").addEventListener("click", () => item.remove());
-  box.append(item);
+  $("studio-toasts").append(item);
   setTimeout(() => item.remove(), kind === "danger" ? 12000 : 5000);
+}
+
+/** Wire the page-wide htmx behaviour of the Studio: server toasts, fragments answered with
+ * 422 (a message next to the field) swapped like any other, and failed requests announced. */
+export function wireHtmx() {
+  document.body.addEventListener("ferry:toast", (event) => toast(event.detail.message, event.detail.kind));
+  document.body.addEventListener("htmx:beforeSwap", (event) => {
+    if (event.detail.xhr.status === 422) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+  document.body.addEventListener("htmx:responseError", (event) => {
+    const status = event.detail.xhr.status;
+    const what = { 403: "your role does not allow this", 404: "it no longer exists" }[status] || `Ferry answered ${status}`;
+    toast(`That did not work: ${what}. Reload the page if it keeps happening.`, "danger");
+  });
+  document.body.addEventListener("htmx:sendError", () => toast("Ferry could not be reached. Check your connection and try again.", "danger"));
 }
 
 export function debounce(fn, ms) {
@@ -64,28 +69,22 @@ export function debounce(fn, ms) {
   };
 }
 
-/** A URL template with the all-zero id replaced. */
-export function fill(template, marker, value) {
-  return template.replace(marker, value);
-}
-
-/** Wire every [data-copy-target] button inside `root` to copy its target's text. */
-export function wireCopyButtons(root = document) {
-  root.querySelectorAll("[data-copy-target]").forEach((button) => {
-    if (button.dataset.copyWired) return;
-    button.dataset.copyWired = "1";
-    button.addEventListener("click", async () => {
-      const target = document.querySelector(button.dataset.copyTarget);
-      const text = target ? (target.value ?? target.textContent) : "";
-      try {
-        await navigator.clipboard.writeText(text);
-      } catch {
-        // Clipboard access can be refused (plain http); selecting lets people copy by hand.
-        if (target && target.select) target.select();
-      }
-      const before = button.innerHTML;
-      button.innerHTML = '<i class="bi bi-check2" aria-hidden="true"></i> Copied';
-      setTimeout(() => (button.innerHTML = before), 1500);
-    });
+/** Make every [data-copy-target] button, now or swapped in later, copy its target's text. */
+export function enableCopyButtons() {
+  document.addEventListener("click", async (event) => {
+    const button = event.target.closest("[data-copy-target]");
+    if (!button) return;
+    const target = document.querySelector(button.dataset.copyTarget);
+    const text = target ? (target.value ?? target.textContent) : "";
+    try {
+      await navigator.clipboard.writeText(text);
+    } catch {
+      // Clipboard access can be refused (plain http); selecting lets people copy by hand.
+      if (target && target.select) target.select();
+    }
+    const label = button.querySelector("[data-copy-label]");
+    if (!label) return;
+    label.textContent = "Copied";
+    setTimeout(() => { label.textContent = "Copy"; }, 1500);
   });
 }
