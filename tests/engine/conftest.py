@@ -132,7 +132,8 @@ class Stack:
         self.others.append(self._spawn("scheduler", "scheduler"))
         self.start_worker()
         self.start_worker()
-        wait_until(self._web_answers, "the web server", 60)
+        # Generous: on a loaded machine gunicorn alone can take most of a minute to boot.
+        wait_until(self._web_answers, "the web server", 150)
 
     def _web_answers(self) -> bool:
         try:
@@ -166,14 +167,18 @@ def stack(engine_settings):
     app = create_app(settings)
     from workers.cli import upgrade_database
 
-    upgrade_database(app)
     running = Stack(settings, redis)
     running.app = app
-    running.start()
-    yield running
-    running.stop()
-    redis.stop()
-    with app.app_context():
-        from app.extensions import db
+    try:
+        upgrade_database(app)
+        # A stack that fails to start is stopped too: its processes would otherwise outlive
+        # the test session and slow down every later one.
+        running.start()
+        yield running
+    finally:
+        running.stop()
+        redis.stop()
+        with app.app_context():
+            from app.extensions import db
 
-        db.engine.dispose()
+            db.engine.dispose()
