@@ -14,6 +14,10 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Credential, ProjectCredential, User
+
+# The runtime's Scrubber is pure Python; using the very same one guarantees pages mask
+# exactly what stored logs mask.
+from app.scrub import Scrubber
 from app.services import audit
 from app.services.credentials import forms, oauth
 from app.services.credentials.lookup import get_credential, require_owner, valid_name
@@ -165,15 +169,10 @@ def bodies_for_run(
     return credentials_for_run(credential_ids, project_id).bodies
 
 
-def display_scrubber(
-    project_id: uuid.UUID, credential_ids: Iterable[uuid.UUID] = ()
-) -> Callable[[object], object]:
-    """A function masking, in any JSON value or text, every value of the credentials shared
-    into the project and of `credential_ids` (the steps' own): what run pages show."""
-    # The runtime's Scrubber is pure Python; using the very same one guarantees pages mask
-    # exactly what stored logs mask.
-    from app.scrub import Scrubber
-
+def display_masker(project_id: uuid.UUID, credential_ids: Iterable[uuid.UUID] = ()) -> Scrubber:
+    """The scrubber of every value of the credentials shared into the project and of
+    `credential_ids` (the steps' own): what run pages mask, and what searches never match.
+    One query for the bodies, however many rows are then masked."""
     ids = set(credential_ids) | set(
         db.session.scalars(
             select(ProjectCredential.credential_id).where(
@@ -190,7 +189,15 @@ def display_scrubber(
                 bodies.append(decrypt_json(token))
             except DecryptionFailed:
                 continue
-    return Scrubber.from_configuration({"credentials": bodies}).scrub_json
+    return Scrubber.from_configuration({"credentials": bodies})
+
+
+def display_scrubber(
+    project_id: uuid.UUID, credential_ids: Iterable[uuid.UUID] = ()
+) -> Callable[[object], object]:
+    """A function masking, in any JSON value or text, every value of the credentials shared
+    into the project and of `credential_ids` (the steps' own): what run pages show."""
+    return display_masker(project_id, credential_ids).scrub_json
 
 
 def scrubbed_for_display(

@@ -31,9 +31,10 @@ from app.models import (
     WorkflowSnapshot,
     WorkOrder,
 )
+from app.scrub import Scrubber
 from app.services.credentials import store
 from app.services.errors import Invalid, NotFound
-from app.services.history.search import contains
+from app.services.history.search import shown_contains
 
 Scrub = Callable[[object], object]
 
@@ -112,9 +113,9 @@ class LogView:
     more: bool
 
 
-def run_scrubber(project_id: uuid.UUID, snapshot_ids: Iterable[uuid.UUID]) -> Scrub:
-    """Masks every value of the project's credentials and of those the steps of these
-    workflow versions used (a credential may have been unshared since the run)."""
+def run_masker(project_id: uuid.UUID, snapshot_ids: Iterable[uuid.UUID]) -> Scrubber:
+    """The scrubber of every value of the project's credentials and of those the steps of
+    these workflow versions used (a credential may have been unshared since the run)."""
     used: set[uuid.UUID] = set()
     for definition in db.session.scalars(
         select(WorkflowSnapshot.definition).where(WorkflowSnapshot.id.in_(set(snapshot_ids)))
@@ -122,7 +123,12 @@ def run_scrubber(project_id: uuid.UUID, snapshot_ids: Iterable[uuid.UUID]) -> Sc
         for step in (definition or {}).get("steps") or []:
             if step.get("credential_id"):
                 used.add(uuid.UUID(str(step["credential_id"])))
-    return store.display_scrubber(project_id, used)
+    return store.display_masker(project_id, used)
+
+
+def run_scrubber(project_id: uuid.UUID, snapshot_ids: Iterable[uuid.UUID]) -> Scrub:
+    """Masks what `run_masker` knows, in any JSON value or text."""
+    return run_masker(project_id, snapshot_ids).scrub_json
 
 
 def shown_text(scrub: Scrub, text: str | None) -> str | None:
@@ -220,10 +226,11 @@ def run_logs(
     step_run_id: uuid.UUID | None = None,
     level: str | None = None,
     text: str = "",
-    scrub: Scrub | None = None,
+    masker: Scrubber | None = None,
 ) -> LogView:
-    """A run's log lines (of one step run, at or above `level`, containing `text`), masked
-    by `scrub` (by default: the credentials of the project and of the run's steps)."""
+    """A run's log lines (of one step run, at or above `level`, containing `text` as shown),
+    masked by `masker` (by default: the credentials of the project and of the run's steps).
+    A credential value, or part of one, never matches `text`: lines are shown masked."""
     owner, snapshot_id = db.session.execute(
         select(Run.project_id, Run.snapshot_id).where(Run.id == run_id)
     ).first() or (None, None)
@@ -237,13 +244,14 @@ def run_logs(
             raise Invalid("level", f"Choose one of {', '.join(LEVELS)}.")
         query = query.where(LogLine.level.in_(LEVELS[LEVELS.index(level) :]))
     if text.strip():
-        query = query.where(contains(LogLine.message, text.strip()))
+        masker = masker or run_masker(project_id, [snapshot_id])
+        query = query.where(shown_contains(LogLine.message, text.strip(), masker))
     lines = list(
         db.session.scalars(query.order_by(LogLine.timestamp, LogLine.id).limit(MAX_LOG_LINES + 1))
     )
-    if lines and scrub is None:
-        scrub = run_scrubber(project_id, [snapshot_id])
-    shown = [ShownLogLine.of(line, scrub) for line in lines[:MAX_LOG_LINES]]
+    if lines and masker is None:
+        masker = run_masker(project_id, [snapshot_id])
+    shown = [ShownLogLine.of(line, masker.scrub_json) for line in lines[:MAX_LOG_LINES]]
     return LogView(shown, len(lines) > MAX_LOG_LINES)
 
 
@@ -272,14 +280,15 @@ def run_page(
     """Everything the run page shows, for the selected (or most telling) step."""
     view = run_view(project_id, run_id)
     step = selected_step(view, step_run_id)
-    scrub = run_scrubber(project_id, [view.run.snapshot_id])
+    masker = run_masker(project_id, [view.run.snapshot_id])
+    scrub = masker.scrub_json
     logs = run_logs(
         project_id,
         run_id,
         step_run_id=step.id if step is not None and not all_logs else None,
         level=level,
         text=text,
-        scrub=scrub,
+        masker=masker,
     )
     run_error = shown_text(scrub, view.run.error_message)
     if step is None:

@@ -6,6 +6,12 @@ word; a substring test then keeps those where the words appear as typed. Log lin
 any part of a line (`ILIKE`, served by a trigram GIN index over the first 2 KB). SQLite (the
 demo) runs plain LIKE queries.
 
+Credential values never match. Pages show them masked (`***`), so a place matches only when
+the text occurs in it with the values of the project's credentials masked the same way: the
+secret, a part of it, or a text running from what is shown into it finds nothing, and
+"no match" looks the same as for any other text. The index conditions still narrow the rows
+first; the masked test (SQL replace(), one per secret form) runs only on what they keep.
+
 The body's text and words come from two SQL functions of migration 0003,
 ferry_dataclip_text() and ferry_dataclip_words(). They are declared costly, which is the
 truth (turning a JSON body into text takes a tenth of a millisecond): that is what lets
@@ -23,7 +29,9 @@ import sqlalchemy as sa
 from sqlalchemy import ColumnElement, Select, select, text, union
 
 from app.extensions import db
-from app.models import Dataclip, LogLine, Run, WorkOrder
+from app.models import Dataclip, LogLine, Run, Step, Workflow, WorkOrder
+from app.scrub import MASK, Scrubber
+from app.services.credentials import store
 from app.services.history.filters import HistoryFilter, day_start
 
 DATACLIP_TEXT_CHARS = 4096  # as in ferry_dataclip_text()
@@ -57,6 +65,38 @@ def contains(expression: ColumnElement[str], text_: str) -> ColumnElement[bool]:
     return expression.ilike(f"%{escaped}%", escape="\\")
 
 
+def masked(expression: ColumnElement[str], secrets: tuple[str, ...]) -> ColumnElement[str]:
+    """`expression` with each secret replaced by the mask, in the scrubber's order (longest
+    first), so SQL sees the text exactly as pages show it."""
+    for secret in secrets:
+        if "\x00" not in secret:  # PostgreSQL text cannot hold one, so neither can a body
+            expression = sa.func.replace(expression, secret, MASK)
+    return expression
+
+
+def shown_contains(
+    expression: ColumnElement[str], text_: str, masker: Scrubber
+) -> ColumnElement[bool]:
+    """`contains`, on the text as pages show it. Plain tests come first: they are what an
+    index serves (one per part of `text_` between masks, as stored text has secrets where
+    pages show the mask), and the masked test only rechecks the rows they keep."""
+    if not masker:
+        return contains(expression, text_)
+    plain = [contains(expression, part) for part in text_.split(MASK) if part]
+    return sa.and_(*plain, contains(masked(expression, masker.secrets), text_))
+
+
+def search_masker(project_id: uuid.UUID) -> Scrubber:
+    """The values pages mask in this project: of the credentials shared into it and of those
+    its steps use (one query for the ids, one for the bodies)."""
+    used = db.session.scalars(
+        select(Step.credential_id)
+        .join(Workflow, Workflow.id == Step.workflow_id)
+        .where(Workflow.project_id == project_id, Step.credential_id.is_not(None))
+    )
+    return store.display_masker(project_id, used)
+
+
 def id_range(text_: str) -> tuple[uuid.UUID, uuid.UUID] | None:
     """The ids starting with `text_` (a whole id or a short id of at least 4 hex digits)."""
     digits = text_.strip().lower().replace("-", "")
@@ -65,13 +105,15 @@ def id_range(text_: str) -> tuple[uuid.UUID, uuid.UUID] | None:
     return uuid.UUID(digits.ljust(32, "0")), uuid.UUID(digits.ljust(32, "f"))
 
 
-def input_match(text_: str, postgres: bool) -> ColumnElement[bool]:
-    """True for dataclips whose text holds `text_` as typed (PostgreSQL: in whole words)."""
+def input_match(text_: str, postgres: bool, masker: Scrubber | None = None) -> ColumnElement[bool]:
+    """True for dataclips whose text, as shown, holds `text_` as typed (PostgreSQL: in whole
+    words); with `masker`, the credential values it knows are masked first."""
+    masker = masker or Scrubber(())
     if not postgres:
-        return contains(dataclip_text(), text_)
+        return shown_contains(dataclip_text(), text_, masker)
     words = sa.func.plainto_tsquery(sa.literal_column("'simple'::regconfig"), text_)
     found = sa.func.ferry_dataclip_words(Dataclip.body, Dataclip.raw_body).op("@@")(words)
-    return sa.and_(found, contains(dataclip_text(postgres=True), text_))
+    return sa.and_(found, shown_contains(dataclip_text(postgres=True), text_, masker))
 
 
 def search_condition(project_id: uuid.UUID, filters: HistoryFilter) -> ColumnElement[bool]:
@@ -87,6 +129,7 @@ def search_condition(project_id: uuid.UUID, filters: HistoryFilter) -> ColumnEle
         # longer than running them. Until the end of this request's transaction.
         db.session.execute(text("SET LOCAL jit = off"))
     found: list[Select] = []
+    masker = search_masker(project_id) if {"input", "logs"} & set(places) else Scrubber(())
     if "id" in places and (bounds := id_range(text_)) is not None:
         found.append(
             select(WorkOrder.id).where(
@@ -98,7 +141,7 @@ def search_condition(project_id: uuid.UUID, filters: HistoryFilter) -> ColumnEle
         )
     if "input" in places:
         clips = select(Dataclip.id).where(
-            Dataclip.project_id == project_id, input_match(text_, postgres)
+            Dataclip.project_id == project_id, input_match(text_, postgres, masker)
         )
         if filters.received_from:
             # Cheap, and tested before the costly text: fewer bodies to turn into text.
@@ -110,7 +153,7 @@ def search_condition(project_id: uuid.UUID, filters: HistoryFilter) -> ColumnEle
             )
         )
     if "logs" in places:
-        lines = select(LogLine.run_id).where(contains(log_text(postgres), text_))
+        lines = select(LogLine.run_id).where(shown_contains(log_text(postgres), text_, masker))
         if filters.received_from:
             lines = lines.where(LogLine.timestamp >= day_start(filters.received_from))
         found.append(
