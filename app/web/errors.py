@@ -3,7 +3,7 @@ for NUL characters in what browsers and API clients send."""
 
 from __future__ import annotations
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -94,7 +94,11 @@ def _render(code: int, message: str, field: str | None = None):
         if field is not None:
             body["field"] = field
         return jsonify(body), code
-    return render_template("errors/error.html", code=code, message=message), code
+    try:
+        return render_template("errors/error.html", code=code, message=message), code
+    except Exception:  # the page reads the signed-in user: the database may be away
+        current_app.logger.exception("Drawing the error page failed")
+        return Response(f"Error {code}: {message}\n", code, mimetype="text/plain")
 
 
 def _roll_back() -> None:

@@ -339,3 +339,26 @@ def test_a_failed_statement_still_shows_the_styled_error_page(signed_in, app, mo
     assert "Something went wrong on our side." in html
     assert "Error 500" in html and "Back to projects" in html
     assert db.session.scalar(select(Project.id).where(Project.name == "Malaria")) is None
+
+
+def test_when_even_the_rollback_fails_the_error_still_says_what_happened(
+    signed_in, app, monkeypatch, db
+):
+    # The database went away mid-request: no styled page (it needs the signed-in user),
+    # but still the status and the explanation, never a bare "Internal Server Error".
+    from app.services import projects
+
+    def broken_create(owner, name, description=""):
+        _db.session.commit()
+        _db.session.execute(_db.text("SELECT 1 / 0"))
+
+    def dead_rollback():
+        raise ConnectionError("the database is away")
+
+    token = csrf_token_from(text_of(signed_in.get("/projects/new")))
+    monkeypatch.setattr(projects, "create_project", broken_create)
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+    monkeypatch.setattr(_db.session, "rollback", dead_rollback)
+    response = signed_in.post("/projects", data={"name": "Malaria", "csrf_token": token})
+    assert response.status_code == 500
+    assert "Error 500: Something went wrong on our side." in text_of(response)
