@@ -61,9 +61,8 @@ class Part:
     rows: list[dict] | None = None
 
 
-def on_postgresql() -> bool:
-    """True when the database is PostgreSQL (the fast paths need it)."""
-    return db.engine.dialect.name == "postgresql"
+# The one dialect check (`app.db_direct`), under the name the run engine's modules use.
+on_postgresql = db_direct.on_postgresql
 
 
 def write(parts: Sequence[Part]) -> None:
@@ -89,17 +88,9 @@ def write(parts: Sequence[Part]) -> None:
 
 
 def fetch_one(sql: str, params: dict) -> tuple | None:
-    """Run one statement (PostgreSQL: in autocommit) and return its first row."""
-    if on_postgresql():
-        row = db_direct.execute(sql, _for_psycopg(params))
-        db_direct.commit_joined()
-        return row
-    try:
-        row = db.session.execute(_typed(sql), params).first()
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+    """Run one statement, committed (PostgreSQL: in autocommit), and return its first row."""
+    row = db_direct.execute(sql, params, PARAM_TYPES)
+    db_direct.commit_joined()
     return row
 
 

@@ -5,11 +5,17 @@ SELECT for the trigger and, on PostgreSQL, one INSERT with CTEs writing the data
 work order and its first run together. On PostgreSQL both go straight to psycopg in
 autocommit (`app.db_direct`): two round trips in all. The response is sent only after the
 insert is durable.
+
+Input Ferry cannot store is refused with a 400 that names what to fix, never a 503 (which
+senders retry for ever). The checks cost next to nothing: header lengths, a NUL byte search
+in text bodies, JSON parsed with NaN/Infinity refused and dumped with `allow_nan=False`
+(which catches 1e999). Rarer refusals (a \u0000 or a lone surrogate in JSON) are left to
+PostgreSQL and named from its error (`db_direct.UnstorableValue`), so that the common
+request pays for no walk over its body.
 """
 
 from __future__ import annotations
 
-import functools
 import hmac
 import json
 import re
@@ -17,7 +23,7 @@ import uuid
 from base64 import b64decode
 from dataclasses import dataclass
 
-from sqlalchemy import Uuid, bindparam, text
+from sqlalchemy import Uuid
 from sqlalchemy.exc import IntegrityError
 
 from app import db_direct
@@ -25,6 +31,10 @@ from app.extensions import db
 from app.services.encryption import decrypt_text
 
 REDACTED_HEADERS = {"authorization", "proxy-authorization", "x-api-key", "cookie"}
+JSON_TYPES = ("application/json",)
+# The columns' sizes: dataclips.content_type, work_orders.idempotency_key, triggers.custom_path.
+MAX_CONTENT_TYPE = MAX_IDEMPOTENCY_KEY = MAX_CUSTOM_PATH = 200
+_NOT_FOUND = "No webhook trigger exists at this address."
 
 
 class WebhookRefused(Exception):
@@ -71,16 +81,33 @@ WHERE {condition} AND t.type = 'webhook' AND w.deleted_at IS NULL
 """
 
 
+def check_headers(content_type: str | None, idempotency_key: str | None) -> None:
+    """Refuse (400) headers too long to store, before anything else is done."""
+    for header, value, limit in (
+        ("Content-Type", content_type, MAX_CONTENT_TYPE),
+        ("Idempotency-Key", idempotency_key, MAX_IDEMPOTENCY_KEY),
+    ):
+        if value and len(value) > limit:
+            raise WebhookRefused(
+                400, f"The {header} header is too long: at most {limit} characters are kept."
+            )
+
+
 def find_target(reference: str) -> WebhookTarget:
     """The webhook trigger addressed by `/i/<reference>` (its id or custom path)."""
     try:
         trigger_id = uuid.UUID(reference)
         condition, params = "t.id = :ref_id", {"ref_id": trigger_id}
     except ValueError:
+        if len(reference) > MAX_CUSTOM_PATH or "\x00" in reference:
+            raise WebhookRefused(404, _NOT_FOUND) from None  # no trigger can have this path
         condition, params = "t.custom_path = :path", {"path": reference}
-    row = _execute(_FIND.format(condition=condition), params)
+    try:
+        row = db_direct.execute(_FIND.format(condition=condition), params, _TYPES)
+    except db_direct.UnstorableValue:
+        row = None  # a path PostgreSQL cannot even compare names no trigger
     if row is None:
-        raise WebhookRefused(404, "No webhook trigger exists at this address.")
+        raise WebhookRefused(404, _NOT_FOUND)
     return WebhookTarget(
         trigger_id=_uuid(row[0]),
         workflow_id=_uuid(row[1]),
@@ -107,7 +134,7 @@ def check_access(target: WebhookTarget, headers: dict[str, str]) -> None:
         if not given:
             raise WebhookRefused(401, "This webhook needs an API key in the x-api-key header.")
         if not hmac.compare_digest(given.encode(), secret.encode()):
-            raise WebhookRefused(404, "No webhook trigger exists at this address.")
+            raise WebhookRefused(404, _NOT_FOUND)
         return
     given_user, given_password = _basic_credentials(headers.get("authorization", ""))
     if given_user is None:
@@ -115,7 +142,31 @@ def check_access(target: WebhookTarget, headers: dict[str, str]) -> None:
     user_ok = hmac.compare_digest(given_user.encode(), (target.username or "").encode())
     password_ok = hmac.compare_digest(given_password.encode(), secret.encode())
     if not (user_ok and password_ok):
-        raise WebhookRefused(404, "No webhook trigger exists at this address.")
+        raise WebhookRefused(404, _NOT_FOUND)
+
+
+def parse_body(data: bytes, mimetype: str) -> tuple[object | None, str | None]:
+    """(body, raw_body): JSON bodies are parsed; form, XML and text bodies are kept as
+    received. Refuses (400) JSON that is malformed, holds NaN/Infinity or is nested too
+    deeply to read, and text holding a NUL byte (PostgreSQL text cannot hold one)."""
+    if not data.strip():
+        return {}, None
+    if mimetype in JSON_TYPES or mimetype.endswith("+json"):
+        try:
+            return _DECODER.decode(data.decode(json.detect_encoding(data), "surrogatepass")), None
+        except _NonFinite as error:
+            raise WebhookRefused(400, f"The body holds {error}, which JSON cannot store.") from None
+        except (ValueError, UnicodeDecodeError) as error:
+            raise WebhookRefused(400, f"The body is not valid JSON: {error}.") from None
+        except RecursionError:
+            raise WebhookRefused(400, _TOO_DEEP) from None
+    if b"\x00" in data:
+        raise WebhookRefused(
+            400,
+            "The body holds a NUL byte, which Ferry cannot store as text. Remove it, or "
+            "send binary data base64-encoded inside JSON.",
+        )
+    return None, data.decode("utf-8", errors="replace")
 
 
 def request_metadata(method: str, path: str, query: dict, headers: dict[str, str]) -> dict:
@@ -137,40 +188,58 @@ def accept(
     metadata: dict,
     idempotency_key: str | None = None,
 ) -> Accepted:
-    """Persist the dataclip, work order and first run in one transaction and commit."""
+    """Persist the dataclip, work order and first run in one transaction and commit.
+    Refuses (400) values PostgreSQL cannot store, naming the part of the request."""
     if target.snapshot_id is None:
         raise WebhookRefused(409, "The workflow has never been saved, so it cannot run yet.")
-    if idempotency_key:
-        existing = _existing(target.trigger_id, idempotency_key)
-        if existing is not None:
-            return existing
-    ids = {"dataclip_id": uuid.uuid4(), "work_order_id": uuid.uuid4(), "run_id": uuid.uuid4()}
+    try:
+        body_json = _ENCODER.encode(body) if body is not None else None
+    except ValueError:
+        raise WebhookRefused(
+            400, "The body holds a number too large to store (such as 1e999)."
+        ) from None
+    except RecursionError:
+        raise WebhookRefused(400, _TOO_DEEP) from None
     params = {
-        **ids,
+        "dataclip_id": uuid.uuid4(),
+        "work_order_id": uuid.uuid4(),
+        "run_id": uuid.uuid4(),
         "project_id": target.project_id,
         "workflow_id": target.workflow_id,
         "trigger_id": target.trigger_id,
         "snapshot_id": target.snapshot_id,
-        "body": json.dumps(body) if body is not None else None,
+        "body": body_json,
         "raw_body": raw_body,
         "content_type": content_type,
         "request": json.dumps(metadata),
         "idempotency_key": idempotency_key,
     }
     try:
-        if _on_postgresql():
-            _execute(_INSERT_ALL_PG, params)
+        return _insert(params)
+    except db_direct.UnstorableValue as error:
+        raise WebhookRefused(400, _unstorable(error, params, metadata)) from None
+
+
+def _insert(params: dict) -> Accepted:
+    key = params["idempotency_key"]
+    if key:
+        existing = _existing(params["trigger_id"], key)
+        if existing is not None:
+            return existing
+    try:
+        if db_direct.on_postgresql():
+            db_direct.execute(_INSERT_ALL_PG, params)
         else:
             for statement in _INSERTS_PORTABLE:
-                _execute(statement, params)
+                db_direct.execute(statement, params, _TYPES)
         db_direct.commit_joined()
     except IntegrityError:
         db.session.rollback()
-        existing = _existing(target.trigger_id, idempotency_key) if idempotency_key else None
+        existing = _existing(params["trigger_id"], key) if key else None
         if existing is None:
             raise
         return existing  # a concurrent request with the same key won the race
-    return Accepted(ids["work_order_id"], ids["run_id"], created=True)
+    return Accepted(params["work_order_id"], params["run_id"], created=True)
 
 
 _DATACLIP = """INSERT INTO dataclips (id, project_id, type, body, raw_body, content_type,
@@ -196,48 +265,64 @@ _INSERTS_PORTABLE = (_DATACLIP.format(body=":body", request=":request"), _WORK_O
 
 
 def _existing(trigger_id: uuid.UUID, key: str) -> Accepted | None:
-    row = _execute(
+    row = db_direct.execute(
         """SELECT w.id, (SELECT r.id FROM runs r WHERE r.work_order_id = w.id
            ORDER BY r.inserted_at LIMIT 1)
            FROM work_orders w WHERE w.trigger_id = :trigger AND w.idempotency_key = :key""",
         {"trigger": trigger_id, "key": key},
+        _TYPES,
     )
     if row is None:
         return None
     return Accepted(_uuid(row[0]), _uuid(row[1]) if row[1] else None, created=False)
 
 
-_UUID_PARAMS = (
-    "ref_id",
-    "dataclip_id",
-    "work_order_id",
-    "run_id",
-    "project_id",
-    "workflow_id",
-    "trigger_id",
-    "snapshot_id",
-    "trigger",
+# Bound as UUIDs off PostgreSQL (the demo's SQLite); psycopg sends UUIDs as they are.
+_TYPES = dict.fromkeys(
+    (
+        "ref_id",
+        "dataclip_id",
+        "work_order_id",
+        "run_id",
+        "project_id",
+        "workflow_id",
+        "trigger_id",
+        "snapshot_id",
+        "trigger",
+    ),
+    Uuid(),
 )
+_TOO_DEEP = "The body is nested too deeply for Ferry to read: flatten it."
+# A \u0000 escape in JSON text (not an escaped backslash followed by "u0000").
+_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
-def _on_postgresql() -> bool:
-    return db.engine.dialect.name == "postgresql"
+def _unstorable(error: db_direct.UnstorableValue, params: dict, metadata: dict) -> str:
+    """Which part of the request held what PostgreSQL refused, in words for the sender."""
+    part = "The body" if params["body"] is not None or params["raw_body"] else "The request"
+    if "NUL" in error.reason:
+        suspects = (
+            ("The body", params["body"] or ""),
+            ("The query string", json.dumps(metadata.get("query"))),
+            ("The headers", json.dumps(metadata.get("headers"))),
+            ("The address", json.dumps(metadata.get("path"))),
+        )
+        part = next((name for name, text in suspects if _NUL_ESCAPE.search(text)), part)
+    return f"{part} holds {error.reason}. Nothing was saved: fix it and send the request again."
 
 
-def _execute(sql: str, params: dict) -> tuple | None:
-    """Run `sql` (`:name` parameters) and return its first row, if any: straight to psycopg
-    in autocommit on PostgreSQL (`app.db_direct`), through the session elsewhere."""
-    if _on_postgresql():
-        return db_direct.execute(sql, params)
-    result = db.session.execute(_typed(sql), params)
-    return result.first() if result.returns_rows else None
+class _NonFinite(ValueError):
+    pass
 
 
-@functools.cache
-def _typed(sql: str):
-    """A text statement whose id parameters are bound as UUIDs on every database."""
-    names = set(re.findall(r"(?<!:):(\w+)", sql)) & set(_UUID_PARAMS)
-    return text(sql).bindparams(*(bindparam(n, type_=Uuid()) for n in sorted(names)))
+def _refuse_constant(name: str) -> float:
+    raise _NonFinite(name)
+
+
+# Built once: json.loads/dumps with options build a new decoder/encoder on every call.
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+# allow_nan=False: 1e999 is parsed as infinity, which jsonb cannot hold.
+_ENCODER = json.JSONEncoder(allow_nan=False)
 
 
 def _basic_credentials(header: str) -> tuple[str | None, str]:

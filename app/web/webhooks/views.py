@@ -3,13 +3,12 @@ authenticated per trigger (API key or Basic) instead of by session."""
 
 from __future__ import annotations
 
-import json
 import time
 
 from flask import Blueprint, current_app, jsonify, request
-from sqlalchemy.exc import DBAPIError
 
-from app.extensions import csrf, db
+from app.db_direct import DatabaseUnavailable, UnstorableValue
+from app.extensions import csrf
 from app.services.runs import queue as run_queue
 from app.services.runs.events import RunWatcher
 from app.services.triggers import webhooks
@@ -19,8 +18,6 @@ from app.services.triggers.webhooks import WebhookRefused
 bp = Blueprint("webhooks", __name__)
 csrf.exempt(bp)
 
-JSON_TYPES = ("application/json",)
-
 
 @bp.get("/i/<path:reference>")
 def describe(reference: str):
@@ -29,6 +26,8 @@ def describe(reference: str):
         webhooks.find_target(reference)
     except WebhookRefused as refused:
         return _error(refused.status, refused.message)
+    except DatabaseUnavailable:
+        return _unavailable()
     return jsonify({"message": "Webhook trigger found: POST to this URL to run its workflow."})
 
 
@@ -37,37 +36,39 @@ def receive(reference: str):
     """Accept a request: persist it as a work order with a run, then queue the run."""
     settings = current_app.config["FERRY_SETTINGS"]
     limit = settings.max_dataclip_mb * 1024 * 1024
+    too_large = (
+        f"The body is larger than the {settings.max_dataclip_mb} MB limit (FERRY_MAX_DATACLIP_MB)."
+    )
     if request.content_length is not None and request.content_length > limit:
-        return _error(
-            413,
-            f"The body is larger than the {settings.max_dataclip_mb} MB limit "
-            "(FERRY_MAX_DATACLIP_MB).",
-        )
+        return _error(413, too_large)
     headers = {name.lower(): value for name, value in request.headers.items()}
+    idempotency_key = headers.get("idempotency-key") or None
+    mimetype = request.mimetype
     try:
+        webhooks.check_headers(mimetype, idempotency_key)
         target = webhooks.find_target(reference)
         webhooks.check_access(target, headers)
-        body, raw_body = _read_body(limit)
+        data = _read_body(limit)
+        if data is None:
+            return _error(413, too_large)
+        body, raw_body = webhooks.parse_body(data, mimetype)
         watcher = None
         accepted = webhooks.accept(
             target,
             body=body,
             raw_body=raw_body,
-            content_type=request.mimetype or None,
+            content_type=mimetype or None,
             metadata=webhooks.request_metadata(
                 request.method, request.path, request.args.to_dict(flat=False), headers
             ),
-            idempotency_key=headers.get("idempotency-key") or None,
+            idempotency_key=idempotency_key,
         )
     except WebhookRefused as refused:
         return _error(refused.status, refused.message)
-    except DBAPIError:
-        db.session.rollback()
-        response = _error(
-            503, "The database is not reachable; nothing was saved. Send the request again shortly."
-        )
-        response[0].headers["Retry-After"] = "5"
-        return response
+    except UnstorableValue as error:  # what the service did not foresee: still permanent
+        return _error(400, f"The request holds {error.reason}. Nothing was saved.")
+    except DatabaseUnavailable:
+        return _unavailable()
     ids = {
         "work_order_id": str(accepted.work_order_id),
         "run_id": str(accepted.run_id) if accepted.run_id else None,
@@ -86,20 +87,22 @@ def receive(reference: str):
     return jsonify(payload), status
 
 
-def _read_body(limit: int) -> tuple[object | None, str | None]:
-    """JSON bodies are parsed; form, XML and text bodies are kept exactly as received."""
+def _read_body(limit: int) -> bytes | None:
+    """The body, or None when it is longer than `limit`. A chunked body has no
+    Content-Length to check first, and Werkzeug stops reading it at MAX_CONTENT_LENGTH
+    without an error, so one byte more than the limit is read to tell."""
+    request.max_content_length = limit + 1
     data = request.get_data(cache=False)
-    if len(data) > limit:
-        raise WebhookRefused(413, "The body is larger than the configured limit.")
-    if not data.strip():
-        return {}, None
-    mimetype = request.mimetype or ""
-    if mimetype in JSON_TYPES or mimetype.endswith("+json"):
-        try:
-            return json.loads(data), None
-        except (ValueError, UnicodeDecodeError) as error:
-            raise WebhookRefused(400, f"The body is not valid JSON: {error}.") from None
-    return None, data.decode("utf-8", errors="replace")
+    return None if len(data) > limit else data
+
+
+def _unavailable():
+    """503 with Retry-After: the only answer that asks the sender to try again."""
+    response, status = _error(
+        503, "The database is not reachable; nothing was saved. Send the request again shortly."
+    )
+    response.headers["Retry-After"] = "5"
+    return response, status
 
 
 def _error(status: int, message: str):
