@@ -62,3 +62,16 @@ def test_a_run_shows_its_state_from_the_fragment_and_recolours_the_canvas(page: 
     page.locator("label[for=step-tab-logs]").click()
     expect(page.locator("[data-log-level]")).to_be_visible()
     screenshot(page, "studio-12-run-failed")
+
+    # A typed input kept as a named test input, then offered under "Saved or recent".
+    page.get_by_text("Custom JSON").click()
+    type_in_editor(page, "#run-input-editor", '{"data": {"n": 1}}')
+    page.get_by_text("Save this input as a test case").click()
+    page.get_by_role("button", name="Save input").click()
+    expect(page.locator("#save-input-message")).to_have_text("Give the test input a name.")
+    page.get_by_label("Test input name").fill("One record")
+    page.get_by_role("button", name="Save input").click()
+    expect(page.locator("#save-input-message")).to_contain_text("Saved “One record”")
+    page.get_by_text("Saved or recent", exact=True).click()
+    expect(page.locator("#run-dataclip option:checked")).to_have_text("One record")
+    expect(page.locator("#run-dataclip-preview")).to_contain_text('"n": 1')

@@ -101,6 +101,7 @@ export class Graph {
       const { x, y } = node.position();
       const id = this.model.addStep(node.id(), { x, y: y + 120 });
       this.select(id);
+      this.keepInView([id]); // it may land below the visible part of the canvas
     });
     this.plusButton = plus;
   }

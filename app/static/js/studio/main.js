@@ -13,7 +13,7 @@ function start() {
   enableCopyButtons();
   const data = JSON.parse($("studio-data").textContent);
   const model = new Model(data.document, data.positions);
-  const state = { dirty: false, lockVersion: data.lock_version, saving: false, problems: [] };
+  const state = { dirty: false, lockVersion: data.lock_version, saving: null, problems: [] };
   let panels;
   let runs;
 
@@ -80,13 +80,17 @@ function start() {
     if (kind !== "position") validate();
   });
 
-  async function save() {
-    if (!data.can_edit || state.saving) return false;
-    state.saving = true;
+  /** Save, or wait for the save under way (a run started meanwhile waits for it too). */
+  function save() {
+    if (!data.can_edit) return Promise.resolve(false);
+    if (!state.saving) state.saving = sendSave().finally(() => { state.saving = null; });
+    return state.saving;
+  }
+
+  async function sendSave() {
     const button = document.querySelector("[data-action=save]");
     button.disabled = true;
     const reply = await postJSON(data.urls.save, { document: model.doc, positions: model.positions, lock_version: state.lockVersion });
-    state.saving = false;
     button.disabled = false;
     if (reply.ok) {
       Object.assign(data, { triggers: reply.body.triggers, steps: reply.body.steps });

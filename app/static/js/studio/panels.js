@@ -30,6 +30,8 @@ export class Panels {
   }
 
   show(id) {
+    // Another element's panel starts at its top, not where the last one was scrolled to.
+    if (id !== this.current && $("panel-edit").classList.contains("active")) document.querySelector(".studio-side").scrollTop = 0;
     this.current = id;
     const kind = id ? Model.parse(id).kind : null;
     $("panel-none").hidden = Boolean(kind);

@@ -15,6 +15,7 @@ export class RunPanel {
     this.save = save;
     this.isDirty = isDirty;
     this.selected = null;
+    this.runId = null; // the run whose status is shown
     window.htmx.onLoad((element) => { if (element.id === "run-status") this.showStatus(element); });
     const form = $("run-form");
     if (!form) return; // viewers cannot start runs
@@ -79,6 +80,8 @@ export class RunPanel {
     });
     this.graph.paintRun(states);
     $("run-results").hidden = false;
+    if (status.dataset.runId !== this.runId) status.scrollIntoView({ block: "start" }); // a new run
+    this.runId = status.dataset.runId;
     window.htmx.trigger(document.body, "ferry:step-tab");
   }
 }
