@@ -80,10 +80,34 @@ def shown_contains(
     """`contains`, on the text as pages show it. Plain tests come first: they are what an
     index serves (one per part of `text_` between masks, as stored text has secrets where
     pages show the mask), and the masked test only rechecks the rows they keep."""
-    if not masker:
+    secrets = touching(masker.secrets, text_)
+    if not secrets:
         return contains(expression, text_)
     plain = [contains(expression, part) for part in text_.split(MASK) if part]
-    return sa.and_(*plain, contains(masked(expression, masker.secrets), text_))
+    # strpos, not ILIKE: PostgreSQL has no statistics for the masked text and guesses that an
+    # ILIKE on it keeps 0.5% of rows, which turns the plan for a common word into "collect
+    # every match first" (20 times slower); for `strpos(...) > 0` it guesses a third.
+    shown = sa.func.lower(masked(expression, secrets))
+    return sa.and_(*plain, sa.func.strpos(shown, sa.func.lower(sa.literal(text_))) > 0)
+
+
+def touching(secrets: tuple[str, ...], text_: str) -> tuple[str, ...]:
+    """The secrets whose masking can change whether `text_` matches a text: those it holds,
+    lies within, or overlaps at either end (ignoring case); all of them when it holds a mask
+    character. Most searches touch none, and run exactly as without credentials."""
+    if "*" in text_:
+        return secrets
+    term = text_.lower()
+    return tuple(secret for secret in secrets if _overlaps(term, secret.lower()))
+
+
+def _overlaps(term: str, secret: str) -> bool:
+    if term in secret or secret in term:
+        return True
+    return any(
+        term.endswith(secret[:size]) or term.startswith(secret[-size:])
+        for size in range(1, min(len(term), len(secret)))
+    )
 
 
 def search_masker(project_id: uuid.UUID) -> Scrubber:

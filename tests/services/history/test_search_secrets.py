@@ -64,6 +64,7 @@ def found(project, text: str, places=EVERYWHERE) -> list:
         "leaked",
         "eak",  # a part of one word
         "admin:pa5",  # visible text running into it
+        "with admin:p",  # by one character
         "d-9f3k now",  # and out of it
         '"token": "pa55',
     ],
