@@ -63,7 +63,19 @@ def test_a_run_shows_its_state_from_the_fragment_and_recolours_the_canvas(page: 
     expect(page.locator("[data-log-level]")).to_be_visible()
     screenshot(page, "studio-12-run-failed")
 
+    # Fixed and saved, then run at once: the run waits for the save instead of refusing.
+    page.get_by_role("tab", name="Edit").click()
+    type_in_editor(page, "#step-body-editor", "fn(lambda state: state)")
+    click_empty_canvas(page)
+    page.keyboard.press("Control+s")
+    page.keyboard.press("Control+Enter")
+    expect(status).to_have_attribute("data-run-state", "success", timeout=30_000)
+    expect(page.locator("#run-start-error")).to_be_empty()
+    assert node_state(page, "job:step-2") == "success"
+
     # A typed input kept as a named test input, then offered under "Saved or recent".
+    page.get_by_text("Saved or recent", exact=True).click()
+    expect(page.locator("#run-dataclip")).to_be_visible()
     page.get_by_text("Custom JSON").click()
     type_in_editor(page, "#run-input-editor", '{"data": {"n": 1}}')
     page.get_by_text("Save this input as a test case").click()
