@@ -229,6 +229,13 @@ def test_bad_input_gets_a_clear_message_where_the_user_looks(page: Page, live_se
     expect(page.locator("#run-input-error")).to_contain_text("The input is not valid JSON")
     screenshot(page, "studio-10-invalid-json")
 
+    # Importing a document that names no workflow: the message shows under the pasted YAML.
+    page.get_by_role("button", name="YAML").click()
+    page.get_by_label("Workflow YAML").fill("jobs: {}")
+    page.get_by_role("button", name="Import workflow").click()
+    expect(page.locator("#import-form .invalid-feedback")).to_be_visible()
+    page.locator("#yaml-modal").get_by_role("button", name="Close").click()
+
     # A duplicate workflow name: the create form says so next to the field.
     page.get_by_role("navigation", name="Project").get_by_role("link", name="Workflows").click()
     page.get_by_role("link", name="Create workflow").first.click()
