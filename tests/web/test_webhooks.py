@@ -170,6 +170,9 @@ def test_database_unavailable_is_503_with_retry_after(settings):
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
     assert "nothing was saved" in response.get_json()["error"]
+    # Asking whether the trigger exists says the same, not 500.
+    response = broken.test_client().get("/i/00000000-0000-0000-0000-000000000001")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
 
 
 def test_webhooks_need_no_csrf_token(client, hook):
