@@ -278,20 +278,10 @@ def _existing(trigger_id: uuid.UUID, key: str) -> Accepted | None:
 
 
 # Bound as UUIDs off PostgreSQL (the demo's SQLite); psycopg sends UUIDs as they are.
-_TYPES = dict.fromkeys(
-    (
-        "ref_id",
-        "dataclip_id",
-        "work_order_id",
-        "run_id",
-        "project_id",
-        "workflow_id",
-        "trigger_id",
-        "snapshot_id",
-        "trigger",
-    ),
-    Uuid(),
+_UUID_PARAMS = (
+    "ref_id dataclip_id work_order_id run_id project_id workflow_id trigger_id snapshot_id trigger"
 )
+_TYPES = dict.fromkeys(_UUID_PARAMS.split(), Uuid())
 _TOO_DEEP = "The body is nested too deeply for Ferry to read: flatten it."
 # A \u0000 escape in JSON text (not an escaped backslash followed by "u0000").
 _NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
