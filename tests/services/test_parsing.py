@@ -46,3 +46,11 @@ def test_nul_characters_are_refused_in_values_and_keys():
 
 def test_bytes_that_are_not_utf8_are_refused():
     assert "UTF-8" in refusal(lambda: load_json(b'{"a": "\xff"}', field="body"))
+
+
+def test_nesting_depth_is_measured_on_objects_and_lists_only():
+    from app.services.parsing import nested_deeper_than
+
+    assert not nested_deeper_than({"a": [1, {"b": "x" * 1000}]}, limit=3)
+    assert nested_deeper_than({"a": [1, {"b": []}]}, limit=3)
+    assert not nested_deeper_than("just text", limit=0)

@@ -34,6 +34,8 @@ def stored(db) -> tuple[int, int, int]:
 
 
 DEEP = b"[" * 100_000 + b"]" * 100_000
+# Readable by Python, but deeper than Ferry keeps (recursive code downstream would crash).
+READABLY_DEEP = b'{"a":' * 500 + b"1" + b"}" * 500
 
 BAD_BODIES = [
     pytest.param(
@@ -43,6 +45,9 @@ BAD_BODIES = [
     pytest.param("application/json", b'{"a":-Infinity}', ["body", "-Infinity"], id="json-inf"),
     pytest.param("application/json", b'{"a":1e999}', ["body", "too large"], id="json-1e999"),
     pytest.param("application/json", DEEP, ["body", "nested too deeply"], id="json-deep"),
+    pytest.param(
+        "application/json", READABLY_DEEP, ["body", "at most 64 levels"], id="json-500-deep"
+    ),
     pytest.param("text/plain", b"x\x00y", ["body", "NUL"], id="text-nul"),
     pytest.param("application/xml", b"<a>\x00</a>", ["body", "NUL"], id="xml-nul"),
     pytest.param(

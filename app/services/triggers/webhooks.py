@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from app import db_direct
 from app.extensions import db
 from app.services.encryption import decrypt_text
+from app.services.parsing import MAX_DEPTH, nested_deeper_than
 
 REDACTED_HEADERS = {"authorization", "proxy-authorization", "x-api-key", "cookie"}
 JSON_TYPES = ("application/json",)
@@ -153,13 +154,17 @@ def parse_body(data: bytes, mimetype: str) -> tuple[object | None, str | None]:
         return {}, None
     if mimetype in JSON_TYPES or mimetype.endswith("+json"):
         try:
-            return _DECODER.decode(data.decode(json.detect_encoding(data), "surrogatepass")), None
+            body = _DECODER.decode(data.decode(json.detect_encoding(data), "surrogatepass"))
         except _NonFinite as error:
             raise WebhookRefused(400, f"The body holds {error}, which JSON cannot store.") from None
         except (ValueError, UnicodeDecodeError) as error:
             raise WebhookRefused(400, f"The body is not valid JSON: {error}.") from None
         except RecursionError:
             raise WebhookRefused(400, _TOO_DEEP) from None
+        # Fewer brackets than the limit cannot nest deeper than it: most bodies skip the walk.
+        if data.count(b"[") + data.count(b"{") > MAX_DEPTH and nested_deeper_than(body):
+            raise WebhookRefused(400, _TOO_DEEP)
+        return body, None
     if b"\x00" in data:
         raise WebhookRefused(
             400,
@@ -282,7 +287,9 @@ _UUID_PARAMS = (
     "ref_id dataclip_id work_order_id run_id project_id workflow_id trigger_id snapshot_id trigger"
 )
 _TYPES = dict.fromkeys(_UUID_PARAMS.split(), Uuid())
-_TOO_DEEP = "The body is nested too deeply for Ferry to read: flatten it."
+_TOO_DEEP = (
+    f"The body is nested too deeply: at most {MAX_DEPTH} levels of objects and lists. Flatten it."
+)
 # A \u0000 escape in JSON text (not an escaped backslash followed by "u0000").
 _NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
