@@ -27,7 +27,7 @@ from stack import bench_settings, fresh_database, machine
 from app import create_app
 from app.extensions import db
 from app.services import accounts, projects
-from app.services.workflows import store
+from app.services.workflows import snapshots, store
 
 DATABASE = "ferry_bench_history"
 TABLES = ("dataclips", "work_orders", "runs", "step_runs", "log_lines")
@@ -123,7 +123,9 @@ def seed(settings, count: int, days: int) -> str:
         for name in ("Patient sync", "Stock levels", "Referrals"):
             flow = store.get_workflow(store.create_workflow(project.id, FLOW.format(name=name)).id)
             steps = [(s.id, s.name) for s in sorted(flow.steps, key=lambda s: s.key != "fetch")]
-            flows.append((flow.id, flow.triggers[0].id, store.latest_snapshot(flow.id).id, steps))
+            flows.append(
+                (flow.id, flow.triggers[0].id, snapshots.latest_snapshot(flow.id).id, steps)
+            )
         project_id = project.id
         db.session.remove()
         db.engine.dispose()

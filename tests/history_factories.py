@@ -24,7 +24,7 @@ from app.models import (
     WorkOrderState,
 )
 from app.services import adaptor_catalog
-from app.services.workflows import store
+from app.services.workflows import snapshots, store
 
 _numbers = itertools.count(1)
 
@@ -89,7 +89,7 @@ def work_order(
     """A work order in `state` with one run, its input dataclip, step runs and log lines."""
     received = received or at()
     activity = activity or received
-    snapshot = store.latest_snapshot(flow.id)
+    snapshot = snapshots.latest_snapshot(flow.id)
     trigger = flow.triggers[0]
     clip = Dataclip(
         project_id=flow.project_id,

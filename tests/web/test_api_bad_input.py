@@ -9,7 +9,7 @@ import pytest
 
 from app.models import Project, Run, RunState, Workflow, WorkOrder
 from app.services import accounts
-from app.services.workflows import store
+from app.services.workflows import export, store
 from tests import factories
 
 DOC = factories.SIMPLE_WORKFLOW.format(name="Intake")
@@ -122,7 +122,7 @@ def test_a_huge_concurrency_is_refused(api, project, db, text, content_type):
 
 
 def test_a_condition_label_that_is_not_text_is_refused(api, project, db):
-    document = store.export_document(factories.workflow(project, name="Labels"))
+    document = export.export_document(factories.workflow(project, name="Labels"))
     document["name"] = "Labelled"
     document["edges"]["webhook->first"]["condition_label"] = {"a": 1}
     response = api.post(f"/projects/{project.id}/workflows", json=document)
@@ -148,7 +148,7 @@ def test_a_condition_label_that_is_not_text_is_refused(api, project, db):
 def test_wrong_types_in_a_document_are_refused_with_their_path(
     api, project, db, path, value, field
 ):
-    document = json.loads(json.dumps(store.export_document(factories.workflow(project))))
+    document = json.loads(json.dumps(export.export_document(factories.workflow(project))))
     document["name"] = "Typed"
     node = document
     for part in path[:-1]:

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from app.models import Credential, Workflow
-from app.services.workflows import store
+from app.services.workflows import export, store
 from tests import factories
 from tests.support import csrf_token_from, post_form
 from tests.web.test_workflows_pages import SOURCE
@@ -84,7 +84,7 @@ def test_builder_save_refuses_a_deeply_nested_body_and_keeps_the_workflow(signed
 
 def test_builder_validation_lists_wrong_types_with_their_paths(signed_in, project, flow):
     base = f"{_base(project)}/{flow.id}"
-    document = store.export_document(flow)
+    document = export.export_document(flow)
     document["edges"]["webhook->send"]["condition_label"] = {"a": 1}
     document["concurrency"] = 10**30
     reply = signed_in.post(

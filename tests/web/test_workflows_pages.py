@@ -10,7 +10,7 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from app.models import Role
-from app.services.workflows import store
+from app.services.workflows import export, store
 from tests import factories
 from tests.support import csrf_token_from, log_in, post_form
 
@@ -122,7 +122,7 @@ def test_yaml_view_and_download(signed_in, project, flow):
 def test_save_takes_a_snapshot_and_a_stale_save_gets_409(signed_in, project, flow):
     base = f"{_base(project)}/{flow.id}"
     headers = _token(signed_in, base)
-    document = store.export_document(flow)
+    document = export.export_document(flow)
     document["jobs"]["send"]["name"] = "Send to API"
     body = {"document": document, "positions": {"job:send": {"x": 1, "y": 2}}, "lock_version": 1}
     saved = signed_in.post(f"{base}/save", json=body, headers=headers)
@@ -139,7 +139,7 @@ def test_save_takes_a_snapshot_and_a_stale_save_gets_409(signed_in, project, flo
 
 def test_validate_reports_a_cycle(signed_in, project, flow):
     base = f"{_base(project)}/{flow.id}"
-    document = store.export_document(flow)
+    document = export.export_document(flow)
     document["jobs"]["back"] = {"name": "Back", "adaptor": "http@1", "body": ""}
     document["edges"]["send->back"] = {"source_job": "send", "target_job": "back"}
     document["edges"]["back->send"] = {"source_job": "back", "target_job": "send"}
@@ -224,7 +224,7 @@ def test_viewer_sees_a_read_only_canvas_and_is_refused_changes(client, db, proje
     data = json.loads(page.split('id="studio-data">', 1)[1].split("</script>", 1)[0])
     assert data["can_edit"] is False
     headers = _token(client, base)
-    body = {"document": store.export_document(flow), "positions": {}, "lock_version": 1}
+    body = {"document": export.export_document(flow), "positions": {}, "lock_version": 1}
     assert client.post(f"{base}/save", json=body, headers=headers).status_code == 403
     assert client.post(f"{base}/runs", data={"source": "empty"}, headers=headers).status_code == 403
     assert client.post(f"{base}/inputs", data={"name": "x"}, headers=headers).status_code == 403

@@ -4,6 +4,9 @@
 `parse_submission` turns the posted strings back into a typed body, keeps stored secrets the
 user left blank, and validates the result against the JSON Schema (draft 2020-12). Every
 problem is reported on its field at once, so the form can show them all.
+
+Long because a form and its submission are one round trip through the same `SchemaField`s:
+the kinds a field is drawn as are the kinds its posted string is converted back from.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from app.models.base import utcnow
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.parsing import check_storable
 from app.services.runs import events, queue
-from app.services.workflows import store
+from app.services.workflows import snapshots, store
 
 MANUAL_PRIORITY = 0
 
@@ -42,7 +42,7 @@ def start_manual_run(
     """Start the workflow (or one step of it) with an empty input, custom JSON (kept as a
     saved_input dataclip) or an existing dataclip of the project."""
     workflow = store.get_workflow(workflow_id, project_id)
-    snapshot = store.latest_snapshot(workflow.id)
+    snapshot = snapshots.latest_snapshot(workflow.id)
     if custom_input is not None and dataclip_id is not None:
         raise Invalid("input", "Give either custom input or a dataclip, not both.")
     if custom_input is not None:
@@ -124,7 +124,7 @@ def retry_run(
     snapshot_id = (
         original.snapshot_id
         if snapshot == "original"
-        else store.latest_snapshot(original.workflow_id).id
+        else snapshots.latest_snapshot(original.workflow_id).id
     )
     run = Run(
         work_order_id=original.work_order_id,

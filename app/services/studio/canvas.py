@@ -28,7 +28,7 @@ from app.models import (
 from app.services.credentials import forms
 from app.services.errors import Invalid
 from app.services.triggers import cron
-from app.services.workflows import store
+from app.services.workflows import export, store
 
 FAILURE_STATES = (
     RunState.FAILED,
@@ -187,7 +187,7 @@ def rename_workflow(
     workflow = store.get_workflow(workflow_id, project_id)
     if not (name or "").strip():
         raise Invalid("name", "Give the workflow a name.")
-    document = store.export_document(workflow)
+    document = export.export_document(workflow)
     document["name"] = name
     return store.replace_workflow(workflow.id, document, actor_id=actor_id)
 
@@ -199,7 +199,7 @@ def set_enabled(
     workflow = store.get_workflow(workflow_id, project_id)
     if not workflow.triggers:
         raise Invalid("enabled", "This workflow has no trigger to switch on: add one first.")
-    document = store.export_document(workflow)
+    document = export.export_document(workflow)
     for trigger in document["triggers"].values():
         trigger["enabled"] = enabled
     return store.replace_workflow(workflow.id, document, actor_id=actor_id)

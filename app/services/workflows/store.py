@@ -1,10 +1,9 @@
-"""Workflows: create, replace and delete from documents, snapshots, export."""
+"""Workflows: create, replace and delete them from documents (each change takes a snapshot)."""
 
 from __future__ import annotations
 
 import uuid
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -16,10 +15,10 @@ from app.models import (
     Step,
     Trigger,
     Workflow,
-    WorkflowSnapshot,
 )
 from app.models.base import utcnow
 from app.services.errors import Conflict, Invalid, NotFound
+from app.services.workflows import snapshots
 from app.services.workflows.documents import (
     DocumentInvalid,
     Problem,
@@ -75,7 +74,7 @@ def create_workflow(
     db.session.add(workflow)
     db.session.flush()
     _apply(workflow, document, credentials, existing_triggers={}, existing_steps={})
-    _snapshot(workflow, actor_id)
+    snapshots.take_snapshot(workflow, actor_id)
     db.session.commit()
     return get_workflow(workflow.id)
 
@@ -110,7 +109,7 @@ def replace_workflow(
     db.session.flush()
     _apply(workflow, document, credentials, existing_triggers, existing_steps)
     workflow.lock_version += 1
-    _snapshot(workflow, actor_id)
+    snapshots.take_snapshot(workflow, actor_id)
     db.session.commit()
     return get_workflow(workflow.id)
 
@@ -124,80 +123,6 @@ def delete_workflow(workflow_id: uuid.UUID, project_id: uuid.UUID | None = None)
         trigger.enabled = False
         trigger.custom_path = None
     db.session.commit()
-
-
-def latest_snapshot(workflow_id: uuid.UUID) -> WorkflowSnapshot:
-    """The snapshot of the workflow's current version."""
-    snapshot = db.session.scalar(
-        select(WorkflowSnapshot)
-        .where(WorkflowSnapshot.workflow_id == workflow_id)
-        .order_by(WorkflowSnapshot.lock_version.desc())
-        .limit(1)
-    )
-    if snapshot is None:
-        raise NotFound("The workflow has no saved version.")
-    return snapshot
-
-
-def export_document(workflow: Workflow) -> dict:
-    """The workflow as a document; `parse_document(export_document(w))` gives it back."""
-    steps_by_id = {s.id: s for s in workflow.steps}
-    triggers_by_id = {t.id: t for t in workflow.triggers}
-    credential_names = _credential_names({s.credential_id for s in workflow.steps})
-    document: dict = {"name": workflow.name}
-    if workflow.concurrency is not None:
-        document["concurrency"] = workflow.concurrency
-    document["triggers"] = {t.key: _trigger_dict(t, steps_by_id) for t in workflow.triggers}
-    document["jobs"] = {
-        s.key: {
-            "name": s.name,
-            "adaptor": s.adaptor,
-            "credential": credential_names.get(s.credential_id),
-            "body": s.body,
-        }
-        for s in workflow.steps
-    }
-    document["edges"] = {}
-    for edge in workflow.edges:
-        source = (
-            triggers_by_id[edge.source_trigger_id].key
-            if edge.source_trigger_id
-            else steps_by_id[edge.source_step_id].key
-        )
-        target = steps_by_id[edge.target_step_id].key
-        entry: dict = (
-            {"source_trigger": source} if edge.source_trigger_id else {"source_job": source}
-        )
-        entry.update(target_job=target, condition_type=edge.condition_type.value)
-        if edge.condition_expression:
-            entry["condition_expression"] = edge.condition_expression
-        if edge.condition_label:
-            entry["condition_label"] = edge.condition_label
-        entry["enabled"] = edge.enabled
-        document["edges"][f"{source}->{target}"] = entry
-    return document
-
-
-def export_yaml(workflow: Workflow) -> str:
-    """The workflow document as YAML, keys in the documented order."""
-    return yaml.safe_dump(export_document(workflow), sort_keys=False, allow_unicode=True)
-
-
-def _trigger_dict(trigger: Trigger, steps_by_id: dict) -> dict:
-    entry: dict = {"type": trigger.type.value, "enabled": trigger.enabled}
-    if trigger.type.value == "webhook":
-        entry["webhook_reply"] = trigger.webhook_reply.value
-        if trigger.custom_path:
-            entry["custom_path"] = trigger.custom_path
-        return entry
-    entry.update(
-        cron_expression=trigger.cron_expression,
-        cron_timezone=trigger.cron_timezone,
-        cron_input=trigger.cron_input.value,
-    )
-    if trigger.cron_input_step_id in steps_by_id:
-        entry["cron_input_job"] = steps_by_id[trigger.cron_input_step_id].key
-    return entry
 
 
 def _apply(
@@ -256,63 +181,6 @@ def _apply(
     db.session.expire(workflow, ["triggers", "steps", "edges"])
 
 
-def _snapshot(workflow: Workflow, actor_id: uuid.UUID | None) -> WorkflowSnapshot:
-    db.session.refresh(workflow, ["triggers", "steps", "edges"])
-    snapshot = WorkflowSnapshot(
-        workflow_id=workflow.id,
-        lock_version=workflow.lock_version,
-        definition=snapshot_definition(workflow),
-        created_by_id=actor_id,
-    )
-    db.session.add(snapshot)
-    db.session.flush()
-    return snapshot
-
-
-def snapshot_definition(workflow: Workflow) -> dict:
-    """Everything a run needs to execute this version of the workflow, with ids."""
-    return {
-        "name": workflow.name,
-        "concurrency": workflow.concurrency,
-        "triggers": [
-            {
-                "id": str(t.id),
-                "key": t.key,
-                "type": t.type.value,
-                "enabled": t.enabled,
-                "webhook_reply": t.webhook_reply.value,
-                "cron_expression": t.cron_expression,
-                "cron_input": t.cron_input.value,
-                "cron_input_step_id": str(t.cron_input_step_id) if t.cron_input_step_id else None,
-            }
-            for t in workflow.triggers
-        ],
-        "steps": [
-            {
-                "id": str(s.id),
-                "key": s.key,
-                "name": s.name,
-                "adaptor": s.adaptor,
-                "credential_id": str(s.credential_id) if s.credential_id else None,
-                "body": s.body,
-            }
-            for s in workflow.steps
-        ],
-        "edges": [
-            {
-                "id": str(e.id),
-                "source_trigger_id": str(e.source_trigger_id) if e.source_trigger_id else None,
-                "source_step_id": str(e.source_step_id) if e.source_step_id else None,
-                "target_step_id": str(e.target_step_id),
-                "condition_type": e.condition_type.value,
-                "condition_expression": e.condition_expression,
-                "enabled": e.enabled,
-            }
-            for e in workflow.edges
-        ],
-    }
-
-
 def _checked(
     project_id: uuid.UUID, source: str | bytes | dict
 ) -> tuple[WorkflowDocument, dict[str, uuid.UUID]]:
@@ -359,17 +227,6 @@ def resolve_credentials(
         else:
             resolved[job.key] = ids[0]
     return resolved, problems
-
-
-def _credential_names(ids: set) -> dict:
-    ids.discard(None)
-    if not ids:
-        return {}
-    return dict(
-        db.session.execute(
-            select(Credential.id, Credential.name).where(Credential.id.in_(ids))
-        ).all()
-    )
 
 
 def _name_is_free(project_id: uuid.UUID, name: str, workflow_id: uuid.UUID | None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, url_for
 
 from app.models import LogLine, Project, Run, StepRun, Workflow, WorkOrder
-from app.services.workflows import store
+from app.services.workflows import export
 
 
 def project(p: Project) -> dict:
@@ -35,7 +35,7 @@ def workflow(w: Workflow) -> dict:
         "lock_version": w.lock_version,
         "triggers": triggers,
         "steps": [{"id": str(s.id), "key": s.key, "name": s.name} for s in w.steps],
-        "document": store.export_document(w),
+        "document": export.export_document(w),
     }
 
 

@@ -6,7 +6,7 @@ from flask import current_app, url_for
 
 from app.models import Role, Trigger, Workflow
 from app.services import adaptor_catalog
-from app.services.workflows import store
+from app.services.workflows import export
 from app.web.access import ProjectAccess
 
 
@@ -21,7 +21,7 @@ def workflow_json(workflow: Workflow) -> dict:
     return {
         "lock_version": workflow.lock_version,
         "name": workflow.name,
-        "document": store.export_document(workflow),
+        "document": export.export_document(workflow),
         "positions": workflow.positions or {},
         "triggers": {
             t.key: {

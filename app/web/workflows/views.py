@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from app.models import Role
 from app.services.errors import Invalid
 from app.services.studio import canvas
+from app.services.workflows import export as workflow_export
 from app.services.workflows import store
 from app.services.workflows.documents import Problem
 from app.web import htmx
@@ -203,7 +204,7 @@ def export(project_id: uuid.UUID, workflow_id: uuid.UUID):
     """The saved workflow as YAML to read, copy or download (a fragment for the builder)."""
     access = project_access(project_id)
     workflow = store.get_workflow(workflow_id, project_id)
-    text = store.export_yaml(workflow)
+    text = workflow_export.export_yaml(workflow)
     if request.args.get("download"):
         filename = "".join(c if c.isalnum() or c in "-_" else "-" for c in workflow.name.lower())
         return Response(

@@ -13,7 +13,7 @@ from app.services.errors import Conflict, Invalid
 from app.services.studio import canvas as studio
 from app.services.studio import checks as studio_checks
 from app.services.studio import reopen, request_builder, run_panel
-from app.services.workflows import store
+from app.services.workflows import export, snapshots, store
 from tests import factories
 from tests import history_factories as hf
 
@@ -48,7 +48,7 @@ def project(db, user):
 
 
 def _run(db, workflow, state: RunState, at: datetime) -> Run:
-    snapshot = store.latest_snapshot(workflow.id)
+    snapshot = snapshots.latest_snapshot(workflow.id)
     order = WorkOrder(
         project_id=workflow.project_id, workflow_id=workflow.id, snapshot_id=snapshot.id
     )
@@ -156,13 +156,13 @@ def test_rename_and_switch_off_keep_the_graph(db, project):
 
 def test_save_canvas_takes_a_snapshot_keeps_positions_and_refuses_a_stale_version(db, project):
     workflow = factories.workflow(project, TWO_STEPS.format(name="Canvas"))
-    document = store.export_document(workflow)
+    document = export.export_document(workflow)
     document["jobs"]["send"]["name"] = "Send to API"
     positions = {"job:send": {"x": 10.26, "y": 20}}
     saved = studio.save_canvas(workflow.id, project.id, document, positions, 1, None)
     assert saved.lock_version == 2
     assert saved.positions == {"job:send": {"x": 10.3, "y": 20.0}}
-    assert store.latest_snapshot(workflow.id).lock_version == 2
+    assert snapshots.latest_snapshot(workflow.id).lock_version == 2
     # Someone who opened version 1 cannot overwrite version 2.
     with pytest.raises(Conflict) as caught:
         studio.save_canvas(workflow.id, project.id, document, {}, 1, None)
@@ -171,7 +171,7 @@ def test_save_canvas_takes_a_snapshot_keeps_positions_and_refuses_a_stale_versio
 
 def test_save_canvas_names_the_step_without_an_adaptor(db, project):
     workflow = factories.workflow(project, TWO_STEPS.format(name="Broken"))
-    document = store.export_document(workflow)
+    document = export.export_document(workflow)
     document["jobs"]["send"]["adaptor"] = ""
     with pytest.raises(Invalid) as caught:
         studio.save_canvas(workflow.id, project.id, document, {}, 1, None)
@@ -321,7 +321,7 @@ def test_progress_reports_each_step_state(db, project):
 
 def test_the_canvas_check_and_saving_say_the_same_thing_about_a_mistake(db, project):
     workflow = factories.workflow(project, TWO_STEPS.format(name="Same words"))
-    document = store.export_document(workflow)
+    document = export.export_document(workflow)
     document["edges"]["shape->send"]["condition_label"] = {"a": 1}
     document["jobs"]["send"]["credential"] = "Nowhere"
     document["concurrency"] = 10**30

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from app.services.errors import Conflict, Invalid
-from app.services.workflows import store
+from app.services.workflows import export, snapshots, store
 from app.services.workflows.documents import DocumentInvalid, check_document, parse_document
 from tests import factories
 
@@ -125,10 +125,10 @@ def test_unreadable_yaml_says_where():
 def test_export_then_import_gives_the_same_workflow(user, db):
     project = factories.project(user)
     created = store.create_workflow(project.id, DOCUMENT)
-    exported = store.export_yaml(created)
+    exported = export.export_yaml(created)
     other_project = factories.project(user)
     again = store.create_workflow(other_project.id, exported)
-    assert store.export_yaml(again) == exported
+    assert export.export_yaml(again) == exported
     assert yaml.safe_load(exported)["edges"]["fetch-patients->load"]["condition_label"] == (
         "has patients"
     )
@@ -143,7 +143,7 @@ def test_replace_keeps_trigger_ids_and_bumps_the_version(user, db):
     assert replaced.lock_version == 2
     assert next(t.id for t in replaced.triggers if t.key == "webhook") == webhook_id
     assert {s.name for s in replaced.steps} == {"Fetch patients", "Load into DHIS2"}
-    assert store.latest_snapshot(created.id).lock_version == 2
+    assert snapshots.latest_snapshot(created.id).lock_version == 2
 
 
 def test_saving_an_old_version_is_a_conflict(user, db):
