@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from app.services import adaptor_catalog
 from app.services.errors import Invalid
+from app.services.parsing import load_json
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Object parameters whose values are plain strings: key/value rows are the natural form.
@@ -167,12 +168,7 @@ def _spread(param: ParamField, value: Value) -> list[str]:
         return codes
     text = (value.value or "").strip()
     if value.mode == "json" and text:
-        try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise Invalid(
-                param.name, f"{param.title}: not valid JSON ({error.msg}, column {error.colno})."
-            ) from None
+        parsed = load_json(text, field=param.name, what=param.title)
         # A JSON list is the list of values; anything else is one value.
         return [
             _python_literal(item) for item in (parsed if isinstance(parsed, list) else [parsed])
@@ -233,12 +229,7 @@ def _code(param: ParamField, value: Value) -> str | None:
             raise Invalid(param.name, f"{param.title}: choose yes or no.")
         return "True" if text == "true" else "False"
     if value.mode == "json":
-        try:
-            return _python_literal(json.loads(text))
-        except json.JSONDecodeError as error:
-            raise Invalid(
-                param.name, f"{param.title}: not valid JSON ({error.msg}, column {error.colno})."
-            ) from None
+        return _python_literal(load_json(text, field=param.name, what=param.title))
     raise Invalid(param.name, f"{param.title}: unknown kind of value {value.mode!r}.")
 
 

@@ -3,7 +3,6 @@ and one step's input, output and logs."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 
@@ -14,6 +13,7 @@ from app.models import Dataclip, DataclipType, Run, RunState, StepRun
 from app.services.credentials import store
 from app.services.errors import Invalid, NotFound
 from app.services.history.run_page import ShownLogLine, run_scrubber, shown_text
+from app.services.parsing import load_json
 from app.services.runs import commands, queries
 from app.services.workflows import store as workflows
 
@@ -42,14 +42,7 @@ class StepDetail:
 
 def parse_custom_input(text: str) -> dict:
     """The custom input typed in the run panel as a JSON object, or Invalid saying why not."""
-    try:
-        value = json.loads(text or "{}")
-    except json.JSONDecodeError as error:
-        raise Invalid(
-            "input",
-            f"The input is not valid JSON: {error.msg} at line {error.lineno}, "
-            f"column {error.colno}.",
-        ) from None
+    value = load_json(text or "{}", field="input", what="The input")
     if not isinstance(value, dict):
         raise Invalid("input", 'The input must be a JSON object, e.g. {"data": {}}.')
     return value

@@ -290,6 +290,9 @@ def test_saved_inputs_are_named_and_offered_with_recent_run_inputs(db, project):
     with pytest.raises(Invalid) as caught:
         run_panel.save_input(project.id, "Broken", custom_text="{not json")
     assert "not valid JSON" in caught.value.message
+    with pytest.raises(Invalid) as caught:  # once a RecursionError, shown as a bare 500
+        run_panel.save_input(project.id, "Deep", custom_text='{"a":' + "[" * 100_000)
+    assert caught.value.field == "input" and "nested too deeply" in caught.value.message
     request_clip = Dataclip(
         project_id=project.id, type=DataclipType.HTTP_REQUEST, body={"name": "Ada"}, request={}
     )

@@ -195,3 +195,17 @@ def test_the_meta_schema_takes_the_flag_only_as_a_boolean_on_an_array_without_de
         assert not validator.is_valid(document), bad
         args.clear()
         args.update(saved)
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [("[" * 100_000, "nested too deeply"), ('{"a": NaN}', "cannot store"), ('"x\\u0000"', "NUL")],
+)
+def test_json_values_ferry_cannot_keep_are_refused_on_their_field(text, said):
+    """A 100,000-deep JSON value once crashed the builder with a RecursionError (a 500)."""
+    for adaptor, operation, param in (("common@1", "log", "args"), ("http@1", "post", "body")):
+        values = {"path": Value("text", "/patients"), param: Value("json", text)}
+        with pytest.raises(Invalid) as caught:
+            studio_requests.build_line(adaptor, operation, values)
+        assert caught.value.field == param
+        assert said in caught.value.message
