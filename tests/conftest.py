@@ -71,6 +71,20 @@ def user(db):
 
 
 @pytest.fixture
+def project(user, db):
+    """A project `user` owns (a test module may define its own)."""
+    return factories.project(user, "Clinic intake")
+
+
+@pytest.fixture
+def flow(project):
+    """A workflow in `project`, with a webhook trigger and steps (tests.history_factories)."""
+    from tests import history_factories
+
+    return history_factories.workflow(project, "Patient sync")
+
+
+@pytest.fixture
 def signed_in(client, user):
     """A client signed in as `user`."""
     from tests.support import log_in

@@ -57,3 +57,22 @@ def workflow(project_: Project, source: str | None = None, name: str | None = No
 
     source = source or SIMPLE_WORKFLOW.format(name=name or f"Workflow {next(_numbers)}")
     return store.create_workflow(project_.id, source)
+
+
+def shared_dhis2_credential(owner: User, project_: Project, password: str):
+    """A DHIS2 credential of `owner` (user "admin", this password), shared into the project."""
+    from app.services.credentials import sharing, store
+
+    credential = store.create_credential(
+        owner,
+        "DHIS2 live",
+        "dhis2",
+        {
+            "body.base_url": ["https://dhis2.example.org"],
+            "body.username": ["admin"],
+            "body.password": [password],
+        },
+        True,
+    )
+    sharing.share(owner, credential.id, project_.id)
+    return credential

@@ -12,23 +12,12 @@ from sqlalchemy import select
 
 from app.extensions import db as _db
 from app.models import Project, Run
-from tests import factories
 from tests import history_factories as hf
 from tests.support import csrf_token_from
 
 NUL = "\x00"
 NUL_MESSAGE = "contains a NUL character (\\u0000); remove it"
 PAGE_LINK_MESSAGE = "This page link is not valid; go back to the first page."
-
-
-@pytest.fixture
-def project(user, db):
-    return factories.project(user, "Clinic intake")
-
-
-@pytest.fixture
-def flow(project):
-    return hf.workflow(project, "Patient sync")
 
 
 @pytest.fixture

@@ -19,16 +19,6 @@ from tests.support import csrf_token_from, log_in
 from workers import jobs
 
 
-@pytest.fixture
-def project(user, db):
-    return factories.project(user, "Clinic intake")
-
-
-@pytest.fixture
-def flow(project):
-    return hf.workflow(project, "Patient sync")
-
-
 @pytest.fixture(autouse=True)
 def empty_queue(settings):
     Redis.from_url(settings.redis_url).delete(f"rq:queue:{DEFAULT_QUEUE}")

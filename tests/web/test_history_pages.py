@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from redis import Redis
 from sqlalchemy import func, select
 
@@ -13,16 +12,6 @@ from app.services.runs import bulk_reruns
 from tests import factories
 from tests import history_factories as hf
 from tests.support import csrf_token_from, log_in
-
-
-@pytest.fixture
-def project(user, db):
-    return factories.project(user, "Clinic intake")
-
-
-@pytest.fixture
-def flow(project):
-    return hf.workflow(project, "Patient sync")
 
 
 def html_of(response) -> str:

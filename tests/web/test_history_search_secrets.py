@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import select
 
 from app.models import Run
-from app.services.credentials import sharing, store
 from tests import factories
 from tests import history_factories as hf
 
@@ -18,25 +17,9 @@ NOWHERE = "zq81-Nope-that-matches-0x0x"  # as long as SECRET, in no body or log
 
 
 @pytest.fixture
-def project(user, db):
-    return factories.project(user, "Clinic intake")
-
-
-@pytest.fixture
 def leaky(project, user, db):
     """A work order whose input and logs hold a shared credential's password."""
-    credential = store.create_credential(
-        user,
-        "DHIS2 live",
-        "dhis2",
-        {
-            "body.base_url": ["https://dhis2.example.org"],
-            "body.username": ["admin"],
-            "body.password": [SECRET],
-        },
-        True,
-    )
-    sharing.share(user, credential.id, project.id)
+    factories.shared_dhis2_credential(user, project, SECRET)
     flow = hf.workflow(project, "Patient sync")
     return hf.work_order(
         flow,

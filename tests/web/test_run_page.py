@@ -17,16 +17,6 @@ from tests.support import csrf_token_from, log_in
 
 
 @pytest.fixture
-def project(user, db):
-    return factories.project(user, "Clinic intake")
-
-
-@pytest.fixture
-def flow(project):
-    return hf.workflow(project, "Patient sync")
-
-
-@pytest.fixture
 def failed_run(flow, db):
     order = hf.work_order(
         flow,
@@ -201,20 +191,8 @@ SECRET = "pa55-Word-that-leaked-9f3k"
 def leaky_run(project, flow, user, db):
     """A failed run whose stored data holds a shared credential's password: in its input,
     a step's output, a log line and both error messages (as if scrubbing had missed it)."""
-    from app.services.credentials import sharing, store
 
-    credential = store.create_credential(
-        user,
-        "DHIS2 live",
-        "dhis2",
-        {
-            "body.base_url": ["https://dhis2.example.org"],
-            "body.username": ["admin"],
-            "body.password": [SECRET],
-        },
-        True,
-    )
-    sharing.share(user, credential.id, project.id)
+    factories.shared_dhis2_credential(user, project, SECRET)
     order = hf.work_order(
         flow,
         state="failed",

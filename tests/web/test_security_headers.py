@@ -9,7 +9,6 @@ import pytest
 from flask import Response
 
 from app.web import security_headers
-from tests import factories
 
 REPORT_ONLY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -25,11 +24,6 @@ def assert_protected(response) -> None:
     assert headers["X-Frame-Options"] == "DENY"
     assert headers["Referrer-Policy"] == "same-origin"
     assert headers["Content-Security-Policy-Report-Only"] == REPORT_ONLY
-
-
-@pytest.fixture
-def project(user, db):
-    return factories.project(user, "Clinic intake")
 
 
 def test_the_sign_in_page_carries_the_security_headers(client):

@@ -8,7 +8,6 @@ import json
 import re
 from html import unescape
 
-import pytest
 from sqlalchemy import func, select
 
 from app.models import Dataclip, DataclipType, Role, Run
@@ -17,16 +16,6 @@ from tests import history_factories as hf
 from tests.support import csrf_token_from, log_in
 
 HX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def project(user, db):
-    return factories.project(user, "Clinic intake")
-
-
-@pytest.fixture
-def flow(project):
-    return hf.workflow(project, "Patient sync")
 
 
 def base(flow) -> str:

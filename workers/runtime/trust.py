@@ -50,9 +50,7 @@ def refused(what: str) -> PermissionError:
 def is_trusted_code(filename: str) -> bool:
     """True for code loaded from the stdlib, site-packages or Ferry's package (not job code)."""
     return (
-        filename.startswith(CODE_ROOTS)
-        or filename in TRUSTED_FILES
-        or filename.startswith(_FROZEN)
+        filename.startswith(CODE_ROOTS) or filename in TRUSTED_FILES or filename.startswith(_FROZEN)
     )
 
 

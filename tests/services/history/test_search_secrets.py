@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from app.models import Run
-from app.services.credentials import sharing, store
+from app.services.credentials import store
 from app.services.history import listing, run_page
 from app.services.history.filters import HistoryFilter
 from tests import factories
@@ -19,26 +19,10 @@ EVERYWHERE = ("id", "input", "logs")
 
 
 @pytest.fixture
-def project(user, db):
-    return factories.project(user, "Clinic intake")
-
-
-@pytest.fixture
 def leaky(project, user, db):
     """A work order whose input body and log lines hold a shared credential's password (as
     if the runtime's scrubbing had missed it), beside a clean one."""
-    credential = store.create_credential(
-        user,
-        "DHIS2 live",
-        "dhis2",
-        {
-            "body.base_url": ["https://dhis2.example.org"],
-            "body.username": ["admin"],
-            "body.password": [SECRET],
-        },
-        True,
-    )
-    sharing.share(user, credential.id, project.id)
+    factories.shared_dhis2_credential(user, project, SECRET)
     flow = hf.workflow(project, "Patient sync")
     hf.work_order(flow, body={"patient": "Kofi"}, logs=[("info", "nothing secret here")])
     return hf.work_order(

@@ -21,16 +21,6 @@ from workers import jobs
 
 
 @pytest.fixture
-def project(user, db):
-    return factories.project(user, "Clinic intake")
-
-
-@pytest.fixture
-def flow(project):
-    return hf.workflow(project, "Patient sync")
-
-
-@pytest.fixture
 def default_queue(settings):
     redis = Redis.from_url(settings.redis_url)
     redis.delete(f"rq:queue:{DEFAULT_QUEUE}")

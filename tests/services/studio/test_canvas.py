@@ -222,7 +222,7 @@ def test_cron_preview_gives_five_times_or_a_clear_error(db):
 
 @pytest.mark.parametrize("zone", ["Africa", "Nowhere/City", "../etc", "UTC\x00"])
 def test_cron_preview_names_an_unknown_time_zone(db, zone):
-    """"Africa" is a folder of zones, not a zone: it once crashed the preview."""
+    """A folder of zones ("Africa") is not a zone: it once crashed the preview."""
     with pytest.raises(Invalid) as caught:
         studio.cron_preview("0 2 * * *", zone)
     assert caught.value.field == "cron_timezone"
