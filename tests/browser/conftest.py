@@ -36,7 +36,8 @@ def live_server() -> str:
     url = database_url("browser")
     recreate_database(url)
     port = free_port()
-    log = open(ARTIFACTS.parent / f".ferry-browser-{os.getpid()}.log", "w")  # noqa: SIM115
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(ARTIFACTS / f"ferry-browser-{os.getpid()}.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "-m", "workers", "run", "--port", str(port)],
         env={**os.environ, "DATABASE_URL": url, "REDIS_URL": browser_redis_url()},
