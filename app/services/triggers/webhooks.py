@@ -7,11 +7,9 @@ autocommit (`app.db_direct`): two round trips in all. The response is sent only 
 insert is durable.
 
 Input Ferry cannot store is refused with a 400 that names what to fix, never a 503 (which
-senders retry for ever). The checks cost next to nothing: header lengths, a NUL byte search
-in text bodies, JSON parsed with NaN/Infinity refused and dumped with `allow_nan=False`
-(which catches 1e999). Rarer refusals (a \u0000 or a lone surrogate in JSON) are left to
-PostgreSQL and named from its error (`db_direct.UnstorableValue`), so that the common
-request pays for no walk over its body.
+senders retry for ever): the cheap checks run first (`webhook_input`); rarer refusals (a
+\u0000 or a lone surrogate in JSON) are left to PostgreSQL and named from its error
+(`db_direct.UnstorableValue`), so that the common request pays for no walk over its body.
 """
 
 from __future__ import annotations
@@ -29,22 +27,9 @@ from sqlalchemy.exc import IntegrityError
 from app import db_direct
 from app.extensions import db
 from app.services.encryption import decrypt_text
-from app.services.parsing import MAX_DEPTH, nested_deeper_than
+from app.services.triggers.webhook_input import MAX_CUSTOM_PATH, TOO_DEEP, WebhookRefused
 
-REDACTED_HEADERS = {"authorization", "proxy-authorization", "x-api-key", "cookie"}
-JSON_TYPES = ("application/json",)
-# The columns' sizes: dataclips.content_type, work_orders.idempotency_key, triggers.custom_path.
-MAX_CONTENT_TYPE = MAX_IDEMPOTENCY_KEY = MAX_CUSTOM_PATH = 200
 _NOT_FOUND = "No webhook trigger exists at this address."
-
-
-class WebhookRefused(Exception):
-    """The request cannot be accepted; `status` and `message` go back to the caller."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -80,18 +65,6 @@ SELECT t.id, w.id, w.project_id,
 FROM triggers t JOIN workflows w ON w.id = t.workflow_id
 WHERE {condition} AND t.type = 'webhook' AND w.deleted_at IS NULL
 """
-
-
-def check_headers(content_type: str | None, idempotency_key: str | None) -> None:
-    """Refuse (400) headers too long to store, before anything else is done."""
-    for header, value, limit in (
-        ("Content-Type", content_type, MAX_CONTENT_TYPE),
-        ("Idempotency-Key", idempotency_key, MAX_IDEMPOTENCY_KEY),
-    ):
-        if value and len(value) > limit:
-            raise WebhookRefused(
-                400, f"The {header} header is too long: at most {limit} characters are kept."
-            )
 
 
 def find_target(reference: str) -> WebhookTarget:
@@ -146,44 +119,6 @@ def check_access(target: WebhookTarget, headers: dict[str, str]) -> None:
         raise WebhookRefused(404, _NOT_FOUND)
 
 
-def parse_body(data: bytes, mimetype: str) -> tuple[object | None, str | None]:
-    """(body, raw_body): JSON bodies are parsed; form, XML and text bodies are kept as
-    received. Refuses (400) JSON that is malformed, holds NaN/Infinity or is nested too
-    deeply to read, and text holding a NUL byte (PostgreSQL text cannot hold one)."""
-    if not data.strip():
-        return {}, None
-    if mimetype in JSON_TYPES or mimetype.endswith("+json"):
-        try:
-            body = _DECODER.decode(data.decode(json.detect_encoding(data), "surrogatepass"))
-        except _NonFinite as error:
-            raise WebhookRefused(400, f"The body holds {error}, which JSON cannot store.") from None
-        except (ValueError, UnicodeDecodeError) as error:
-            raise WebhookRefused(400, f"The body is not valid JSON: {error}.") from None
-        except RecursionError:
-            raise WebhookRefused(400, _TOO_DEEP) from None
-        # Fewer brackets than the limit cannot nest deeper than it: most bodies skip the walk.
-        if data.count(b"[") + data.count(b"{") > MAX_DEPTH and nested_deeper_than(body):
-            raise WebhookRefused(400, _TOO_DEEP)
-        return body, None
-    if b"\x00" in data:
-        raise WebhookRefused(
-            400,
-            "The body holds a NUL byte, which Ferry cannot store as text. Remove it, or "
-            "send binary data base64-encoded inside JSON.",
-        )
-    return None, data.decode("utf-8", errors="replace")
-
-
-def request_metadata(method: str, path: str, query: dict, headers: dict[str, str]) -> dict:
-    """What is stored about the request beside its body; credentials are redacted."""
-    return {
-        "method": method,
-        "path": path,
-        "query": query,
-        "headers": {k: ("[REDACTED]" if k in REDACTED_HEADERS else v) for k, v in headers.items()},
-    }
-
-
 def accept(
     target: WebhookTarget,
     *,
@@ -204,7 +139,7 @@ def accept(
             400, "The body holds a number too large to store (such as 1e999)."
         ) from None
     except RecursionError:
-        raise WebhookRefused(400, _TOO_DEEP) from None
+        raise WebhookRefused(400, TOO_DEEP) from None
     params = {
         "dataclip_id": uuid.uuid4(),
         "work_order_id": uuid.uuid4(),
@@ -287,9 +222,6 @@ _UUID_PARAMS = (
     "ref_id dataclip_id work_order_id run_id project_id workflow_id trigger_id snapshot_id trigger"
 )
 _TYPES = dict.fromkeys(_UUID_PARAMS.split(), Uuid())
-_TOO_DEEP = (
-    f"The body is nested too deeply: at most {MAX_DEPTH} levels of objects and lists. Flatten it."
-)
 # A \u0000 escape in JSON text (not an escaped backslash followed by "u0000").
 _NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
@@ -308,17 +240,8 @@ def _unstorable(error: db_direct.UnstorableValue, params: dict, metadata: dict) 
     return f"{part} holds {error.reason}. Nothing was saved: fix it and send the request again."
 
 
-class _NonFinite(ValueError):
-    pass
-
-
-def _refuse_constant(name: str) -> float:
-    raise _NonFinite(name)
-
-
-# Built once: json.loads/dumps with options build a new decoder/encoder on every call.
-_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
-# allow_nan=False: 1e999 is parsed as infinity, which jsonb cannot hold.
+# Built once (json.dumps with options builds a new encoder on every call). allow_nan=False:
+# 1e999 is parsed as infinity, which jsonb cannot hold.
 _ENCODER = json.JSONEncoder(allow_nan=False)
 
 

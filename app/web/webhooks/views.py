@@ -11,9 +11,9 @@ from app.db_direct import DatabaseUnavailable, UnstorableValue
 from app.extensions import csrf
 from app.services.runs import queue as run_queue
 from app.services.runs.events import RunWatcher
-from app.services.triggers import webhooks
+from app.services.triggers import webhook_input, webhooks
 from app.services.triggers.sync_reply import reply_for
-from app.services.triggers.webhooks import WebhookRefused
+from app.services.triggers.webhook_input import WebhookRefused
 
 bp = Blueprint("webhooks", __name__)
 csrf.exempt(bp)
@@ -45,20 +45,20 @@ def receive(reference: str):
     idempotency_key = headers.get("idempotency-key") or None
     mimetype = request.mimetype
     try:
-        webhooks.check_headers(mimetype, idempotency_key)
+        webhook_input.check_headers(mimetype, idempotency_key)
         target = webhooks.find_target(reference)
         webhooks.check_access(target, headers)
         data = _read_body(limit)
         if data is None:
             return _error(413, too_large)
-        body, raw_body = webhooks.parse_body(data, mimetype)
+        body, raw_body = webhook_input.parse_body(data, mimetype)
         watcher = None
         accepted = webhooks.accept(
             target,
             body=body,
             raw_body=raw_body,
             content_type=mimetype or None,
-            metadata=webhooks.request_metadata(
+            metadata=webhook_input.request_metadata(
                 request.method, request.path, request.args.to_dict(flat=False), headers
             ),
             idempotency_key=idempotency_key,

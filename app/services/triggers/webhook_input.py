@@ -1,0 +1,95 @@
+"""Reading a webhook request before anything is stored: header lengths, the body (JSON
+parsed, other types kept as text) and what is kept about the request.
+
+Input Ferry cannot store is refused here with a 400 that names what to fix. The checks cost
+next to nothing on the hot path: header lengths, a NUL byte search in text bodies, JSON parsed
+with NaN/Infinity refused, and a depth walk only for bodies holding more brackets than
+`MAX_DEPTH`.
+"""
+
+from __future__ import annotations
+
+import json
+
+from app.services.parsing import MAX_DEPTH, nested_deeper_than
+
+REDACTED_HEADERS = {"authorization", "proxy-authorization", "x-api-key", "cookie"}
+JSON_TYPES = ("application/json",)
+# The columns' sizes: dataclips.content_type, work_orders.idempotency_key, triggers.custom_path.
+MAX_CONTENT_TYPE = MAX_IDEMPOTENCY_KEY = MAX_CUSTOM_PATH = 200
+
+
+class WebhookRefused(Exception):
+    """The request cannot be accepted; `status` and `message` go back to the caller."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def check_headers(content_type: str | None, idempotency_key: str | None) -> None:
+    """Refuse (400) headers too long to store, before anything else is done."""
+    for header, value, limit in (
+        ("Content-Type", content_type, MAX_CONTENT_TYPE),
+        ("Idempotency-Key", idempotency_key, MAX_IDEMPOTENCY_KEY),
+    ):
+        if value and len(value) > limit:
+            raise WebhookRefused(
+                400, f"The {header} header is too long: at most {limit} characters are kept."
+            )
+
+
+def parse_body(data: bytes, mimetype: str) -> tuple[object | None, str | None]:
+    """(body, raw_body): JSON bodies are parsed; form, XML and text bodies are kept as
+    received. Refuses (400) JSON that is malformed, holds NaN/Infinity or is nested too
+    deeply to read, and text holding a NUL byte (PostgreSQL text cannot hold one)."""
+    if not data.strip():
+        return {}, None
+    if mimetype in JSON_TYPES or mimetype.endswith("+json"):
+        try:
+            body = _DECODER.decode(data.decode(json.detect_encoding(data), "surrogatepass"))
+        except _NonFinite as error:
+            raise WebhookRefused(400, f"The body holds {error}, which JSON cannot store.") from None
+        except (ValueError, UnicodeDecodeError) as error:
+            raise WebhookRefused(400, f"The body is not valid JSON: {error}.") from None
+        except RecursionError:
+            raise WebhookRefused(400, TOO_DEEP) from None
+        # Fewer brackets than the limit cannot nest deeper than it: most bodies skip the walk.
+        if data.count(b"[") + data.count(b"{") > MAX_DEPTH and nested_deeper_than(body):
+            raise WebhookRefused(400, TOO_DEEP)
+        return body, None
+    if b"\x00" in data:
+        raise WebhookRefused(
+            400,
+            "The body holds a NUL byte, which Ferry cannot store as text. Remove it, or "
+            "send binary data base64-encoded inside JSON.",
+        )
+    return None, data.decode("utf-8", errors="replace")
+
+
+def request_metadata(method: str, path: str, query: dict, headers: dict[str, str]) -> dict:
+    """What is stored about the request beside its body; credentials are redacted."""
+    return {
+        "method": method,
+        "path": path,
+        "query": query,
+        "headers": {k: ("[REDACTED]" if k in REDACTED_HEADERS else v) for k, v in headers.items()},
+    }
+
+
+TOO_DEEP = (
+    f"The body is nested too deeply: at most {MAX_DEPTH} levels of objects and lists. Flatten it."
+)
+
+
+class _NonFinite(ValueError):
+    pass
+
+
+def _refuse_constant(name: str) -> float:
+    raise _NonFinite(name)
+
+
+# Built once: json.loads with options builds a new decoder on every call.
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
