@@ -8,26 +8,9 @@ from rq import Queue, SimpleWorker
 
 from app.extensions import DEFAULT_QUEUE
 from app.models import Role, Run, RunState, WorkOrder
-from app.services import accounts
 from tests import factories
 
 DOC = factories.SIMPLE_WORKFLOW.format(name="Intake")
-
-
-@pytest.fixture
-def api(client, user):
-    """A client sending the user's bearer token."""
-    token = accounts.create_api_token(user.email)
-
-    class Api:
-        def __getattr__(self, method):
-            def call(url, **kwargs):
-                headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
-                return getattr(client, method)(f"/api/v1{url}", headers=headers, **kwargs)
-
-            return call
-
-    return Api()
 
 
 @pytest.fixture

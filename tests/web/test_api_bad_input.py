@@ -8,7 +8,6 @@ import json
 import pytest
 
 from app.models import Project, Run, RunState, Workflow, WorkOrder
-from app.services import accounts
 from app.services.workflows import export, store
 from tests import factories
 
@@ -16,22 +15,6 @@ DOC = factories.SIMPLE_WORKFLOW.format(name="Intake")
 
 DEEP_JSON = '{"name": "Deep", "jobs": ' + "[" * 100_000 + "]" * 100_000 + "}"
 DEEP_YAML = "name: Deep\njobs: " + "[" * 5_000 + "]" * 5_000 + "\n"
-
-
-@pytest.fixture
-def api(client, user):
-    """A client sending the user's bearer token."""
-    token = accounts.create_api_token(user.email)
-
-    class Api:
-        def __getattr__(self, method):
-            def call(url, **kwargs):
-                headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
-                return getattr(client, method)(f"/api/v1{url}", headers=headers, **kwargs)
-
-            return call
-
-    return Api()
 
 
 @pytest.fixture

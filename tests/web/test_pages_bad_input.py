@@ -11,7 +11,7 @@ from app.models import Credential, Workflow
 from app.services.workflows import export, store
 from tests import factories
 from tests.support import csrf_token_from, post_form
-from tests.web.test_workflows_pages import SOURCE
+from tests.web.test_workflows_pages import SOURCE, _base
 
 DEEP_YAML = "name: Deep\njobs: " + "[" * 5_000 + "]" * 5_000 + "\n"
 DEEP_JSON = "[" * 100_000 + "]" * 100_000
@@ -25,10 +25,6 @@ def project(db, user):
 @pytest.fixture
 def flow(project):
     return factories.workflow(project, SOURCE.format(name="Patient sync"))
-
-
-def _base(project) -> str:
-    return f"/projects/{project.id}/workflows"
 
 
 def test_the_import_form_refuses_a_deeply_nested_document_on_the_page(signed_in, project, db):
