@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy.exc import DBAPIError
+
 from app.extensions import db
 from app.models import Dataclip, Run, RunState
 from app.services.runs.events import RunWatcher
@@ -16,9 +18,19 @@ def reply_for(accepted: Accepted, watcher: RunWatcher, deadline: float) -> tuple
     state and error, never with data.
     """
     ids = {"work_order_id": str(accepted.work_order_id), "run_id": str(accepted.run_id)}
-    run = _finished_run(accepted)
-    if run is None and watcher.wait_finished(deadline):
+    try:
         run = _finished_run(accepted)
+        if run is None and watcher.wait_finished(deadline):
+            run = _finished_run(accepted)
+    except DBAPIError:
+        # The request is saved and its run goes on: a 503 would make the sender send it
+        # again (a second work order), so the answer says where to find the result.
+        db.session.rollback()
+        return 504, {
+            **ids,
+            "error": "The request was saved and its run goes on, but its result could not "
+            "be read (the database did not answer). Look up the work order later.",
+        }
     if run is None:
         return 504, {
             **ids,
