@@ -16,6 +16,7 @@ from app.models import (
     DataclipType,
     Run,
     RunState,
+    Step,
     StepRun,
     Workflow,
     WorkOrder,
@@ -182,19 +183,12 @@ def rerun_work_orders(
     returns counts of created and skipped (unfinished, wiped input, step absent)."""
     created, skipped = 0, 0
     latest = _latest_runs(work_order_ids, project_id)
+    step_ids = _steps_keyed(work_order_ids, step_key) if step_key is not None else {}
     for run in latest:
-        step_id = None
-        if step_key is not None:
-            step_id = db.session.scalar(
-                select(StepRun.step_id)
-                .join(Run, Run.id == StepRun.run_id)
-                .where(Run.work_order_id == run.work_order_id)
-                .where(StepRun.step_id.in_(_step_ids_with_key(run.workflow_id, step_key)))
-                .limit(1)
-            )
-            if step_id is None:
-                skipped += 1
-                continue
+        step_id = step_ids.get(run.work_order_id)
+        if step_key is not None and step_id is None:
+            skipped += 1
+            continue
         try:
             retry_run(run.id, project_id=project_id, actor_id=actor_id, step_id=step_id)
             created += 1
@@ -216,12 +210,18 @@ def _latest_runs(work_order_ids: list[uuid.UUID], project_id: uuid.UUID) -> list
     return list(latest.values())
 
 
-def _step_ids_with_key(workflow_id: uuid.UUID, key: str) -> list[uuid.UUID]:
-    from app.models import Step
-
-    return list(
-        db.session.scalars(select(Step.id).where(Step.workflow_id == workflow_id, Step.key == key))
+def _steps_keyed(work_order_ids: list[uuid.UUID], key: str) -> dict[uuid.UUID, uuid.UUID]:
+    """Each work order's step with this key that one of its runs reached, in one query."""
+    rows = db.session.execute(
+        select(Run.work_order_id, StepRun.step_id)
+        .join(StepRun, StepRun.run_id == Run.id)
+        .join(Step, Step.id == StepRun.step_id)
+        .where(Run.work_order_id.in_(work_order_ids), Step.key == key)
     )
+    found: dict[uuid.UUID, uuid.UUID] = {}
+    for work_order_id, step_id in rows:
+        found.setdefault(work_order_id, step_id)
+    return found
 
 
 def _default_start(workflow: Workflow) -> tuple[uuid.UUID | None, uuid.UUID | None]:
