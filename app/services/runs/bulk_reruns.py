@@ -16,7 +16,7 @@ from sqlalchemy import Select, delete, func, insert, literal, select, update
 from sqlalchemy.types import Uuid
 
 from app.extensions import DEFAULT_QUEUE, db, queue
-from app.models import BulkRerun, BulkRerunItem, BulkRerunState, WorkOrder, WorkOrderState
+from app.models import BulkRerun, BulkRerunItem, BulkRerunState, Run, WorkOrder, WorkOrderState
 from app.models.base import utcnow
 from app.services.errors import Invalid, NotFound
 from app.services.runs import commands
@@ -162,13 +162,14 @@ def run_batch(bulk_rerun_id: uuid.UUID | str) -> bool:
     """Rerun the next BATCH work orders of a bulk rerun; False when none were left.
 
     The reruns commit one by one (as a single retry does); the row moves once, after them.
-    A worker dying in between leaves those items in place: on resume they are tried again,
-    and those whose new run has not finished yet are skipped rather than doubled.
+    A worker dying in between leaves those items in place: on resume, a work order with a
+    run newer than the request was rerun already (by that worker) and is counted, not rerun
+    twice.
     """
     bulk = db.session.get(BulkRerun, _as_id(bulk_rerun_id))
     if bulk is None:
         raise NotFound("There is no such bulk rerun.")
-    bulk_id, project_id = bulk.id, bulk.project_id
+    bulk_id, project_id, requested_at = bulk.id, bulk.project_id, bulk.inserted_at
     actor_id, step_key = bulk.requested_by_id, bulk.step_key
     ids = list(
         db.session.scalars(
@@ -180,9 +181,18 @@ def run_batch(bulk_rerun_id: uuid.UUID | str) -> bool:
     )
     if not ids:
         return False
-    result = commands.rerun_work_orders(
-        ids, project_id=project_id, actor_id=actor_id, step_key=step_key
+    rerun_already = set(
+        db.session.scalars(
+            select(Run.work_order_id).where(
+                Run.work_order_id.in_(ids), Run.inserted_at >= requested_at
+            )
+        )
     )
+    todo = [work_order_id for work_order_id in ids if work_order_id not in rerun_already]
+    result = commands.rerun_work_orders(
+        todo, project_id=project_id, actor_id=actor_id, step_key=step_key
+    )
+    result["created"] += len(rerun_already)
     removed = db.session.execute(
         delete(BulkRerunItem).where(
             BulkRerunItem.bulk_rerun_id == bulk_id, BulkRerunItem.work_order_id.in_(ids)

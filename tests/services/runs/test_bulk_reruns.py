@@ -11,10 +11,10 @@ from redis import Redis
 from rq import Queue
 
 from app.extensions import DEFAULT_QUEUE
-from app.models import BulkRerun, BulkRerunState, Run
+from app.models import BulkRerun, BulkRerunState, Run, RunState
 from app.models.base import utcnow
 from app.services.errors import Invalid, NotFound
-from app.services.runs import bulk_reruns
+from app.services.runs import bulk_reruns, commands
 from tests import factories
 from tests import history_factories as hf
 from workers import jobs
@@ -190,3 +190,23 @@ def test_unknown_work_orders_store_nothing(project, flow, db, default_queue):
     assert error.value.field == "work_order_ids"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(BulkRerun)) == 0
     assert default_queue.count == 0
+
+
+def test_a_worker_dying_between_its_reruns_and_the_row_does_not_rerun_them_twice(
+    project, flow, db, default_queue
+):
+    """The reruns commit one by one and the row moves after them: a worker killed in between
+    left items whose reruns exist. Resuming counts them and creates no second rerun."""
+    orders = [hf.work_order(flow, state="success") for _ in range(3)]
+    bulk_id = _start(project, orders)["bulk_rerun_id"]
+    project_id = project.id
+    # What the dead worker did before it died: rerun two of the batch, row not moved.
+    commands.rerun_work_orders([o.id for o in orders[:2]], project_id=project_id, actor_id=None)
+    runs_before = db.session.scalar(sa.select(sa.func.count()).select_from(Run))
+    for run in db.session.scalars(sa.select(Run)):  # the reruns finished meanwhile
+        run.state = RunState.SUCCESS
+    db.session.commit()
+    jobs.bulk_rerun(bulk_id)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Run)) == runs_before + 1
+    progress = bulk_reruns.progress(project_id, bulk_id)
+    assert (progress["done"], progress["created"], progress["state"]) == (3, 3, "finished")
