@@ -148,3 +148,20 @@ def test_viewers_of_the_project_may_not_see_or_resume_its_bulk_reruns(
         f"/projects/{project.id}/history/bulk/{bulk_id}/resume", data={"csrf_token": token}
     )
     assert resume.status_code == 403
+
+
+def test_a_reload_shows_the_bulk_reruns_still_under_way_until_they_finish(
+    app, signed_in, project, flow
+):
+    """The bar used to vanish on a full page reload while the job went on."""
+    orders = [hf.work_order(flow, state="failed") for _ in range(2)]
+    _, bulk_id = _start_rerun(signed_in, project, orders)
+    history_url = f"/projects/{project.id}/history"
+    page = signed_in.get(history_url).get_data(as_text=True)
+    assert f"/history/bulk/{bulk_id}" in page and "Waiting for a worker" in page
+    # Viewers get no bar (they may not rerun or resume).
+    page = _client_of(app, project, Role.VIEWER).get(history_url).get_data(as_text=True)
+    assert "ferry-bulk-progress" not in page
+    jobs.bulk_rerun(bulk_id)  # as a worker would
+    page = signed_in.get(history_url).get_data(as_text=True)
+    assert f"/history/bulk/{bulk_id}" not in page

@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Select, distinct, func, select, update
 
 from app.extensions import db
-from app.models import Run, RunState, Step, Workflow, WorkOrder, WorkOrderState
+from app.models import (
+    BulkRerun,
+    BulkRerunState,
+    Run,
+    RunState,
+    Step,
+    Workflow,
+    WorkOrder,
+    WorkOrderState,
+)
 from app.models.base import utcnow
 from app.services.errors import Invalid
 from app.services.history import listing
@@ -27,6 +36,10 @@ MAX_CHOSEN = 1000  # rows ticked by hand: a few pages at most
 CHUNK = 10_000
 MAX_EVENTS = 1000  # live-view hints after a big cancel; beyond that a reload shows the truth
 ACTIONS = ("rerun", "cancel")
+
+
+# More would push the table out of sight; older ones are found by their link.
+MAX_SHOWN_UNFINISHED = 5
 
 
 @dataclass(frozen=True)
@@ -166,7 +179,29 @@ def cancel_pending(project_id: uuid.UUID, selection: Selection) -> int:
 
 def progress(project_id: uuid.UUID, bulk_rerun_id: uuid.UUID) -> Progress:
     """How far a bulk rerun of the project has got; NotFound for another project's."""
-    bulk = bulk_reruns.get(project_id, bulk_rerun_id)
+    return _progress_of(bulk_reruns.get(project_id, bulk_rerun_id))
+
+
+def unfinished(project_id: uuid.UUID) -> list[Progress]:
+    """The project's bulk reruns still under way, and those that failed in the last day, so
+    that reloading the history page shows them again (oldest first, a handful at most)."""
+    rows = db.session.scalars(
+        select(BulkRerun)
+        .where(
+            BulkRerun.project_id == project_id,
+            (BulkRerun.state.in_((BulkRerunState.QUEUED, BulkRerunState.RUNNING)))
+            | (
+                (BulkRerun.state == BulkRerunState.FAILED)
+                & (BulkRerun.updated_at >= utcnow() - timedelta(days=1))
+            ),
+        )
+        .order_by(BulkRerun.inserted_at)
+        .limit(MAX_SHOWN_UNFINISHED)
+    )
+    return [_progress_of(bulk) for bulk in rows]
+
+
+def _progress_of(bulk: BulkRerun) -> Progress:
     return Progress(
         id=bulk.id,
         total=bulk.total,

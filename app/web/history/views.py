@@ -10,6 +10,7 @@ from flask_login import login_required
 
 from app.models import Role
 from app.services.errors import Invalid
+from app.services.history import bulk as history_bulk
 from app.services.history import listing
 from app.services.history.filters import PLACE_LABELS, STATES, HistoryFilter, parse_filter
 from app.web.access import ProjectAccess, project_access
@@ -36,7 +37,12 @@ def index(project_id: uuid.UUID):
         error, filters, cursor = problem, HistoryFilter(), None
         view = listing.page_view(project_id, filters)
     context = _context(access, filters, view=view, cursor=cursor, error=error)
-    template = "history/_results.html" if is_fragment_request() else "history/index.html"
+    if is_fragment_request():
+        template = "history/_results.html"
+    else:
+        template = "history/index.html"
+        can_edit = context["can_edit"]
+        context["unfinished_bulk"] = history_bulk.unfinished(project_id) if can_edit else []
     status = 422 if error is not None and not is_htmx_request() else 200
     return vary_on_htmx(make_response(render_template(template, **context), status))
 
