@@ -70,19 +70,16 @@ def start_manual_run(
     )
     db.session.add(work_order)
     db.session.flush()
-    run = Run(
-        work_order_id=work_order.id,
-        project_id=project_id,
-        workflow_id=workflow.id,
-        snapshot_id=snapshot.id,
-        starting_trigger_id=starting_trigger_id,
-        starting_step_id=step_id,
-        dataclip_id=dataclip_id,
-        priority=MANUAL_PRIORITY,
-        created_by_id=actor_id,
-        state=RunState.AVAILABLE,
+    run = _manual_run(
+        work_order.id,
+        workflow.id,
+        snapshot.id,
+        project_id,
+        actor_id,
+        dataclip_id,
+        starting_trigger_id,
+        step_id,
     )
-    db.session.add(run)
     db.session.commit()
     queue.enqueue_run(run.id, priority=MANUAL_PRIORITY)
     return run
@@ -127,10 +124,42 @@ def retry_run(
         if snapshot == "original"
         else snapshots.latest_snapshot(original.workflow_id).id
     )
+    run = _manual_run(
+        original.work_order_id,
+        original.workflow_id,
+        snapshot_id,
+        project_id,
+        actor_id,
+        dataclip_id,
+        starting_trigger_id,
+        starting_step_id,
+    )
+    db.session.execute(
+        update(WorkOrder)
+        .where(WorkOrder.id == original.work_order_id)
+        .values(state=WorkOrderState.PENDING, last_activity_at=utcnow())
+    )
+    db.session.commit()
+    queue.enqueue_run(run.id, priority=MANUAL_PRIORITY)
+    return run
+
+
+def _manual_run(
+    work_order_id: uuid.UUID,
+    workflow_id: uuid.UUID,
+    snapshot_id: uuid.UUID,
+    project_id: uuid.UUID,
+    actor_id: uuid.UUID | None,
+    dataclip_id: uuid.UUID | None,
+    starting_trigger_id: uuid.UUID | None,
+    starting_step_id: uuid.UUID | None,
+) -> Run:
+    """A run started by a person (new or retried), added to the session: manual runs jump
+    the queue (MANUAL_PRIORITY) and record who asked."""
     run = Run(
-        work_order_id=original.work_order_id,
+        work_order_id=work_order_id,
         project_id=project_id,
-        workflow_id=original.workflow_id,
+        workflow_id=workflow_id,
         snapshot_id=snapshot_id,
         starting_trigger_id=starting_trigger_id,
         starting_step_id=starting_step_id,
@@ -140,13 +169,6 @@ def retry_run(
         state=RunState.AVAILABLE,
     )
     db.session.add(run)
-    db.session.execute(
-        update(WorkOrder)
-        .where(WorkOrder.id == original.work_order_id)
-        .values(state=WorkOrderState.PENDING, last_activity_at=utcnow())
-    )
-    db.session.commit()
-    queue.enqueue_run(run.id, priority=MANUAL_PRIORITY)
     return run
 
 

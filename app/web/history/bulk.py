@@ -51,8 +51,7 @@ def bulk_start(project_id: uuid.UUID):
         bulk_rerun_id = history_bulk.rerun(project_id, current_user.id, selection, step or None)
     except Invalid as error:
         return render_template("history/_bulk_message.html", level="warning", message=error.message)
-    progress = history_bulk.progress(project_id, bulk_rerun_id)
-    return render_template("history/_bulk_progress.html", project=access.project, progress=progress)
+    return _progress(access, history_bulk.progress(project_id, bulk_rerun_id))
 
 
 @bp.get("/projects/<uuid:project_id>/history/bulk/<uuid:bulk_rerun_id>")
@@ -60,8 +59,7 @@ def bulk_start(project_id: uuid.UUID):
 def bulk_progress(project_id: uuid.UUID, bulk_rerun_id: uuid.UUID):
     """How far a bulk rerun has got, read from its row; the bar asks again until it is done."""
     access = project_access(project_id, Role.EDITOR)
-    progress = history_bulk.progress(project_id, bulk_rerun_id)
-    return render_template("history/_bulk_progress.html", project=access.project, progress=progress)
+    return _progress(access, history_bulk.progress(project_id, bulk_rerun_id))
 
 
 @bp.post("/projects/<uuid:project_id>/history/bulk/<uuid:bulk_rerun_id>/resume")
@@ -69,7 +67,11 @@ def bulk_progress(project_id: uuid.UUID, bulk_rerun_id: uuid.UUID):
 def bulk_resume(project_id: uuid.UUID, bulk_rerun_id: uuid.UUID):
     """Queue a stalled or failed bulk rerun again for the work orders it has left."""
     access = project_access(project_id, Role.EDITOR)
-    progress = history_bulk.resume(project_id, bulk_rerun_id)
+    return _progress(access, history_bulk.resume(project_id, bulk_rerun_id))
+
+
+def _progress(access, progress):
+    """The one progress fragment every bulk rerun view answers with."""
     return render_template("history/_bulk_progress.html", project=access.project, progress=progress)
 
 
