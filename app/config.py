@@ -52,6 +52,16 @@ class Settings:
     # Live-view streams one web process serves at once; each holds a server thread, so keep
     # it at most `ferry web --threads` (40) minus 8 threads left for ordinary pages.
     sse_max_streams: int = 32
+    # People: self sign-up (off unless FERRY_ALLOW_SIGNUP=true), whether superusers must use
+    # MFA, how long a session lives idle and at most, and how many sign-in attempts an
+    # account and an address may make per window before they are told to wait.
+    allow_signup: bool = False
+    superuser_mfa_required: bool = False
+    session_idle_minutes: int = 120
+    session_max_days: int = 7
+    login_attempts_per_account: int = 10
+    login_attempts_per_address: int = 50
+    login_attempt_window_minutes: int = 15
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -87,6 +97,22 @@ class Settings:
             heartbeat_s=_positive_int(environ, "FERRY_HEARTBEAT_S", 5),
             lost_after_s=_positive_int(environ, "FERRY_LOST_AFTER_S", cls.lost_after_s),
             sse_max_streams=_sse_max_streams(environ, cls.sse_max_streams),
+            allow_signup=_flag(environ, "FERRY_ALLOW_SIGNUP"),
+            superuser_mfa_required=_choice(
+                environ, "FERRY_SUPERUSER_MFA", ("optional", "required"), "optional"
+            )
+            == "required",
+            session_idle_minutes=_positive_int(environ, "FERRY_SESSION_IDLE_MINUTES", 120),
+            session_max_days=_positive_int(environ, "FERRY_SESSION_MAX_DAYS", 7),
+            login_attempts_per_account=_positive_int(
+                environ, "FERRY_LOGIN_ATTEMPTS_PER_ACCOUNT", cls.login_attempts_per_account
+            ),
+            login_attempts_per_address=_positive_int(
+                environ, "FERRY_LOGIN_ATTEMPTS_PER_ADDRESS", cls.login_attempts_per_address
+            ),
+            login_attempt_window_minutes=_positive_int(
+                environ, "FERRY_LOGIN_ATTEMPT_WINDOW_MINUTES", cls.login_attempt_window_minutes
+            ),
             extra={"redis_url_defaulted": not environ.get("REDIS_URL")},
         )
         if settings.lost_after_s < 3 * settings.heartbeat_s:
@@ -209,6 +235,22 @@ def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise ConfigError(f"{name} must be greater than zero, not {value}.")
     return value
+
+
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    raw = (environ.get(name) or "").strip().lower()
+    if raw in {"", "0", "false", "no", "off"}:
+        return False
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    raise ConfigError(f"{name} must be true or false, not {raw!r}.")
+
+
+def _choice(environ: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
+    raw = (environ.get(name) or "").strip().lower() or default
+    if raw not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {raw!r}.")
+    return raw
 
 
 def _sse_max_streams(environ: Mapping[str, str], default: int) -> int:

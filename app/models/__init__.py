@@ -1,6 +1,6 @@
 """Ferry's typed SQLAlchemy models, re-exported so callers import from `app.models`."""
 
-from app.models.accounts import ApiToken, User
+from app.models.accounts import ApiToken, Invitation, MfaBackupCode, PasswordReset, User
 from app.models.bulk import BulkRerun, BulkRerunItem, BulkRerunState
 from app.models.credentials import (
     AuditEvent,
@@ -24,6 +24,7 @@ from app.models.runs import (
     WorkOrder,
     WorkOrderState,
 )
+from app.models.sso import OidcProvider, UserIdentity
 from app.models.workflows import (
     CronInput,
     Edge,
@@ -51,12 +52,16 @@ __all__ = [
     "DigestFrequency",
     "Edge",
     "EdgeCondition",
+    "Invitation",
     "LogLevel",
     "LogLine",
     "LogSource",
     "MailMessage",
     "MailStatus",
+    "MfaBackupCode",
     "OAuthClient",
+    "OidcProvider",
+    "PasswordReset",
     "Project",
     "ProjectCredential",
     "ProjectMember",
@@ -69,6 +74,7 @@ __all__ = [
     "Trigger",
     "TriggerType",
     "User",
+    "UserIdentity",
     "WebhookAuth",
     "WebhookReply",
     "WorkOrder",

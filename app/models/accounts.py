@@ -27,6 +27,12 @@ class User(UserMixin, db.Model):
     # Changing it signs the user out everywhere: Flask-Login's id includes it.
     session_nonce: Mapped[str] = mapped_column(sa.String(32))
     totp_secret_encrypted: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    # MFA is on once a code has confirmed the secret; until then the secret is only proposed.
+    totp_confirmed_at: Mapped[datetime | None]
+    # The TOTP time step of the last accepted code: a code of that step or older is refused,
+    # so a code seen over someone's shoulder cannot be used again.
+    totp_last_counter: Mapped[int | None] = mapped_column(sa.BigInteger)
+    password_changed_at: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     inserted_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
@@ -40,6 +46,11 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users at login
         return not self.disabled
+
+    @property
+    def mfa_enabled(self) -> bool:
+        """True when the user signs in with a TOTP code after the password."""
+        return self.totp_confirmed_at is not None
 
     @property
     def display_name(self) -> str:
@@ -64,5 +75,58 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None]
 
     user = relationship("User", lazy="joined")
+
+    __table_args__ = (sa.Index(None, "user_id"),)
+
+
+class MfaBackupCode(db.Model):
+    """One of a user's single-use MFA backup codes; only a digest of the code is stored."""
+
+    __tablename__ = "mfa_backup_codes"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    code_digest: Mapped[str] = mapped_column(sa.String(255))
+    used_at: Mapped[datetime | None]
+    inserted_at: Mapped[datetime] = created_at()
+
+    __table_args__ = (sa.Index(None, "user_id"),)
+
+
+class Invitation(db.Model):
+    """An emailed, single-use link that makes an account (and a membership, when a project
+    invited). Only the digest of the link's token is stored; it expires after 7 days."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    email: Mapped[str] = mapped_column(sa.String(320))
+    # None for an invitation from the users page that joins no project.
+    project_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("projects.id", ondelete="CASCADE")
+    )
+    role: Mapped[str | None] = mapped_column(sa.String(32))
+    token_digest: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    invited_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    accepted_at: Mapped[datetime | None]
+    inserted_at: Mapped[datetime] = created_at()
+
+    __table_args__ = (sa.Index(None, "email"), sa.Index(None, "project_id"))
+
+
+class PasswordReset(db.Model):
+    """An emailed, single-use password reset link (1 day); only its token's digest is kept."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    token_digest: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    used_at: Mapped[datetime | None]
+    inserted_at: Mapped[datetime] = created_at()
 
     __table_args__ = (sa.Index(None, "user_id"),)

@@ -110,9 +110,16 @@ class AuditEvent(db.Model):
     item_id: Mapped[uuid.UUID]
     event: Mapped[str] = mapped_column(sa.String(50))
     changes: Mapped[dict] = mapped_column(default=dict)
+    # The project the entry belongs to, for the project's audit page. No foreign key on
+    # purpose: entries outlive the project they describe (its deletion is audited too).
+    project_id: Mapped[uuid.UUID | None]
     inserted_at: Mapped[datetime] = created_at()
 
-    __table_args__ = (sa.Index(None, "item_type", "item_id", "inserted_at"),)
+    __table_args__ = (
+        sa.Index(None, "item_type", "item_id", "inserted_at"),
+        sa.Index(None, "project_id", "inserted_at"),
+        sa.Index(None, "inserted_at"),
+    )
 
 
 class AuditTrailIsAppendOnly(Exception):

@@ -55,6 +55,11 @@ class Project(db.Model):
     dataclip_retention_days: Mapped[int | None]
     # Hosts/CIDRs that steps may reach although they are private (a DHIS2 on a LAN).
     egress_allowlist: Mapped[list] = mapped_column(default=list)
+    # Members without MFA are sent to enrol before they can open the project.
+    require_mfa: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Set when the owner deletes the project: it disappears at once, and a background job
+    # removes its data (an audit entry about the deletion stays).
+    deletion_requested_at: Mapped[datetime | None]
     inserted_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 

@@ -25,14 +25,21 @@ def record(
     event: str,
     actor_id: uuid.UUID | None,
     changes: dict | None = None,
+    *,
+    project_id: uuid.UUID | None = None,
 ) -> AuditEvent:
-    """Add an entry to the current transaction; `changes` must never hold secret values."""
+    """Add an entry to the current transaction; `changes` must never hold secret values.
+
+    `project_id` puts the entry on that project's audit page (admins read it there);
+    superusers read every entry on the instance's audit page.
+    """
     entry = AuditEvent(
         item_type=item_type,
         item_id=item_id,
         event=event,
         actor_id=actor_id,
         changes=changes or {},
+        project_id=project_id,
     )
     db.session.add(entry)
     return entry

@@ -16,14 +16,19 @@ from app.services import mail
 from app.web import errors, filters
 from app.web.admin import views as admin
 from app.web.api import views as api
+from app.web.audit import views as audit
 from app.web.auth import views as auth
 from app.web.credentials import views as credentials
 from app.web.dashboard import views as dashboard
 from app.web.health import views as health
 from app.web.history import views as history
+from app.web.members import views as members
 from app.web.navigation import NavItem
 from app.web.outbox import views as outbox
+from app.web.profile import views as profile
+from app.web.project_settings import views as project_settings
 from app.web.projects import views as projects
+from app.web.users import views as users
 from app.web.webhooks import views as webhooks
 from app.web.workflows import views as workflows
 
@@ -39,6 +44,11 @@ AREAS: tuple[ModuleType, ...] = (
     admin,
     outbox,
     api,
+    project_settings,
+    members,
+    users,
+    profile,
+    audit,
 )
 
 

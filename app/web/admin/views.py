@@ -1,25 +1,17 @@
-"""Superuser pages: the OAuth clients people authorise credentials through."""
+"""Superuser pages: the OAuth clients people authorise credentials through. SSO providers
+live beside this module."""
 
 from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_login import current_user, login_required
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user
 
 from app.services.credentials import oauth
 from app.services.errors import Conflict, Invalid
+from app.web.admin.blueprint import bp
 from app.web.admin.forms import OAuthClientForm
-
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-@bp.before_request
-@login_required
-def _superusers_only() -> None:
-    """Every admin page is for superusers; others get 404, as if it did not exist."""
-    if not current_user.is_superuser:
-        abort(404)
 
 
 @bp.get("/oauth-clients")
@@ -87,3 +79,7 @@ def _form(form, client, status: int = 200):
     return render_template(
         "admin/oauth_client_form.html", form=form, client=client, callback=oauth.redirect_uri()
     ), status
+
+
+# The SSO provider pages register themselves on `bp` when imported.
+from app.web.admin import sso_views  # noqa: E402, F401

@@ -1,17 +1,18 @@
-"""Sign in and sign out."""
+"""Sign in with a password and sign out; the other sign-in paths live beside this module."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import Flask, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, logout_user
 
 from app.extensions import login_manager
 from app.services import accounts
+from app.web.auth import mfa_views, sso_views, throttle
+from app.web.auth.blueprint import bp
 from app.web.auth.forms import LoginForm
-
-bp = Blueprint("auth", __name__)
+from app.web.auth.session_start import start_session
 
 # One message for every failure, so the page never reveals whether the email exists.
 LOGIN_FAILED = "That email and password do not match an active account."
@@ -35,19 +36,24 @@ def login():
 
 
 @bp.post("/login")
+@throttle.login_attempts
 def authenticate():
-    """Check the credentials; on success start a fresh session."""
+    """Check the credentials; on success start a fresh session (or ask for the MFA code)."""
     form = LoginForm()
     if not form.validate_on_submit():
         return render_template("auth/login.html", form=form), 422
+    refusal = sso_views.password_refusal(form.email.data)
+    if refusal is not None:
+        return render_template("auth/login.html", form=form, error=refusal), 403
     user = accounts.authenticate(form.email.data, form.password.data)
     if user is None:
+        throttle.failed_login(form.email.data)
         form.password.data = ""
         return render_template("auth/login.html", form=form, error=LOGIN_FAILED), 401
     next_url = _safe_next(request.args.get("next"))
-    # A new session on login: nothing from before sign-in carries over (session fixation).
-    session.clear()
-    login_user(user, remember=form.remember.data)
+    if user.mfa_enabled:
+        return mfa_views.begin_challenge(user, remember=form.remember.data, next_url=next_url)
+    start_session(user, method="password", remember=form.remember.data)
     return redirect(next_url or url_for("projects.index"))
 
 
@@ -72,3 +78,7 @@ def _safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return target
+
+
+# The password-reset and sign-up routes register themselves on `bp` when imported.
+from app.web.auth import reset_views, signup_views  # noqa: E402, F401

@@ -1,0 +1,16 @@
+"""The superuser area's blueprint, shared by its view modules."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort
+from flask_login import current_user, login_required
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+@login_required
+def _superusers_only() -> None:
+    """Every admin page is for superusers; others get 404, as if it did not exist."""
+    if not current_user.is_superuser:
+        abort(404)

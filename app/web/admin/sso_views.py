@@ -1,0 +1,3 @@
+"""Superuser pages for single sign-on providers. (Issue 13 fills this in.)"""
+
+from app.web.admin.blueprint import bp  # noqa: F401
