@@ -14,6 +14,8 @@ def register(app: Flask) -> None:
     app.add_template_filter(exact_time)
     app.add_template_filter(short_id)
     app.add_template_filter(duration)
+    # Lets a page link to an area only when that area's route exists (tabs, menus).
+    app.add_template_global(lambda endpoint: endpoint in app.view_functions, "has_endpoint")
 
 
 def _aware(moment: datetime) -> datetime:

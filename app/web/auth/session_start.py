@@ -31,3 +31,15 @@ def start_session(user: User, *, method: str, remember: bool = False) -> None:
     user.last_login_at = utcnow()
     audit.record("user", user.id, "signed_in", user.id, {"method": method})
     db.session.commit()
+
+
+def rotate_session(user: User) -> None:
+    """Give the signed-in `user` a fresh session after their privileges changed (MFA turned
+    on, password changed, made superuser): a session id captured before cannot ride along.
+    Keeps when the session began, so the absolute lifetime still counts from sign-in."""
+    login_at = session.get(LOGIN_AT, utcnow().timestamp())
+    remember = bool(session.get("_remember_seconds")) or session.get("_remember") == "set"
+    session.clear()
+    login_user(user, remember=remember)
+    session[LOGIN_AT] = login_at
+    session[LAST_SEEN] = utcnow().timestamp()
