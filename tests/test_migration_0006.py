@@ -78,7 +78,9 @@ def _upgrade_with_rows(url: str) -> dict[str, object]:
             member = connection.execute(sa.text("SELECT * FROM project_members")).mappings().one()
             token = connection.execute(sa.text("SELECT * FROM api_tokens")).mappings().one()
             entry = connection.execute(sa.text("SELECT * FROM audit_events")).mappings().one()
-            revision = connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+            revision = connection.execute(
+                sa.text("SELECT version_num FROM alembic_version")
+            ).scalar()
         db.engine.dispose()
     return {
         "user": dict(user),
