@@ -6,23 +6,17 @@ import hashlib
 import secrets
 import uuid
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import ApiToken, User
 from app.models.base import utcnow
+from app.services import passwords
 from app.services.errors import Invalid, NotFound
 
-MIN_PASSWORD_LENGTH = 12
+MIN_PASSWORD_LENGTH = passwords.MIN_LENGTH
 TOKEN_PREFIX = "fry_"  # noqa: S105 -- a label, not a secret
-
-_hasher = PasswordHasher()
-# Verifying against this when the email is unknown keeps the timing the same as for a
-# wrong password, so response time does not reveal which accounts exist.
-_DUMMY_HASH = _hasher.hash("ferry-timing-equaliser")
 
 
 def normalise_email(raw: str) -> str:
@@ -36,18 +30,16 @@ def normalise_email(raw: str) -> str:
 def create_user(
     email: str, password: str | None, *, name: str = "", superuser: bool = False
 ) -> User:
-    """Create a user; the password is hashed with argon2 and must be long enough."""
+    """Create a user; the password must pass passwords.validate_new_password and is hashed."""
     email = normalise_email(email)
-    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
-        raise Invalid(
-            "password", f"The password must be at least {MIN_PASSWORD_LENGTH} characters long."
-        )
+    if password is not None:
+        passwords.validate_new_password(password, email=email)
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Invalid("email", f"A user with the email {email} already exists.")
     user = User(
         email=email,
         name=name.strip(),
-        password_hash=_hasher.hash(password) if password else None,
+        password_hash=passwords.hash(password) if password else None,
         is_superuser=superuser,
         session_nonce=_new_session_nonce(),
     )
@@ -63,15 +55,12 @@ def authenticate(email: str, password: str) -> User | None:
     the password or the account state was wrong.
     """
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
-    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
-    try:
-        _hasher.verify(stored, password)
-    except (VerificationError, InvalidHashError):
+    if not passwords.verify(user.password_hash if user is not None else None, password):
         return None
     if user is None or user.password_hash is None or user.disabled:
         return None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash(password)
     user.last_login_at = utcnow()
     db.session.commit()
     return user
