@@ -1,0 +1,1 @@
+"""The route x role matrix: every route of the app, called as every role (see rules.py)."""
