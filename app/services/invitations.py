@@ -92,6 +92,10 @@ def find_pending(token: str) -> Invitation:
     Invalid("token") when it expired or was used, saying what to do next.
     """
     invitation = _by_token(token)
+    if invitation.project_id is not None:
+        project = db.session.get(Project, invitation.project_id)
+        if project is None or project.deletion_requested_at is not None:
+            raise NotFound("The project of this invitation no longer exists.")
     if invitation.accepted_at is not None:
         raise Invalid("token", "This invitation was already used. Sign in instead.")
     if invitation.expires_at <= utcnow():
