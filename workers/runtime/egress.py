@@ -3,14 +3,19 @@
 By default a step may reach the public internet only: loopback, private, link-local (cloud
 metadata at 169.254.169.254), CGNAT, unique-local, unspecified, multicast and reserved
 addresses are refused, also when written as IPv4-mapped IPv6 (::ffff:127.0.0.1) or embedded
-in NAT64/6to4 forms. A project's egress allowlist (CIDRs, IPs or hostnames) opens specific
-internal systems. The sandbox's audit hook calls `check_address` with the *resolved* IP at
-connect time, so DNS names pointing inside and redirects to internal URLs are covered too.
+in NAT64/6to4 forms. A project's egress allowlist opens specific internal systems: an IP
+(10.0.0.5), a CIDR range (10.0.0.0/24), a hostname (dhis2.lan), or an IP or hostname with a
+port (10.0.0.5:8080, [fd00::5]:8080, dhis2.lan:8080), which opens that port only. The
+sandbox's audit hook calls `check_address` with the *resolved* IP and the port at connect
+time, so DNS names pointing inside and redirects to internal URLs are covered too. The
+settings page (app/services/egress) accepts exactly these forms; tests/services/egress check
+that both read every entry the same way.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from functools import lru_cache
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -77,27 +82,49 @@ def blocked_reason(ip: IPAddress) -> str | None:
     return None
 
 
+# An entry with a port: "[v6]:port" or "host:port" (the host holds no colon).
+_BRACKETED_PORT = re.compile(r"^\[([^\]]+)\]:(\d{1,5})$")
+_HOST_PORT = re.compile(r"^([^:\[\]]+):(\d{1,5})$")
+
+Networks = tuple[tuple[IPNetwork, int | None], ...]
+Hosts = frozenset[tuple[str, int | None]]
+
+
+def split_port(entry: str) -> tuple[str, int | None]:
+    """`entry` without its port, and the port (None when the entry names no port)."""
+    match = _BRACKETED_PORT.match(entry) or _HOST_PORT.match(entry)
+    if match is None:
+        return entry, None
+    return match.group(1), int(match.group(2))
+
+
 @lru_cache(maxsize=256)
-def parse_allowlist(allow: tuple[str, ...]) -> tuple[tuple[IPNetwork, ...], frozenset[str]]:
-    """Split allowlist entries into networks (CIDRs and IPs) and lower-case hostnames."""
-    networks: list[IPNetwork] = []
-    hosts: set[str] = set()
+def parse_allowlist(allow: tuple[str, ...]) -> tuple[Networks, Hosts]:
+    """Split allowlist entries into networks (CIDRs and IPs) and lower-case hostnames, each
+    with the one port it opens (None: every port)."""
+    networks: list[tuple[IPNetwork, int | None]] = []
+    hosts: set[tuple[str, int | None]] = set()
     for entry in allow:
-        text = entry.strip()
+        text, port = split_port(entry.strip())
         if not text:
             continue
         try:
             network = ipaddress.ip_network(text, strict=False)
         except ValueError:
-            hosts.add(normalise_host(text))
+            hosts.add((normalise_host(text), port))
             continue
-        networks.append(network)
+        networks.append((network, port))
         # An allowlisted ::ffff:10.0.0.5 means the same machine as 10.0.0.5.
         if isinstance(network, ipaddress.IPv6Network) and network.prefixlen >= 96:
             mapped = effective_ip(network.network_address)
             if mapped.version == 4:
-                networks.append(ipaddress.ip_network(f"{mapped}/{network.prefixlen - 96}"))
+                networks.append((ipaddress.ip_network(f"{mapped}/{network.prefixlen - 96}"), port))
     return tuple(networks), frozenset(hosts)
+
+
+def allowed_hostnames(allow: tuple[str, ...]) -> frozenset[str]:
+    """The hostnames the allowlist names (with or without a port): the ones to resolve."""
+    return frozenset(name for name, _port in parse_allowlist(allow)[1])
 
 
 def normalise_host(host: str) -> str:
@@ -105,11 +132,14 @@ def normalise_host(host: str) -> str:
     return host.strip().lower().rstrip(".")
 
 
-def check_address(ip: str, allow: list[str], host: str | None = None) -> str | None:
-    """None if a step may connect to `ip`, else the reason it may not.
+def check_address(
+    ip: str, allow: list[str], host: str | None = None, port: object = None
+) -> str | None:
+    """None if a step may connect to `ip` (on `port`), else the reason it may not.
 
     `host` is the hostname that was resolved to `ip`, when the caller knows it for sure;
-    an allowlisted hostname opens the addresses it resolves to.
+    an allowlisted hostname opens the addresses it resolves to. An entry with a port opens
+    only that port, so it never matches when the port is not known.
     """
     address = parse_ip(ip)
     if address is None:
@@ -119,13 +149,17 @@ def check_address(ip: str, allow: list[str], host: str | None = None) -> str | N
         return None
     networks, hosts = parse_allowlist(tuple(allow))
     target = effective_ip(address)
-    for network in networks:
+    for network, only_port in networks:
+        if only_port is not None and only_port != port:
+            continue
         if (address.version == network.version and address in network) or (
             target.version == network.version and target in network
         ):
             return None
-    if host is not None and normalise_host(host) in hosts:
-        return None
+    if host is not None:
+        name = normalise_host(host)
+        if (name, None) in hosts or (isinstance(port, int) and (name, port) in hosts):
+            return None
     return reason
 
 
@@ -162,7 +196,7 @@ def resolve_checked(host: str, port: int) -> list[str]:
     ips = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if _step_allow is not None:
         for ip in ips:
-            reason = check_address(ip, list(_step_allow), host)
+            reason = check_address(ip, list(_step_allow), host, port)
             if reason is not None:
                 raise PermissionError(refusal_message(ip, port, reason))
     return ips

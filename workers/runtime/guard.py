@@ -105,7 +105,7 @@ def install_audit_hook(egress_allow: list[str]) -> None:
     get_ident, getframe, realpath, fsdecode = threading.get_ident, sys._getframe, \
         os.path.realpath, os.fsdecode  # fmt: skip
     check_address, refusal_message = egress.check_address, egress.refusal_message
-    _networks, allowed_hosts = egress.parse_allowlist(allow)
+    allowed_hosts = egress.allowed_hostnames(allow)
     # Judging files and addresses calls builtins such as isinstance and any (here and in
     # ipaddress); job code that reached the builtins module could swap them to bend the
     # verdict. So once the builtins module has changed, no file or socket is allowed.
@@ -126,11 +126,11 @@ def install_audit_hook(egress_allow: list[str]) -> None:
         return resolved_hosts[host]
 
     def check_ip(ip: str, port: object) -> None:
-        reason = check_address(ip, list(allow))
+        reason = check_address(ip, list(allow), port=port)
         if reason is not None:
             # An allowlisted hostname opens exactly the addresses it resolves to.
             for host in allowed_hosts:
-                if ip in host_ips(host) and check_address(ip, list(allow), host) is None:
+                if ip in host_ips(host) and check_address(ip, list(allow), host, port) is None:
                     return
             raise PermissionError(refusal_message(ip, port, reason))
 

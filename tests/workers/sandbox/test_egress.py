@@ -115,6 +115,31 @@ def test_allowlist_by_hostname_needs_the_resolved_host():
     assert check_address("10.0.0.5", allow) is not None
 
 
+def test_allowlist_entry_with_a_port_opens_that_port_only():
+    assert check_address("127.0.0.1", ["127.0.0.1:8080"], port=8080) is None
+    assert check_address("127.0.0.1", ["127.0.0.1:8080"], port=8081) is not None
+    assert check_address("127.0.0.1", ["127.0.0.1:8080"]) is not None  # port unknown
+    assert check_address("fd00::5", ["[fd00::5]:443"], port=443) is None
+    assert check_address("fd00::5", ["[fd00::5]:443"], port=80) is not None
+    assert check_address("10.0.0.5", ["DHIS2.lan.:8080"], host="dhis2.lan", port=8080) is None
+    assert check_address("10.0.0.5", ["dhis2.lan:8080"], host="dhis2.lan", port=80) is not None
+    # Without a port an entry opens every port, as before.
+    assert check_address("10.0.0.5", ["dhis2.lan"], host="dhis2.lan", port=80) is None
+
+
+def test_allowlist_entries_are_split_into_networks_and_hosts_with_ports():
+    networks, hosts = egress.parse_allowlist(
+        ("10.0.0.0/24", "127.0.0.1:8080", "[::1]:9000", "Dhis2.LAN:8443", "fd00::1", "db.lan")
+    )
+    assert [(str(n), p) for n, p in networks] == [
+        ("10.0.0.0/24", None),
+        ("127.0.0.1/32", 8080),
+        ("::1/128", 9000),
+        ("fd00::1/128", None),
+    ]
+    assert hosts == {("dhis2.lan", 8443), ("db.lan", None)}
+
+
 def test_garbage_is_not_an_address():
     assert "not an IP address" in check_address("localhost", [])
 
@@ -168,6 +193,36 @@ def test_hook_allows_loopback_only_when_allowlisted(local_server):
                        allow=["localhost"]) == '{"reached": true}'  # fmt: skip
 
 
+def test_hook_honours_the_port_of_an_allowlist_entry(local_server):
+    def fetch(url: str) -> str:
+        return httpx.get(url, timeout=2).text
+
+    port = int(local_server.rsplit(":", 1)[1])
+    same = run_guarded(fetch, local_server + "/x", allow=[f"127.0.0.1:{port}"])
+    assert same == '{"reached": true}'
+    other = run_guarded(fetch, local_server + "/x", allow=[f"127.0.0.1:{port + 1}"])
+    assert f"connecting to 127.0.0.1:{port} is not allowed (loopback" in other
+    by_name = run_guarded(fetch, local_server.replace("127.0.0.1", "localhost") + "/x",
+                          allow=[f"localhost:{port}"])  # fmt: skip
+    assert by_name == '{"reached": true}'
+
+
+def test_a_step_reaches_only_the_allowlisted_port_of_a_local_server(local_server):
+    port = int(local_server.rsplit(":", 1)[1])
+    body = f'get("{local_server}/patients")\n'
+
+    def step(allow: list[str]) -> StepRequest:
+        return StepRequest(body=body, adaptor="http", state={}, timeout_s=10, egress_allow=allow)
+
+    with Sandbox() as sandbox:
+        allowed = sandbox.run(step([f"127.0.0.1:{port}"]))
+        other_port = sandbox.run(step([f"127.0.0.1:{port + 1}"]))
+    assert allowed.status == "success", allowed.error
+    assert allowed.state["data"] == {"reached": True}
+    assert other_port.status == "failed"
+    assert f"connecting to 127.0.0.1:{port} is not allowed" in other_port.error["message"]
+
+
 def test_a_step_reaches_a_local_server_only_when_allowlisted(local_server):
     body = f'get("{local_server}/patients")\n'
     with Sandbox() as sandbox:
@@ -187,3 +242,7 @@ def test_clients_that_open_sockets_in_c_can_ask_before_connecting():
     assert "connecting to" in refused and "(loopback address)" in refused
     allowed = run_guarded(egress.resolve_checked, "localhost", 5432, allow=["localhost"])
     assert "127.0.0.1" in allowed
+    only_port = run_guarded(egress.resolve_checked, "localhost", 5432, allow=["localhost:5432"])
+    assert "127.0.0.1" in only_port
+    other_port = run_guarded(egress.resolve_checked, "localhost", 5432, allow=["localhost:6543"])
+    assert "(loopback address)" in other_port
