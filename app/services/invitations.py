@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import Invitation, Project, ProjectMember, Role, User
 from app.models.base import utcnow
-from app.services import accounts, audit, mail
+from app.services import accounts, audit, mail, passwords
 from app.services.errors import Invalid, NotFound
 
 VALID_DAYS = 7
@@ -29,10 +29,12 @@ class InvitationSummary:
 
     id: uuid.UUID
     email: str
+    project_id: uuid.UUID | None
     project_name: str | None
     role: str | None
     inviter: str
     expires_at: datetime
+    expired: bool
 
 
 def invite(
@@ -111,10 +113,12 @@ def summary(invitation: Invitation) -> InvitationSummary:
     return InvitationSummary(
         id=invitation.id,
         email=invitation.email,
+        project_id=invitation.project_id,
         project_name=project.name if project is not None else None,
         role=invitation.role,
         inviter=_inviter(invitation),
         expires_at=invitation.expires_at,
+        expired=invitation.expires_at <= utcnow(),
     )
 
 
@@ -122,7 +126,7 @@ def accept(token: str, name: str, password: str) -> User:
     """Create the invited person's account (and membership); the link works once."""
     invitation = find_pending(token)
     name = _check_name(name)
-    _check_password(password)
+    passwords.validate_new_password(password, email=invitation.email)
     if db.session.scalar(select(User.id).where(User.email == invitation.email)) is not None:
         raise Invalid("token", "An account with this email exists already. Sign in instead.")
     now = utcnow()
@@ -140,9 +144,18 @@ def accept(token: str, name: str, password: str) -> User:
     if claimed != 1:
         db.session.rollback()
         raise Invalid("token", "This invitation was already used. Sign in instead.")
-    # create_user commits, together with the claim above.
-    user = accounts.create_user(invitation.email, password, name=name)
-    if invitation.project_id is not None and db.session.get(Project, invitation.project_id):
+    # Built here rather than by accounts.create_user, which commits: the account, the
+    # membership and the used link are stored together or not at all.
+    user = User(
+        email=invitation.email,
+        name=name,
+        password_hash=passwords.hash(password),
+        password_changed_at=now,
+        session_nonce=secrets.token_hex(8),
+    )
+    db.session.add(user)
+    db.session.flush()
+    if invitation.project_id is not None:
         db.session.add(
             ProjectMember(
                 project_id=invitation.project_id, user_id=user.id, role=Role(invitation.role)
@@ -241,16 +254,6 @@ def _check_name(name: str) -> str:
     if len(name) > MAX_NAME_LENGTH:
         raise Invalid("name", f"The name is too long: at most {MAX_NAME_LENGTH} characters.")
     return name
-
-
-def _check_password(password: str) -> None:
-    if "\x00" in password:
-        raise Invalid("password", "The password contains a NUL character (\\u0000); remove it.")
-    if len(password) < accounts.MIN_PASSWORD_LENGTH:
-        raise Invalid(
-            "password",
-            f"The password must be at least {accounts.MIN_PASSWORD_LENGTH} characters long.",
-        )
 
 
 def _inviter(invitation: Invitation) -> str:

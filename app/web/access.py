@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from flask import abort
+from flask import abort, g
 from flask_login import current_user
 
 from app.models import Project, Role
@@ -39,4 +39,7 @@ def project_access(project_id: uuid.UUID, needed: Role = Role.VIEWER) -> Project
         abort(404)
     if not role.allows(needed):
         abort(403)
-    return ProjectAccess(project=project, role=role)
+    access = ProjectAccess(project=project, role=role)
+    # Kept for the page's top bar, which shows every member their role (project_base.html).
+    g.project_access = access
+    return access
