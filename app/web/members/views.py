@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from app.models import Role
 from app.services import invitations
 from app.services import members as member_service
-from app.services.errors import Invalid
+from app.services.errors import Forbidden, Invalid
 from app.web.access import ProjectAccess, project_access
 from app.web.members import invitation_views  # noqa: F401 -- registers the invitation pages
 from app.web.members.blueprint import bp
@@ -108,6 +108,8 @@ def confirm_leave(project_id: uuid.UUID):
     """Ask before leaving the project, listing one's credentials that leave with one."""
     access = project_access(project_id)
     member = member_service.member_for_user(project_id, current_user.id)
+    if member.role is Role.OWNER:
+        raise Forbidden("The owner cannot leave. Hand ownership to another member first.")
     return render_template(
         "members/remove.html",
         project=access.project,
