@@ -1,5 +1,10 @@
 """A real OAuth 2 / OpenID Connect provider for tests: `oidc_provider_mock` in its own
-process on loopback, speaking the full authorisation-code flow with refresh tokens."""
+process on loopback, speaking the full authorisation-code flow with refresh tokens.
+
+Its consent page asks only for a subject (`sub`); a subject it has not seen gets the claims
+{"email": sub}, nothing more. `set_claims` stores a user's claims first (email,
+email_verified, name...); the ID token then carries those allowed by the requested scopes
+(`email` gives email and email_verified, `profile` gives name)."""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -21,6 +26,23 @@ class Provider:
     """The running provider and the few things tests do at it."""
 
     base_url: str
+    process: subprocess.Popen | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def discovery_url(self) -> str:
+        """The OpenID Connect discovery document."""
+        return f"{self.base_url}/.well-known/openid-configuration"
+
+    def set_claims(self, subject: str, **claims: object) -> None:
+        """Store the claims the provider will assert for `subject` from now on."""
+        response = httpx.put(f"{self.base_url}/users/{subject}", json=claims, timeout=10)
+        assert response.status_code == 204, response.text
+
+    def stop(self) -> None:
+        """Stop the provider process, as an outage would (the `with` block ends it anyway)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
 
     @property
     def authorization_endpoint(self) -> str:
@@ -54,11 +76,13 @@ class Provider:
 
 
 @contextmanager
-def running_provider() -> Iterator[Provider]:
-    """Start the provider for the duration of a `with` block (wrap it in a fixture)."""
+def running_provider(*, require_nonce: bool = False) -> Iterator[Provider]:
+    """Start the provider for the duration of a `with` block (wrap it in a fixture);
+    `require_nonce` makes it refuse authorisation requests without a nonce."""
     port = free_port()
+    options = ["--require-nonce", "true"] if require_nonce else []
     process = subprocess.Popen(
-        [sys.executable, "-m", "oidc_provider_mock", "--port", str(port)],
+        [sys.executable, "-m", "oidc_provider_mock", "--port", str(port), *options],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -74,7 +98,8 @@ def running_provider() -> Iterator[Provider]:
         assert time.monotonic() < deadline, "the OIDC provider did not start within 30 s"
         time.sleep(0.1)
     try:
-        yield Provider(base)
+        yield Provider(base, process)
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=10)
