@@ -1,3 +1,81 @@
-"""(filled in by issue 13)"""
+"""Forgotten passwords: ask for a reset link by email, then choose a new password through it."""
 
-from app.web.auth.blueprint import bp  # noqa: F401
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+
+from app.services import password_resets
+from app.services.errors import Invalid, NotFound
+from app.web.auth.blueprint import bp
+from app.web.auth.password_forms import ForgotPasswordForm, NewPasswordForm
+from app.web.auth.session_start import start_session
+
+
+@bp.get("/password/forgot")
+def forgot_password():
+    """The form asking for the email address to send a reset link to."""
+    return render_template("auth/forgot_password.html", form=ForgotPasswordForm())
+
+
+@bp.post("/password/forgot")
+def send_reset_link():
+    """Mail a link when the account exists; the answer is the same when it does not."""
+    form = ForgotPasswordForm()
+    if not form.validate_on_submit():
+        return render_template("auth/forgot_password.html", form=form), 422
+    password_resets.request_reset(form.email.data)
+    return render_template("auth/reset_sent.html", email=form.email.data.strip())
+
+
+@bp.get("/password/reset/<token>")
+def reset_password_form(token: str):
+    """The form for a new password, when the link is still good."""
+    refusal = _refusal(token)
+    if refusal is not None:
+        return refusal
+    return render_template("auth/reset_password.html", form=NewPasswordForm(), token=token)
+
+
+@bp.post("/password/reset/<token>")
+def reset_password(token: str):
+    """Set the new password, end every other session, and sign in afresh (unless MFA)."""
+    refusal = _refusal(token)
+    if refusal is not None:
+        return refusal
+    form = NewPasswordForm()
+    if not form.validate_on_submit():
+        return _form_again(form, token)
+    try:
+        user = password_resets.reset_password(token, form.password.data)
+    except Invalid as error:
+        if error.field != "password":
+            return _refused(error.message, 410)
+        form.password.errors = [error.message]
+        return _form_again(form, token)
+    if user.mfa_enabled:
+        # A mailed link proves the mailbox, not the second factor: sign in with both.
+        flash("Password changed; sign in with it and your authenticator code.", "success")
+        return redirect(url_for("auth.login"))
+    start_session(user, method="password_reset")
+    flash("Password changed. You were signed out on every other device.", "success")
+    return redirect(url_for("projects.index"))
+
+
+def _refusal(token: str):
+    try:
+        password_resets.find_valid(token)
+    except NotFound as error:
+        return _refused(error.message, 404)
+    except Invalid as error:
+        return _refused(error.message, 410)
+    return None
+
+
+def _refused(message: str, status: int):
+    return render_template("auth/reset_invalid.html", message=message), status
+
+
+def _form_again(form: NewPasswordForm, token: str):
+    # Secrets are never sent back into the page.
+    form.password.data = form.confirm.data = ""
+    return render_template("auth/reset_password.html", form=form, token=token), 422
