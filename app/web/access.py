@@ -11,6 +11,7 @@ from flask_login import current_user
 from app.models import Project, Role
 from app.services import projects as project_service
 from app.services.errors import NotFound
+from app.web import mfa_gate
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ def project_access(project_id: uuid.UUID, needed: Role = Role.VIEWER) -> Project
         role = Role.OWNER  # superusers may do everything an owner can
     if role is None:
         abort(404)
+    mfa_gate.require_project_mfa(project, current_user)  # members only: outsiders got 404
     if not role.allows(needed):
         abort(403)
     access = ProjectAccess(project=project, role=role)

@@ -11,6 +11,7 @@ from app.services import projects as project_service
 from app.services.errors import Forbidden, NotFound
 from app.services.runs import queries
 from app.services.workflows import store
+from app.web import mfa_gate
 
 
 def project_for(project_id: uuid.UUID, needed: Role) -> Project:
@@ -21,6 +22,7 @@ def project_for(project_id: uuid.UUID, needed: Role) -> Project:
         role = Role.OWNER
     if role is None:
         raise NotFound("There is no such project.")
+    mfa_gate.refuse_api_without_mfa(project, g.api_user)
     if not role.allows(needed):
         raise Forbidden(
             f"This needs the {needed.value} role in the project; yours is {role.value}."
