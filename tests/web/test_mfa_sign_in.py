@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import pyotp
@@ -130,9 +131,11 @@ def test_a_wrong_code_counts_as_a_failed_sign_in_and_keeps_the_challenge(
     assert submit_code(client, totp.now()).status_code == 302
 
 
-def test_too_many_wrong_codes_make_the_user_wait(app, client, user, totp):
+def test_too_many_wrong_codes_make_the_user_wait(app, client, user, totp, monkeypatch):
+    settings = dataclasses.replace(app.config["FERRY_SETTINGS"], login_attempts_per_account=3)
+    monkeypatch.setitem(app.config, "FERRY_SETTINGS", settings)
     log_in(client, user.email, factories.PASSWORD)
-    for _ in range(app.config["FERRY_SETTINGS"].login_attempts_per_account):
+    for _ in range(3):
         assert submit_code(client, "999999x").status_code == 401
     locked = submit_code(client, totp.now())
     assert locked.status_code == 429
@@ -221,3 +224,9 @@ def test_remember_me_is_kept_through_the_second_step(client, user, totp):
         assert session[mfa_views.PENDING]["remember"] is True
     submit_code(client, totp.now())
     assert client.get_cookie("remember_token") is not None
+
+
+def test_a_signed_in_user_opening_the_challenge_goes_to_the_projects(signed_in):
+    response = signed_in.get(CHALLENGE)
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert mfa_views.EXPIRED not in signed_in.get("/").get_data(as_text=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 from flask import flash, redirect, render_template, session, url_for
+from flask_login import current_user
 
 from app.models import User
 from app.services import mfa
@@ -87,6 +88,8 @@ def _pending_user() -> User | None:
 
 
 def _start_over():
+    if current_user.is_authenticated:  # signed in already (a second tab, the back button)
+        return redirect(url_for("projects.index"))
     session.pop(PENDING, None)
     flash(EXPIRED, "warning")
     return redirect(url_for("auth.login"))
