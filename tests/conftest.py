@@ -39,6 +39,17 @@ def app(settings):
         _db.engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _no_failed_sign_ins_counted(request):
+    """Each test that uses the app starts with no failed sign-ins counted: the limits live in
+    Redis, which outlives a test's rolled-back transaction, and tests of one session would
+    otherwise add up to a lockout (they all sign in from 127.0.0.1)."""
+    if "app" in request.fixturenames:
+        app = request.getfixturevalue("app")
+        with app.app_context():
+            app.extensions["ferry_limiter"].reset()
+
+
 @pytest.fixture
 def db(app):
     """The database session for one test, rolled back afterwards."""

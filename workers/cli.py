@@ -144,11 +144,11 @@ def create_user(email: str, password: str | None, name: str, superuser: bool) ->
 @fails_cleanly
 def create_token(email: str, name: str) -> None:
     """Create an API token for EMAIL and print it once (it is stored only as a hash)."""
-    from app.services import accounts
+    from app.services import api_tokens
 
     app = build_app()
     with app.app_context():
-        token = accounts.create_api_token(email, name)
+        token = api_tokens.create_token_for_email(email, name)
     click.echo(token)
     click.echo(
         "Keep this token now: Ferry stores only its hash and cannot show it again.", err=True

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort
-from flask_login import current_user, login_required
+from flask import Blueprint
+from flask_login import login_required
+
+from app.web.access import superuser_only
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -12,5 +14,4 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @login_required
 def _superusers_only() -> None:
     """Every admin page is for superusers; others get 404, as if it did not exist."""
-    if not current_user.is_superuser:
-        abort(404)
+    superuser_only()

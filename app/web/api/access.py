@@ -1,4 +1,6 @@
-"""Role checks for API calls; the API user comes from the bearer token."""
+"""Role checks for API calls; the API user comes from the bearer token. The same rules as
+app/web/access.py (`acting_role`, `require_role`), answered as JSON: every object is loaded
+first, then its project's role is checked, so another project's id is a 404."""
 
 from __future__ import annotations
 
@@ -6,27 +8,23 @@ import uuid
 
 from flask import g
 
-from app.models import Project, Role, Run, Workflow
+from app.models import Project, Role, Run, Workflow, WorkOrder
 from app.services import projects as project_service
-from app.services.errors import Forbidden, NotFound
+from app.services.errors import NotFound
 from app.services.runs import queries
 from app.services.workflows import store
 from app.web import mfa_gate
+from app.web.access import acting_role, require_role
 
 
 def project_for(project_id: uuid.UUID, needed: Role) -> Project:
     """The project if the token's user holds at least `needed` in it (404 for outsiders)."""
     project = project_service.get_project(project_id)
-    role = project_service.role_in_project(g.api_user, project.id)
-    if role is None and g.api_user.is_superuser:
-        role = Role.OWNER
+    role = acting_role(g.api_user, project.id)
     if role is None:
         raise NotFound("There is no such project.")
     mfa_gate.refuse_api_without_mfa(project, g.api_user)
-    if not role.allows(needed):
-        raise Forbidden(
-            f"This needs the {needed.value} role in the project; yours is {role.value}."
-        )
+    require_role(role, needed)
     return project
 
 
@@ -42,3 +40,10 @@ def run_for(run_id: uuid.UUID, needed: Role) -> Run:
     run = queries.get_run(run_id)
     project_for(run.project_id, needed)
     return run
+
+
+def work_order_for(work_order_id: uuid.UUID, needed: Role) -> WorkOrder:
+    """The work order if the user holds `needed` in its project."""
+    work_order = queries.get_work_order(work_order_id)
+    project_for(work_order.project_id, needed)
+    return work_order

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, request
 
 from app.extensions import csrf
-from app.services import accounts
+from app.services import api_tokens
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.web.api.body import Unreadable
 
@@ -19,12 +19,12 @@ def authenticate():
     if request.endpoint == "api.openapi_document":
         return None
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    user = accounts.user_for_api_token(token.strip()) if scheme.lower() == "bearer" else None
+    user = api_tokens.user_for_token(token.strip()) if scheme.lower() == "bearer" else None
     if user is None:
         return error(
             401,
             "Send a valid API token: Authorization: Bearer <token> "
-            "(create one with `ferry create-token EMAIL`).",
+            "(create one on your profile page, or with `ferry create-token EMAIL`).",
         )
     g.api_user = user
     return None

@@ -11,15 +11,14 @@ from app.services.errors import Invalid
 from app.services.runs import bulk_reruns, commands, queries
 from app.web.api import body as read
 from app.web.api import serialize
-from app.web.api.access import project_for, run_for
+from app.web.api.access import project_for, run_for, work_order_for
 from app.web.api.blueprint import bp
 
 
 @bp.get("/work_orders/<uuid:work_order_id>")
 def get_work_order(work_order_id: uuid.UUID):
     """A work order with its runs and their steps."""
-    work_order = queries.get_work_order(work_order_id)
-    project_for(work_order.project_id, Role.VIEWER)
+    work_order = work_order_for(work_order_id, Role.VIEWER)
     runs = queries.runs_of(work_order.id)
     steps = queries.steps_of([r.id for r in runs])
     return jsonify(serialize.work_order(work_order, [serialize.run(r, steps[r.id]) for r in runs]))

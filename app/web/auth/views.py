@@ -8,8 +8,8 @@ from flask import Flask, flash, redirect, render_template, request, session, url
 from flask_login import current_user, login_required, logout_user
 
 from app.extensions import login_manager
-from app.services import accounts
-from app.web.auth import mfa_views, sso_views, throttle
+from app.services import accounts, sessions
+from app.web.auth import mfa_views, session_expiry, sso_views, throttle
 from app.web.auth.blueprint import bp
 from app.web.auth.forms import LoginForm
 from app.web.auth.session_start import start_session
@@ -25,6 +25,7 @@ def configure(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
     login_manager.user_loader(accounts.load_session_user)
+    session_expiry.register(app)
 
 
 @bp.get("/login")
@@ -61,7 +62,7 @@ def authenticate():
 @login_required
 def logout():
     """Sign out: end this user's sessions on the server, then forget them in this browser."""
-    accounts.sign_out_everywhere(current_user.id)
+    sessions.sign_out(current_user.id)
     # Clear first: logout_user() leaves the note that makes Flask-Login delete the remember
     # cookie in this response, and clearing after it would erase that note.
     session.clear()

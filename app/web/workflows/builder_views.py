@@ -45,7 +45,7 @@ def builder(project_id: uuid.UUID, workflow_id: uuid.UUID):
 @login_required
 def save(project_id: uuid.UUID, workflow_id: uuid.UUID):
     """Save the canvas as a new snapshot: 409 when someone saved since, 422 naming the field."""
-    project_access(project_id, Role.EDITOR)
+    project_access(project_id, Role.EDITOR).workflow(workflow_id)
     body, unreadable = _json_body()
     if unreadable is not None:
         return unreadable
@@ -71,7 +71,7 @@ def save(project_id: uuid.UUID, workflow_id: uuid.UUID):
 @login_required
 def validate(project_id: uuid.UUID, workflow_id: uuid.UUID):
     """Every problem of the unsaved canvas at once, with the node or edge it concerns."""
-    project_access(project_id)
+    project_access(project_id).workflow(workflow_id)
     body, unreadable = _json_body()
     if unreadable is not None:
         return unreadable

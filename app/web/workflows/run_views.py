@@ -80,7 +80,7 @@ def start_run(project_id: uuid.UUID, workflow_id: uuid.UUID):
 def run_status(project_id: uuid.UUID, workflow_id: uuid.UUID, run_id: uuid.UUID):
     """The run's state and its steps' states, re-read by the run panel until the run is final
     (204 while nothing changed since `seen`); opened on its own, the run's page in History."""
-    project_access(project_id)
+    project_access(project_id).run(run_id, workflow_id)
     if not htmx.is_fragment_request():
         target = url_for("history.run", project_id=project_id, run_id=run_id)
         return htmx.vary_on_htmx(redirect(target))
@@ -106,7 +106,7 @@ def run_status(project_id: uuid.UUID, workflow_id: uuid.UUID, run_id: uuid.UUID)
 @login_required
 def step_tab(project_id: uuid.UUID, workflow_id: uuid.UUID, run_id: uuid.UUID):
     """One tab (input, output or logs) of the selected step in the run."""
-    project_access(project_id)
+    project_access(project_id).run(run_id, workflow_id)
     tab = request.args.get("tab", "output")
     if tab not in TABS:
         raise Invalid("tab", "Choose input, output or logs.")
@@ -132,7 +132,7 @@ def step_tab(project_id: uuid.UUID, workflow_id: uuid.UUID, run_id: uuid.UUID):
 @login_required
 def inputs(project_id: uuid.UUID, workflow_id: uuid.UUID):
     """The stored inputs the run panel offers, with a preview of the chosen one."""
-    project_access(project_id)
+    project_access(project_id).workflow(workflow_id)
     chosen = _uuid_or_none(request.args.get("dataclip_id"), "dataclip_id")
     return _choices(project_id, workflow_id, "workflows/_input_choices.html", chosen)
 
@@ -142,7 +142,7 @@ def inputs(project_id: uuid.UUID, workflow_id: uuid.UUID):
 def save_input(project_id: uuid.UUID, workflow_id: uuid.UUID):
     """Keep the current input as a named test case; answers with the refreshed choices, or 422
     with the message under the name."""
-    project_access(project_id, Role.EDITOR)
+    project_access(project_id, Role.EDITOR).workflow(workflow_id)
     source = request.form.get("source")
     try:
         clip = run_panel.save_input(
