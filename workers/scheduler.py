@@ -42,6 +42,7 @@ def record_heartbeat() -> None:
 
 def periodic_tasks() -> list[PeriodicTask]:
     """The tasks this scheduler runs and how often."""
+    from app.services import project_settings
     from app.services.runs import maintenance
     from app.services.triggers import cron
 
@@ -53,6 +54,7 @@ def periodic_tasks() -> list[PeriodicTask]:
         PeriodicTask("heartbeat", HEARTBEAT_EVERY_S, record_heartbeat),
         PeriodicTask("cron", 1.0, cron.tick),
         PeriodicTask("sweeper", 5.0, maintenance.sweep),
+        PeriodicTask("project deletions", 300.0, project_settings.retry_stalled_deletions),
     ]
 
 

@@ -22,13 +22,14 @@ def projects_for_user(user: User) -> list[tuple[Project, Role | None]]:
                 ProjectMember,
                 (ProjectMember.project_id == Project.id) & (ProjectMember.user_id == user.id),
             )
+            .where(Project.deletion_requested_at.is_(None))
             .order_by(Project.name)
         )
     else:
         rows = db.session.execute(
             select(Project, ProjectMember.role)
             .join(ProjectMember, ProjectMember.project_id == Project.id)
-            .where(ProjectMember.user_id == user.id)
+            .where(ProjectMember.user_id == user.id, Project.deletion_requested_at.is_(None))
             .order_by(Project.name)
         )
     return [(project, role) for project, role in rows]
@@ -63,8 +64,9 @@ def role_in_project(user: User, project_id: uuid.UUID) -> Role | None:
 
 
 def get_project(project_id: uuid.UUID) -> Project:
-    """The project with this id, or NotFound."""
+    """The project with this id, or NotFound (also once its deletion was requested: it is
+    gone for everyone while a background job removes its data)."""
     project = db.session.get(Project, project_id)
-    if project is None:
+    if project is None or project.deletion_requested_at is not None:
         raise NotFound("There is no such project.")
     return project

@@ -97,7 +97,10 @@ def shared_projects(credential_id: uuid.UUID) -> list[Project]:
         db.session.scalars(
             select(Project)
             .join(ProjectCredential, ProjectCredential.project_id == Project.id)
-            .where(ProjectCredential.credential_id == credential_id)
+            .where(
+                ProjectCredential.credential_id == credential_id,
+                Project.deletion_requested_at.is_(None),
+            )
             .order_by(Project.name)
         )
     )
@@ -109,7 +112,7 @@ def shareable_projects(user: User, credential_id: uuid.UUID) -> list[Project]:
     projects = db.session.scalars(
         select(Project)
         .join(ProjectMember, ProjectMember.project_id == Project.id)
-        .where(ProjectMember.user_id == user.id)
+        .where(ProjectMember.user_id == user.id, Project.deletion_requested_at.is_(None))
         .order_by(Project.name)
     )
     return [p for p in projects if p.id not in already]
