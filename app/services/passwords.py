@@ -54,11 +54,19 @@ def validate_new_password(password: object, *, email: str | None = None) -> None
     squeezed = "".join(lowered.split())
     if email:
         local_part = email.strip().lower().partition("@")[0]
-        if len(local_part) >= _MIN_LOCAL_PART and local_part in squeezed:
+        # Guessers try the address's name with a little added ("vera.lopez2024!"), so what
+        # remains without it must be a password on its own; "ferry-demo-password" for
+        # demo@ is fine, "demo-2024-demo" is not.
+        rest = squeezed.replace(local_part, "")
+        if (
+            len(local_part) >= _MIN_LOCAL_PART
+            and local_part in squeezed
+            and (len(rest) < MIN_LENGTH or _candidates(rest, rest) & _common_passwords())
+        ):
             raise Invalid(
                 "password",
-                "The password must not contain your email address; choose something others "
-                "cannot guess from it.",
+                "The password leans on your email address: without it, what is left must "
+                f"still be at least {MIN_LENGTH} characters and not a common password.",
             )
     if _is_trivial(squeezed):
         raise Invalid(
