@@ -15,6 +15,7 @@ from app.extensions import redis_client
 from app.models import AuditEvent
 from app.services import mfa
 from app.services.encryption import decrypt_text
+from app.web.profile import mfa_views
 from tests import factories
 from tests.support import csrf_token_from, post_form
 
@@ -66,6 +67,9 @@ def test_the_enrolment_page_shows_a_qr_code_and_the_secret_as_text(signed_in, us
     )
     assert secret_on_page(signed_in.get(ENROL).get_data(as_text=True)) == secret
     assert not user.mfa_enabled
+    # The QR code holds the otpauth:// address of this secret, for this user, from Ferry.
+    uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name="Ferry")
+    assert str(mfa_views._qr_svg(uri)) == svg
 
 
 def test_a_confirming_code_turns_mfa_on_and_shows_the_backup_codes_once(signed_in, user):
