@@ -124,7 +124,8 @@ class World:
     step_run: Any  # the run's first step run
     dataclip: Any  # the work order's input
     saved_input: Any  # a named test input of the project
-    credential: Any  # owned by `owner`, shared into project
+    credential: Any  # a DHIS2 credential owned by `owner`, shared into project
+    oauth_credential: Any  # an OAuth credential (through oauth_client) of `owner`, shared too
     transfer_token: str  # a pending transfer of `credential` from owner to editor
     oauth_client: Any  # an OAuth client (instance-wide)
     bulk_rerun: Any  # a finished bulk rerun in project
