@@ -1,6 +1,6 @@
-"""Fixtures for SSO: the real provider process (nonce required), a configured provider, a
-helper that plays the browser between Ferry and the provider, and a fake provider for the
-answers a real one never gives."""
+"""Fixtures for the SSO tests (services and pages import them into their conftest): the real
+provider process (nonce required), a configured provider, a helper that plays the browser
+between Ferry and the provider, and a fake provider for the answers a real one never gives."""
 
 from __future__ import annotations
 

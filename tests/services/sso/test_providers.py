@@ -13,7 +13,7 @@ from app.services.encryption import decrypt_text
 from app.services.errors import Invalid
 from app.services.sso import providers
 from tests import factories
-from tests.services.sso.conftest import CLIENT_SECRET, provider_fields
+from tests.sso_support import CLIENT_SECRET, provider_fields
 from tests.support import free_port
 
 
