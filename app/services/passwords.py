@@ -72,13 +72,13 @@ def validate_new_password(password: object, *, email: str | None = None) -> None
         raise Invalid(
             "password",
             "This password is too easy to guess (a repeated character or word, or a run of keys "
-            "or letters). A few unrelated words make a strong one.",
+            "or letters). Choose another.",
         )
     if _candidates(lowered, squeezed) & _common_passwords():
         raise Invalid(
             "password",
-            "This password is on a list of commonly used passwords, which are tried first by "
-            "anyone guessing. Choose another; a few unrelated words make a strong one.",
+            "This password is on a list of commonly used passwords, which anyone guessing "
+            "tries first. Choose another.",
         )
 
 

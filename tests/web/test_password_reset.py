@@ -170,3 +170,16 @@ def test_eleven_characters_and_nul_are_refused(client, user):
     assert "at least 12" in choose(client, link, "abcdefghijk").get_data(as_text=True)
     assert choose(client, link, "good river lemon\x00").status_code == 400
     assert db.session.scalar(select(PasswordReset)).used_at is None
+
+
+def test_one_address_asking_too_often_is_told_when_to_try_again(client, user, monkeypatch):
+    from app.web.auth import reset_views
+
+    monkeypatch.setattr(reset_views, "REQUESTS_PER_ADDRESS", 3)
+    for email in ("a@example.org", "b@example.org", "c@example.org"):
+        assert ask_for_link(client, email).status_code == 200
+    refused = ask_for_link(client, user.email)
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) > 0
+    assert "Try again in 15 minutes" in refused.get_data(as_text=True)
+    assert db.session.scalars(select(MailMessage)).all() == []

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+import logging
+import math
+import time
 
+from flask import flash, redirect, render_template, url_for
+from limits import RateLimitItemPerMinute
+from limits.errors import StorageError
+from redis.exceptions import RedisError
+
+from app.extensions import limiter
 from app.services import password_resets
 from app.services.errors import Invalid, NotFound
+from app.web.auth import throttle
 from app.web.auth.blueprint import bp
 from app.web.auth.password_forms import ForgotPasswordForm, NewPasswordForm
 from app.web.auth.session_start import start_session
+
+log = logging.getLogger("ferry.limits")
+# Requests for reset links one network address may make per window, whatever the outcome
+# (counting only mails sent would tell a prober which addresses have accounts). The service
+# also caps the mails one account receives.
+REQUESTS_PER_ADDRESS = 20
+WINDOW_MINUTES = 15
 
 
 @bp.get("/password/forgot")
@@ -23,6 +39,15 @@ def send_reset_link():
     form = ForgotPasswordForm()
     if not form.validate_on_submit():
         return render_template("auth/forgot_password.html", form=form), 422
+    wait_s = _address_must_wait()
+    if wait_s is not None:
+        minutes = max(1, math.ceil(wait_s / 60))
+        error = (
+            "Too many reset requests from your network address. "
+            f"Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+        )
+        html = render_template("auth/forgot_password.html", form=form, error=error)
+        return html, 429, {"Retry-After": str(max(1, math.ceil(wait_s)))}
     password_resets.request_reset(form.email.data)
     return render_template("auth/reset_sent.html", email=form.email.data.strip())
 
@@ -59,6 +84,22 @@ def reset_password(token: str):
     start_session(user, method="password_reset")
     flash("Password changed. You were signed out on every other device.", "success")
     return redirect(url_for("projects.index"))
+
+
+def _address_must_wait() -> float | None:
+    """Seconds until this address may ask again, or None; counts this request."""
+    item = RateLimitItemPerMinute(REQUESTS_PER_ADDRESS, WINDOW_MINUTES)
+    key = ("ferry-password-reset", "address:" + throttle.client_address())
+    try:
+        strategy = limiter().limiter
+        if strategy.hit(item, *key):
+            return None
+        reset_at, _ = strategy.get_window_stats(item, *key)
+    except (StorageError, RedisError) as error:
+        # Fail open like the sign-in limits: the per-account mail cap still holds.
+        log.warning("Reset request limits are not enforced: Redis cannot be reached (%s).", error)
+        return None
+    return max(1.0, reset_at - time.time())
 
 
 def _refusal(token: str):
