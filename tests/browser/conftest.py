@@ -10,10 +10,14 @@ import os
 import subprocess
 import sys
 import time
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
 from pathlib import Path
 
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.support import browser_redis_url, database_url, free_port, recreate_database
@@ -30,8 +34,40 @@ CHROMIUM_ARGS = [
 ]
 
 
+class Inbox:
+    """A real SMTP server (aiosmtpd) on loopback that keeps what the live server sends."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(message_from_bytes(envelope.content, policy=default))
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, to: str, timeout: float = 20) -> EmailMessage:
+        """The newest message to `to`, waiting for the worker to deliver it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [m for m in self.messages if to in m["To"]]
+            if found:
+                return found[-1]
+            assert time.monotonic() < deadline, f"no mail reached {to} within {timeout} s"
+            time.sleep(0.1)
+
+
 @pytest.fixture(scope="session")
-def live_server() -> str:
+def smtp_inbox() -> Inbox:
+    """The mail server the live server sends to (MAIL_URL); its `messages` are what arrived."""
+    inbox = Inbox(free_port())
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    controller.start()
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def live_server(smtp_inbox: Inbox) -> str:
     """The base URL of a running Ferry; stopped at the end of the session."""
     url = database_url("browser")
     recreate_database(url)
@@ -40,7 +76,12 @@ def live_server() -> str:
     log = open(ARTIFACTS / f"ferry-browser-{os.getpid()}.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "-m", "workers", "run", "--port", str(port)],
-        env={**os.environ, "DATABASE_URL": url, "REDIS_URL": browser_redis_url()},
+        env={
+            **os.environ,
+            "DATABASE_URL": url,
+            "REDIS_URL": browser_redis_url(),
+            "MAIL_URL": f"smtp://127.0.0.1:{smtp_inbox.port}?from=ferry@example.org",
+        },
         stdout=log,
         stderr=subprocess.STDOUT,
     )

@@ -8,9 +8,9 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
 ROLE_CHOICES = [
-    SelectChoice("viewer", "Viewer — sees workflows and history"),
-    SelectChoice("editor", "Editor — also builds, runs and retries"),
-    SelectChoice("admin", "Admin — also manages members and settings"),
+    SelectChoice("viewer", "Viewer"),
+    SelectChoice("editor", "Editor"),
+    SelectChoice("admin", "Admin"),
 ]
 
 
@@ -23,7 +23,13 @@ class AddMemberForm(FlaskForm):
         description="Someone without an account gets an emailed invitation, valid for 7 days.",
     )
     # validate_choice off: the service names the allowed roles in its own message.
-    role = SelectField("Role", choices=ROLE_CHOICES, default="viewer", validate_choice=False)
+    role = SelectField(
+        "Role",
+        choices=ROLE_CHOICES,
+        default="viewer",
+        validate_choice=False,
+        description="What each role may do is listed below.",
+    )
 
 
 class RoleForm(FlaskForm):
