@@ -76,11 +76,13 @@ def live_server(smtp_inbox: Inbox) -> str:
     log = open(ARTIFACTS / f"ferry-browser-{os.getpid()}.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "-m", "workers", "run", "--port", str(port)],
+        # BASE_URL: links Ferry hands out (SSO redirect addresses, emails) must reach it.
         env={
             **os.environ,
             "DATABASE_URL": url,
             "REDIS_URL": browser_redis_url(),
             "MAIL_URL": f"smtp://127.0.0.1:{smtp_inbox.port}?from=ferry@example.org",
+            "BASE_URL": f"http://127.0.0.1:{port}",
         },
         stdout=log,
         stderr=subprocess.STDOUT,
