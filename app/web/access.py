@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-from flask import abort, g
-from flask_login import current_user
+from flask import Response, abort, flash, g, redirect, request
+from flask_login import current_user, login_url
 
 from app.models import Project, Role, Run, User, Workflow
 from app.services import projects as project_service
 from app.services.errors import Forbidden, NotFound
 from app.services.runs import queries as run_queries
 from app.services.workflows import store as workflow_store
-from app.web import mfa_gate
+from app.web import htmx, mfa_gate
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,27 @@ def require_role(role: Role, needed: Role) -> None:
             f"This needs the {needed.value} role in the project; yours is {role.value}. "
             "Ask one of the project's admins if you need it."
         )
+
+
+def unauthorized() -> Response:
+    """Where a request without a (live) session goes: a page redirects to the sign-in page and
+    comes back afterwards; an htmx request (a fragment, a poll after the session ended) gets
+    401 with HX-Redirect, so that the whole page goes to sign in and comes back to the page
+    the browser showed, instead of the sign-in form being swapped into a fragment."""
+    flash("Sign in to continue.", "info")
+    if not htmx.is_htmx_request():
+        return redirect(login_url("auth.login", next_url=request.url))
+    response = Response("Sign in to continue.", status=401, mimetype="text/plain")
+    return htmx.redirect_client(response, login_url("auth.login", next_url=_page_shown()))
+
+
+def _page_shown() -> str:
+    """The page an htmx request came from (HX-Current-URL) when it is on this site, else the
+    requested URL itself."""
+    shown = urlsplit(request.headers.get("HX-Current-URL", ""))
+    if shown.netloc != request.host or not shown.path.startswith("/"):
+        return request.full_path.rstrip("?")
+    return shown.path + (f"?{shown.query}" if shown.query else "")
 
 
 def superuser_only() -> None:

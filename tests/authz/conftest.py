@@ -47,7 +47,8 @@ class Caller:
 
     def send(self, role, method, rule_text, rule, overrides=None, *, htmx=False):
         """One request as `role` ("anonymous", a role name, or "other_owner"), inside a
-        savepoint rolled back afterwards; returns (url, status, location, body)."""
+        savepoint rolled back afterwards; returns (url, status, location, body), where
+        location is the Location or HX-Redirect header."""
         case = self.connection.begin_nested()
         try:
             url = self.url(rule_text, rule, overrides)
@@ -56,7 +57,10 @@ class Caller:
                 # An event stream never ends: its body is not read (closing ends it).
                 endless = response.mimetype == "text/event-stream"
                 body = "" if endless else response.get_data(as_text=True)
-                return url, response.status_code, response.headers.get("Location", ""), body
+                # Where it sends the browser: a redirect, or htmx's HX-Redirect.
+                headers = response.headers
+                location = headers.get("Location") or headers.get("HX-Redirect") or ""
+                return url, response.status_code, location, body
             finally:
                 response.close()
         finally:

@@ -114,6 +114,11 @@ def test_each_role_gets_the_answer_its_rule_says(caller, route):
         problem = verdict(expected, status, location, body)
         if not problem and expected == 403 and rule.project_scoped and role not in rule.expect:
             problem = _names_the_role(rule.need, body)
+        if not problem and expected == "login":
+            # htmx: 401 and HX-Redirect, so the whole page (not a fragment) goes to sign in.
+            url, status, location, _ = caller.send(role, method, rule_text, rule, htmx=True)
+            if status != 401 or not _is_login_redirect(location):
+                problem = f"htmx: {status} {location}, not 401 with HX-Redirect to /login?next="
         if problem:
             wrong.append(f"  {role}: {method} {url} -> {problem} (expected {expected})")
     assert not wrong, f"{endpoint} ({rule.need}):\n" + "\n".join(wrong)

@@ -6,6 +6,8 @@ the gaps it found, one promise each."""
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 from sqlalchemy import func, select
 
 from app.models import Dataclip, DataclipType, Role, Run
@@ -124,3 +126,36 @@ def test_an_outsider_is_not_told_that_the_project_exists(client, project):
     page = reply.get_data(as_text=True)
     assert reply.status_code == 404
     assert project.name not in page and "role" not in page
+
+
+# --- without a session ----------------------------------------------------------------------
+
+
+def test_an_htmx_request_without_a_session_sends_the_whole_page_to_sign_in(client, project):
+    """A fragment (a poll after the session ended) must not get the sign-in form swapped into
+    it: 401 and HX-Redirect to the sign-in page, coming back to the page the browser shows."""
+    page = f"http://localhost/projects/{project.id}/history?state=failed"
+    reply = client.get(
+        f"/projects/{project.id}/history/rows", headers={**HX, "HX-Current-URL": page}
+    )
+    assert reply.status_code == 401
+    target = urlsplit(reply.headers["HX-Redirect"])
+    assert target.path == "/login"
+    assert parse_qs(target.query)["next"] == [f"/projects/{project.id}/history?state=failed"]
+
+
+def test_an_htmx_request_from_another_site_page_comes_back_to_the_fragment_url(client, project):
+    reply = client.get(
+        f"/projects/{project.id}/history/rows",
+        headers={**HX, "HX-Current-URL": "https://evil.example/phish"},
+    )
+    target = urlsplit(reply.headers["HX-Redirect"])
+    assert reply.status_code == 401
+    assert parse_qs(target.query)["next"] == [f"/projects/{project.id}/history/rows"]
+
+
+def test_a_page_without_a_session_still_redirects_to_sign_in_and_back(client, project):
+    reply = client.get(f"/projects/{project.id}/history")
+    target = urlsplit(reply.headers["Location"])
+    assert reply.status_code == 302 and target.path == "/login"
+    assert parse_qs(target.query)["next"] == [f"/projects/{project.id}/history"]

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required, logout_user
 
 from app.extensions import login_manager
 from app.services import accounts, sessions
+from app.web import access
 from app.web.auth import mfa_views, session_expiry, sso_views, throttle
 from app.web.auth.blueprint import bp
 from app.web.auth.forms import LoginForm
@@ -25,6 +26,7 @@ def configure(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
     login_manager.user_loader(accounts.load_session_user)
+    login_manager.unauthorized_handler(access.unauthorized)
     session_expiry.register(app)
 
 
