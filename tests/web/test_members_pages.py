@@ -189,9 +189,10 @@ def test_members_of_another_project_or_made_up_ids_are_404(app, signed_in, db, p
     assert outsider.get(url(project)).status_code == 404
 
 
-def test_removal_warns_about_credentials_then_unshares_them(signed_in, db, project):
-    person = factories.user()
-    factories.member(project, person, Role.EDITOR)
+def test_removal_warns_about_credentials_then_unshares_them(app, signed_in, db, project):
+    removed = as_member(app, project, Role.EDITOR)
+    person = removed.person
+    assert removed.get(f"/projects/{project.id}").status_code == 200
     credential = factories.shared_dhis2_credential(person, project, "hidden-pass")
     row = membership(project, person)
     page = signed_in.get(url(project, f"/{row.id}/remove")).get_data(as_text=True)
@@ -210,6 +211,8 @@ def test_removal_warns_about_credentials_then_unshares_them(signed_in, db, proje
     assert (
         db.session.scalar(select(ProjectMember).where(ProjectMember.user_id == person.id)) is None
     )
+    # Their very next request finds the project gone.
+    assert removed.get(f"/projects/{project.id}").status_code == 404
 
 
 def test_hand_over_makes_the_old_owner_admin(signed_in, db, user, project):
