@@ -108,3 +108,25 @@ def test_an_existing_email_is_refused(client, open_signup, user):
     assert "already exists" in response.get_data(as_text=True)
     assert db.session.get(User, user.id).name == "Test Person"
     assert factories.PASSWORD != PASSWORD
+
+
+def test_addresses_of_an_sso_only_domain_are_sent_to_their_provider(client, open_signup):
+    from app.models import OidcProvider
+
+    db.session.add(
+        OidcProvider(
+            name="Ministry login",
+            slug="ministry",
+            discovery_url="https://idp.example.org/.well-known/openid-configuration",
+            client_id="ferry",
+            client_secret_encrypted=b"not-used-here",
+            allowed_domains=["health.example.org"],
+            sso_only=True,
+            enabled=True,
+        )
+    )
+    db.session.commit()
+    response = sign_up(client, email="nurse@health.example.org")
+    assert response.status_code == 403
+    assert "sign in with Ministry login" in response.get_data(as_text=True)
+    assert db.session.scalar(select(User).where(User.email == "nurse@health.example.org")) is None

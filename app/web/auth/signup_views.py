@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from app.services import signup
 from app.services.errors import Invalid
-from app.web.auth import sso_views
+from app.services.sso import providers
 from app.web.auth.blueprint import bp
 from app.web.auth.password_forms import SignupForm
 from app.web.auth.session_start import start_session
@@ -34,9 +34,11 @@ def create_account():
     form = SignupForm()
     if not form.validate_on_submit():
         return _form_again(form)
-    refusal = sso_views.password_refusal(form.email.data)
-    if refusal is not None:
-        form.email.errors = [refusal]
+    provider = providers.sso_only_provider_for(form.email.data)
+    if provider is not None:
+        # The organisation signs its people in itself: no password accounts for its domain.
+        domain = form.email.data.strip().lower().rpartition("@")[2]
+        form.email.errors = [f"People at {domain} sign in with {provider} instead of signing up."]
         return _form_again(form, 403)
     try:
         user = signup.sign_up(form.email.data, form.password.data, name=form.name.data or "")
