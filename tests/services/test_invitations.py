@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.models import Invitation, MailMessage, ProjectMember, Role, User
+from app.models import AuditEvent, Invitation, MailMessage, ProjectMember, Role, User
 from app.models.base import utcnow
 from app.services import invitations
 from app.services.errors import Invalid, NotFound
@@ -80,3 +80,51 @@ def test_superuser_invites_without_a_project(db):
     token = token_from_mail(db, "solo@example.org")
     created = invitations.accept(token, "", "a long enough password")
     assert created.email == "solo@example.org"
+
+
+def test_two_accepts_at_once_make_one_account(db, user, project, monkeypatch):
+    invitation = invitations.invite("race@example.org", user, project, "viewer")
+    token = token_from_mail(db, "race@example.org")
+    # The other accept won between our check and our claim: the row is already used, but
+    # this accept read it before that happened.
+    stale = invitations.find_pending(token)
+    db.session.execute(
+        Invitation.__table__.update()
+        .where(Invitation.id == invitation.id)
+        .values(accepted_at=utcnow())
+    )
+    monkeypatch.setattr(invitations, "find_pending", lambda _token: stale)
+    with pytest.raises(Invalid, match="already used"):
+        invitations.accept(token, "Racer", "a long enough password")
+    assert db.session.scalar(select(User).where(User.email == "race@example.org")) is None
+
+
+def test_an_existing_account_is_not_invited(db, user, project):
+    with pytest.raises(Invalid, match="already has an account"):
+        invitations.invite(user.email.upper(), user, project, "viewer")
+    assert db.session.scalar(select(Invitation)) is None
+
+
+def test_a_deleted_project_s_invitation_no_longer_works(db, user, project):
+    invitations.invite("gone@example.org", user, project, "viewer")
+    token = token_from_mail(db, "gone@example.org")
+    project.deletion_requested_at = utcnow()
+    db.session.commit()
+    with pytest.raises(NotFound, match="no longer exists"):
+        invitations.find_pending(token)
+
+
+def test_cancelling_kills_the_link_and_is_audited(db, user, project):
+    invitation = invitations.invite("maybe@example.org", user, project, "viewer")
+    token = token_from_mail(db, "maybe@example.org")
+    other = factories.project(user, "Other")
+    with pytest.raises(NotFound):
+        invitations.cancel(user, other.id, invitation.id)
+    assert invitations.cancel(user, project.id, invitation.id) == "maybe@example.org"
+    with pytest.raises(NotFound):
+        invitations.find_pending(token)
+    events = {
+        e.event: e.project_id
+        for e in db.session.scalars(select(AuditEvent).where(AuditEvent.item_type == "invitation"))
+    }
+    assert events == {"invited": project.id, "invitation_cancelled": project.id}
