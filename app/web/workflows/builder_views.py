@@ -165,5 +165,5 @@ def adaptor_docs(project_id: uuid.UUID):
     )
 
 
-# The request builder's fragments register on the same blueprint.
-from app.web.workflows import request_views  # noqa: E402, F401
+# The request builder's fragments and the egress warning register on the same blueprint.
+from app.web.workflows import egress_views, request_views  # noqa: E402, F401

@@ -79,5 +79,8 @@ def builder_data(access: ProjectAccess, workflow: Workflow, credentials: list) -
             "cron_preview": url_for("workflows.cron_preview", project_id=access.project.id),
             "adaptor_docs": url_for("workflows.adaptor_docs", project_id=access.project.id),
             "webhook_auth": url_for("workflows.webhook_auth_form", **ids),
+            "egress_warnings": url_for(
+                "workflows.egress_warnings_fragment", project_id=access.project.id
+            ),
         },
     }

@@ -3,7 +3,7 @@
 // docs, a saved trigger's authentication) is loaded by htmx.
 import { Model } from "./model.js";
 import { createEditor, setText } from "./editor.js";
-import { $ } from "./util.js";
+import { $, debounce } from "./util.js";
 const PRESETS = {
   hourly: /^0 \* \* \* \*$/,
   daily: /^(\d{1,2}) (\d{1,2}) \* \* \*$/,
@@ -23,10 +23,20 @@ export class Panels {
     this.bindStep();
     this.bindTrigger();
     this.bindEdge();
+    this.checkEgress = debounce(() => this.loadEgressWarnings(), 400);
   }
 
   set(fields) {
     if (this.current) this.model.update(this.current, fields);
+    if ("body" in fields || "credential" in fields) this.checkEgress();
+  }
+
+  /** Warn about addresses in the step's body or credential that runs may not reach. */
+  loadEgressWarnings() {
+    if (!this.current || Model.parse(this.current).kind !== "job") return;
+    const job = this.model.item(this.current);
+    if (!job) return;
+    window.htmx.ajax("POST", this.data.urls.egress_warnings, { target: "#step-egress", values: { body: job.body || "", credential: job.credential || "" } });
   }
 
   show(id) {
@@ -110,6 +120,8 @@ export class Panels {
     this.fillCredential(job.credential || "");
     setText(this.body, job.body || "");
     this.loadDocs($("step-adaptor").value);
+    $("step-egress").replaceChildren();
+    this.loadEgressWarnings();
   }
 
   /** Tick the step's credential; one no longer shared into the project is listed, marked. */
