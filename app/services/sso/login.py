@@ -202,6 +202,10 @@ def _account(provider: OidcProvider, claims: dict) -> User:
                 f"signing in with {provider.name}. Ask a Ferry administrator to invite you.",
             )
     identity.last_login_at = utcnow()
+    if user.mfa_enabled:
+        # The session starts only after Ferry's own code, and that entry names the code;
+        # this one says the first step was the provider, not a password.
+        audit.record("user", user.id, "sso_verified", user.id, {"provider": provider.name})
     db.session.commit()
     return user
 

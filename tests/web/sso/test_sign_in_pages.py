@@ -216,6 +216,9 @@ def test_people_with_ferry_mfa_are_asked_for_their_code(
     )
     assert callback.get_data(as_text=True) == "asked for the code"
     assert calls == [(person.id, False, "/credentials")]
+    entry = db.session.scalar(select(AuditEvent).where(AuditEvent.event == "sso_verified"))
+    assert entry.item_id == person.id and entry.changes == {"provider": "Acme ID"}
+    assert db.session.scalar(select(AuditEvent.id).where(AuditEvent.event == "signed_in")) is None
 
 
 def test_signed_in_people_starting_again_go_to_their_projects(signed_in, sso_provider):
@@ -249,3 +252,12 @@ def test_only_the_last_few_pending_sign_ins_are_kept(client, sso_provider):
         start(client)
     with client.session_transaction() as state:
         assert len(state["sso_pending"]) == 3, "only the last few sign-ins are kept"
+
+
+def test_after_the_provider_the_mfa_step_still_comes_first(client, db, sso_provider, oidc_provider):
+    person = accounts.create_user("mfa@example.org", None)
+    person.totp_confirmed_at = person.inserted_at
+    db.session.commit()
+    callback, _ = sso_sign_in(client, oidc_provider, "sub-mfa", email=person.email, **VERIFIED)
+    assert callback.status_code == 302 and callback.headers["Location"] == "/login/mfa"
+    assert client.get("/").status_code == 302, "not signed in before the code"
