@@ -15,7 +15,6 @@ from app.services.errors import Conflict, Invalid, NotFound
 from app.services.studio import canvas as studio
 from app.services.studio import checks as studio_checks
 from app.services.triggers import webhook_auth as triggers
-from app.services.workflows import store
 from app.web.access import project_access
 from app.web.workflows.blueprint import bp
 from app.web.workflows.forms import ImportForm
@@ -27,7 +26,7 @@ from app.web.workflows.present import builder_data, workflow_json
 def builder(project_id: uuid.UUID, workflow_id: uuid.UUID):
     """The canvas: the workflow drawn as a graph, with its panels and the run panel."""
     access = project_access(project_id)
-    workflow = store.get_workflow(workflow_id, project_id)
+    workflow = access.workflow(workflow_id)
     data = builder_data(access, workflow, studio.shared_credentials(project_id))
     return render_template(
         "workflows/builder.html",
@@ -107,8 +106,7 @@ def cron_preview(project_id: uuid.UUID):
 def webhook_auth_form(project_id: uuid.UUID, workflow_id: uuid.UUID):
     """How callers of the saved webhook trigger `trigger` (its key) authenticate, with the
     form to change it (admins); an unsaved trigger says to save first."""
-    project_access(project_id, Role.ADMIN)
-    workflow = store.get_workflow(workflow_id, project_id)
+    workflow = project_access(project_id, Role.ADMIN).workflow(workflow_id)
     key = request.args.get("trigger", "")
     trigger = next((t for t in workflow.triggers if t.key == key), None)
     ids = {"project_id": project_id, "workflow_id": workflow_id}
@@ -119,8 +117,7 @@ def webhook_auth_form(project_id: uuid.UUID, workflow_id: uuid.UUID):
 @login_required
 def webhook_auth(project_id: uuid.UUID, workflow_id: uuid.UUID, trigger_id: uuid.UUID):
     """Set how webhook callers authenticate (admins); the new secret is shown once."""
-    project_access(project_id, Role.ADMIN)
-    workflow = store.get_workflow(workflow_id, project_id)
+    workflow = project_access(project_id, Role.ADMIN).workflow(workflow_id)
     trigger = next((t for t in workflow.triggers if t.id == trigger_id), None)
     if trigger is None:
         raise NotFound("There is no such trigger in this workflow.")

@@ -109,7 +109,7 @@ def import_yaml(project_id: uuid.UUID):
 def rename_form(project_id: uuid.UUID, workflow_id: uuid.UUID):
     """The rename form."""
     access = project_access(project_id, Role.EDITOR)
-    workflow = store.get_workflow(workflow_id, project_id)
+    workflow = access.workflow(workflow_id)
     form = WorkflowNameForm(data={"name": workflow.name})
     return render_template(
         "workflows/rename.html", access=access, project=access.project, workflow=workflow, form=form
@@ -121,7 +121,7 @@ def rename_form(project_id: uuid.UUID, workflow_id: uuid.UUID):
 def rename(project_id: uuid.UUID, workflow_id: uuid.UUID):
     """Rename a workflow (a duplicate name is refused next to the field)."""
     access = project_access(project_id, Role.EDITOR)
-    workflow = store.get_workflow(workflow_id, project_id)
+    workflow = access.workflow(workflow_id)
     form = WorkflowNameForm()
     if form.validate_on_submit():
         try:
@@ -142,7 +142,7 @@ def rename(project_id: uuid.UUID, workflow_id: uuid.UUID):
 def delete_form(project_id: uuid.UUID, workflow_id: uuid.UUID):
     """Ask to type the name before deleting."""
     access = project_access(project_id, Role.EDITOR)
-    workflow = store.get_workflow(workflow_id, project_id)
+    workflow = access.workflow(workflow_id)
     return render_template(
         "workflows/delete.html",
         access=access,
@@ -157,7 +157,7 @@ def delete_form(project_id: uuid.UUID, workflow_id: uuid.UUID):
 def delete(project_id: uuid.UUID, workflow_id: uuid.UUID):
     """Delete a workflow once its name was typed; its run history stays."""
     access = project_access(project_id, Role.EDITOR)
-    workflow = store.get_workflow(workflow_id, project_id)
+    workflow = access.workflow(workflow_id)
     form = DeleteForm()
     if form.validate_on_submit() and form.confirm.data.strip() == workflow.name:
         store.delete_workflow(workflow.id, project_id)
@@ -203,7 +203,7 @@ def set_enabled(project_id: uuid.UUID, workflow_id: uuid.UUID):
 def export(project_id: uuid.UUID, workflow_id: uuid.UUID):
     """The saved workflow as YAML to read, copy or download (a fragment for the builder)."""
     access = project_access(project_id)
-    workflow = store.get_workflow(workflow_id, project_id)
+    workflow = access.workflow(workflow_id)
     text = workflow_export.export_yaml(workflow)
     if request.args.get("download"):
         filename = "".join(c if c.isalnum() or c in "-_" else "-" for c in workflow.name.lower())
