@@ -84,13 +84,13 @@ def address_problem(url: str) -> str | None:
     return None
 
 
-def fetch(discovery_url: str, *, fresh: bool = False) -> Metadata:
-    """The provider's metadata, from the cache unless `fresh` or older than CACHE_S; Refused
-    (502/503) when the provider does not answer or its document is unusable."""
-    if not fresh:
-        cached = _cached(("discovery", discovery_url))
-        if cached is not None:
-            return cached
+def fetch(discovery_url: str, *, max_age: float = CACHE_S) -> Metadata:
+    """The provider's metadata, read again when the cached copy is older than `max_age`
+    seconds (0: always); Refused (502/503) when the provider does not answer or its document
+    is unusable."""
+    cached = _cached(("discovery", discovery_url), max_age)
+    if cached is not None:
+        return cached
     metadata = _parse(discovery_url, _get_json(discovery_url, "discovery document"))
     _store(("discovery", discovery_url), metadata)
     return metadata
@@ -98,10 +98,9 @@ def fetch(discovery_url: str, *, fresh: bool = False) -> Metadata:
 
 def key_set(metadata: Metadata, *, fresh: bool = False) -> dict:
     """The provider's public keys (a JWKS document), cached like the metadata."""
-    if not fresh:
-        cached = _cached(("jwks", metadata.jwks_uri))
-        if cached is not None:
-            return cached
+    cached = None if fresh else _cached(("jwks", metadata.jwks_uri), CACHE_S)
+    if cached is not None:
+        return cached
     document = _get_json(metadata.jwks_uri, "key set")
     if not isinstance(document.get("keys"), list):
         raise Refused(502, "bad_jwks", "The provider's key set lists no keys.")
@@ -212,10 +211,10 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _cached(key: tuple[str, str]):
+def _cached(key: tuple[str, str], max_age: float):
     with _cache_lock:
         entry = _cache.get(key)
-    if entry is None or entry[0] < time.monotonic():
+    if entry is None or time.monotonic() - entry[0] > max_age:
         return None
     return entry[1]
 
@@ -224,4 +223,4 @@ def _store(key: tuple[str, str], value: object) -> None:
     with _cache_lock:
         if len(_cache) > 200:  # a few providers each; never let it grow without bound
             _cache.clear()
-        _cache[key] = (time.monotonic() + CACHE_S, value)
+        _cache[key] = (time.monotonic(), value)

@@ -43,6 +43,7 @@ SCOPES = "openid email profile"
 # Signing in at the provider takes a minute or two; a pending sign-in older than this is
 # refused, so a state found in an old cookie is worth nothing.
 PENDING_MAX_AGE_S = 600
+START_MAX_AGE_S = 10.0
 _ERROR_CODE = re.compile(r"^[A-Za-z0-9_.-]{1,60}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 START_AGAIN = "Start again from the sign-in page."
@@ -58,10 +59,12 @@ class SignedIn:
 
 def start(slug: str, next_url: str | None) -> tuple[str, dict]:
     """The provider's authorisation URL, and what the browser session must keep until the
-    callback. The discovery document is read afresh, so a provider that is down is reported
-    here instead of sending the person to a page that will not load."""
+    callback. The discovery document is read again unless it was read in the last few
+    seconds, so a provider that is down is reported here instead of sending the person to a
+    page that will not load, while a crowd (or someone reloading this address in a loop)
+    makes Ferry ask the provider at most once per START_MAX_AGE_S."""
     provider = providers.enabled_by_slug(slug)
-    metadata = discovery.fetch(provider.discovery_url, fresh=True)
+    metadata = discovery.fetch(provider.discovery_url, max_age=START_MAX_AGE_S)
     pending = {
         "slug": provider.slug,
         "state": secrets.token_urlsafe(32),

@@ -142,7 +142,7 @@ def save(actor: User, provider_id: uuid.UUID | None, fields: dict) -> OidcProvid
         raise Invalid("discovery_url", problem)
     if url != provider.discovery_url:
         try:
-            discovery.fetch(url, fresh=True)
+            discovery.fetch(url, max_age=0)
         except Refused as refused:
             raise Invalid(
                 "discovery_url", f"Ferry could not use this discovery URL: {refused.message}"

@@ -19,6 +19,7 @@ from app.services.sso.refusal import Refused
 from app.web.auth import mfa_views
 from app.web.auth.blueprint import bp
 from app.web.auth.session_start import start_session
+from app.web.mfa_gate import safe_next
 
 # Sign-ins under way in this browser (state, nonce, PKCE verifier); a few, so two tabs
 # started one after the other both complete.
@@ -46,10 +47,8 @@ def sso_start(slug: str):
     """Send the browser to the provider, remembering the state, nonce and PKCE verifier."""
     if current_user.is_authenticated:
         return redirect(url_for("projects.index"))
-    from app.web.auth.views import _safe_next  # views imports this module at its top
-
     try:
-        url, pending = login.start(slug, _safe_next(request.args.get("next")))
+        url, pending = login.start(slug, safe_next(request.args.get("next")))
     except (Refused, NotFound) as error:
         return _refusal(slug, error)
     kept = [p for p in session.get(PENDING_KEY) or [] if isinstance(p, dict)]

@@ -56,7 +56,7 @@ def test_the_authorisation_request_carries_state_nonce_and_an_s256_challenge(
     assert query["code_challenge_method"] == "S256"
     assert pending["verifier"] not in url and 43 <= len(pending["verifier"]) <= 128
     assert pending["next"] == "/projects"
-    other_url, other = login.start("acme-id", None)
+    _other_url, other = login.start("acme-id", None)
     assert {other["state"], other["nonce"], other["verifier"]}.isdisjoint(pending.values())
 
 
@@ -81,7 +81,11 @@ def test_a_provider_that_does_not_answer_is_reported_at_the_start(db, admin, fak
             "enabled": True,
         },
     )
+    assert login.start(saved.slug, None)[0].startswith(fake_idp.base_url)
     fake_idp.answer("/.well-known/openid-configuration", {"error": "down"}, status=503)
+    # Within a few seconds of the last read, the document read then serves the start.
+    assert login.start(saved.slug, None)[0].startswith(fake_idp.base_url)
+    discovery.forget()  # ...after them, it is read again
     with pytest.raises(Refused) as error:
         login.start(saved.slug, None)
     assert error.value.status == 502 and "HTTP 503" in error.value.message
@@ -223,7 +227,7 @@ def test_a_pending_sign_in_expires_after_ten_minutes(db, sso_provider, oidc_prov
 
 
 def test_an_error_from_the_provider_is_shown_by_its_code_only(db, sso_provider, oidc_provider):
-    url, pending = login.start("acme-id", None)
+    _url, pending = login.start("acme-id", None)
     args = {"state": pending["state"], "error": "access_denied"}
     refusal = _refusal("acme-id", pending, args)
     assert refusal.status == 403 and "(access_denied)" in refusal.message
@@ -233,7 +237,7 @@ def test_an_error_from_the_provider_is_shown_by_its_code_only(db, sso_provider, 
 
 @pytest.mark.parametrize("code", [None, "", "c" * 5000])
 def test_a_missing_code_is_refused(db, sso_provider, oidc_provider, code):
-    url, pending = login.start("acme-id", None)
+    _url, pending = login.start("acme-id", None)
     args = {"state": pending["state"]} | ({} if code is None else {"code": code})
     assert _refusal("acme-id", pending, args).reason == "no_code"
 
@@ -248,7 +252,7 @@ def test_a_code_is_good_once(db, sso_provider, oidc_provider):
 
 
 def test_a_forged_code_is_refused(db, sso_provider, oidc_provider):
-    url, pending = login.start("acme-id", None)
+    _url, pending = login.start("acme-id", None)
     refusal = _refusal("acme-id", pending, {"state": pending["state"], "code": "forged"})
     assert refusal.status == 400 and refusal.reason == "code_refused"
 

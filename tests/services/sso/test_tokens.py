@@ -104,7 +104,7 @@ def test_unsigned_and_secret_signed_tokens_are_refused(metadata):
     secret_key = OctKey.import_key("the-client-secret-used-as-a-hmac-key-0123456789")
     hmac_token = jwt.encode({"alg": "HS256"}, {"sub": "x"}, secret_key)
     _refused(metadata, hmac_token)
-    head, body, _ = hmac_token.split(".")
+    _head, body, _ = hmac_token.split(".")
     none_header = base64.urlsafe_b64encode(b'{"alg":"none"}').rstrip(b"=").decode()
     _refused(metadata, f"{none_header}.{body}.")
     for garbage in ("", "not-a-jwt", "a.b.c", "x" * 200_000):
