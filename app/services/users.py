@@ -121,7 +121,8 @@ def detail(user_id: uuid.UUID) -> UserDetail:
 
 
 def set_superuser(actor: User, user_id: uuid.UUID, value: bool) -> User:
-    """Grant or take away superuser rights; the instance always keeps one active superuser."""
+    """Grant or take away superuser rights; the instance always keeps one active superuser.
+    Granting them ends the person's sessions, so they sign in afresh to use them."""
     user = _lock(user_id)
     if user.is_superuser == value:
         return user
@@ -130,7 +131,12 @@ def set_superuser(actor: User, user_id: uuid.UUID, value: bool) -> User:
     user.is_superuser = value
     event = "superuser_granted" if value else "superuser_revoked"
     audit.record(ITEM, user.id, event, actor.id, {"email": user.email})
-    db.session.commit()
+    if value:
+        # More rights: no session (or copied cookie) from before carries them; the person
+        # signs in again. Fewer rights need no such step: every request reads the flag.
+        accounts.sign_out_everywhere(user.id)
+    else:
+        db.session.commit()
     return user
 
 

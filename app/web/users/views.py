@@ -82,7 +82,7 @@ def invite():
 def grant_superuser(user_id: uuid.UUID):
     """Make the user a superuser."""
     user = users.set_superuser(current_user, user_id, True)
-    flash(f"{user.email} is now a superuser.", "success")
+    flash(f"{user.email} is now a superuser; they sign in again to use the new rights.", "success")
     return redirect(url_for("users.show", user_id=user_id))
 
 
