@@ -187,5 +187,7 @@ def _changes(changes: object) -> list[tuple[str, str]]:
 
 
 def _text(value: object) -> str:
+    if value is None:
+        return "—"
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= VALUE_MAX else text[: VALUE_MAX - 1] + "…"

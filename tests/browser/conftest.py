@@ -83,6 +83,11 @@ def live_server(smtp_inbox: Inbox) -> str:
             "REDIS_URL": browser_redis_url(),
             "MAIL_URL": f"smtp://127.0.0.1:{smtp_inbox.port}?from=ferry@example.org",
             "BASE_URL": f"http://127.0.0.1:{port}",
+            # Every journey signs in from 127.0.0.1, and the live servers of pytest sessions
+            # run side by side share one Redis database (browser_redis_url): their failed
+            # sign-ins must not add up to a lockout. The limits are tested in tests/web.
+            "FERRY_LOGIN_ATTEMPTS_PER_ACCOUNT": "1000",
+            "FERRY_LOGIN_ATTEMPTS_PER_ADDRESS": "1000",
         },
         stdout=log,
         stderr=subprocess.STDOUT,
