@@ -177,7 +177,8 @@ def _get_json(url: str, what: str) -> dict:
         raise Refused(
             503, "provider_unreachable", f"The provider did not answer within {TIMEOUT_S:g} s."
         ) from None
-    except httpx.HTTPError as error:
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as error:
+        # ValueError: httpx refuses some host names only when it encodes them (a..b).
         raise Refused(
             503,
             "provider_unreachable",

@@ -63,7 +63,7 @@ def exchange_code(
         raise Refused(
             503, "provider_unreachable", "The provider's token endpoint did not answer in time."
         ) from None
-    except httpx.HTTPError as error:
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as error:
         raise Refused(
             503,
             "provider_unreachable",
