@@ -123,5 +123,8 @@ class RequestScopedClient(FlaskClient):
 
 def browser_redis_url() -> str:
     """The Redis database of the live server in browser tests: a different number from
-    `redis_url()`, so the live server's worker never takes jobs in-process tests queued."""
-    return redis_url().rsplit("/", 1)[0] + f"/{1 + (worker_index() + 8) % 15}"
+    `redis_url()`, so the live server's worker never takes jobs in-process tests queued.
+    FERRY_TEST_REDIS_OFFSET moves it too: two sessions' live servers sharing one database
+    would take each other's jobs (a mail job then finds no message in its own database)."""
+    offset = int(os.environ.get("FERRY_TEST_REDIS_OFFSET", "0"))
+    return redis_url().rsplit("/", 1)[0] + f"/{1 + (worker_index() + offset + 8) % 15}"
