@@ -30,7 +30,7 @@ def superuser_client(client, db):
 
 def test_members_reach_projects_and_their_credentials_but_no_admin_pages(signed_in):
     links = menu_links(signed_in.get("/").get_data(as_text=True))
-    assert set(links) == {"/", "/credentials"}
+    assert set(links) == {"/", "/credentials", "/profile", "/profile/mfa"}
     html = signed_in.get("/credentials").get_data(as_text=True)
     assert "Administration" not in html
     assert 'aria-current="page" href="/credentials"' in menu_links(html)["/credentials"]
@@ -40,7 +40,15 @@ def test_superusers_also_reach_oauth_clients_and_the_outbox(superuser_client):
     html = superuser_client.get("/").get_data(as_text=True)
     assert "Administration" in html
     links = menu_links(html)
-    assert set(links) >= {"/", "/credentials", "/admin/users/", "/admin/oauth-clients", "/outbox"}
+    assert set(links) >= {
+        "/",
+        "/credentials",
+        "/profile",
+        "/admin/users/",
+        "/admin/oauth-clients",
+        "/admin/audit",
+        "/outbox",
+    }
     for href in links:
         assert superuser_client.get(href).status_code == 200, href
     # The page on screen is marked in the menu, on every page of its area.
