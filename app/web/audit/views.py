@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, render_template, request
-from flask_login import current_user, login_required
+from flask import Blueprint, render_template, request
+from flask_login import login_required
 
 from app.models import Role
 from app.services import audit_log
 from app.services.errors import Invalid
-from app.web.access import project_access
+from app.web.access import project_access, superuser_only
 
 bp = Blueprint("audit", __name__)
 
@@ -28,8 +28,7 @@ def project(project_id: uuid.UUID):
 @login_required
 def instance():
     """Everything that happened on this Ferry, newest first (superusers; 404 for others)."""
-    if not current_user.is_superuser:
-        abort(404)
+    superuser_only()
     page, error = _read(audit_log.instance_page)
     return _render(page, error)
 

@@ -7,7 +7,6 @@ import uuid
 
 from flask import (
     Blueprint,
-    abort,
     flash,
     make_response,
     redirect,
@@ -19,6 +18,7 @@ from flask_login import current_user, login_required
 
 from app.services import invitations, users
 from app.services.errors import Conflict, Invalid
+from app.web.access import superuser_only
 from app.web.auth.session_start import rotate_session
 from app.web.htmx import is_fragment_request, is_htmx_request, vary_on_htmx
 from app.web.users.forms import DeleteUserForm, InviteForm
@@ -30,8 +30,7 @@ bp = Blueprint("users", __name__, url_prefix="/admin/users")
 @login_required
 def _superusers_only() -> None:
     """Every page here is for superusers; others get 404, as if it did not exist."""
-    if not current_user.is_superuser:
-        abort(404)
+    superuser_only()
 
 
 @bp.get("/")
