@@ -253,6 +253,7 @@ def test_a_loopback_url_is_warned_about_with_a_link_for_admins(team, project):
     body = 'get("http://127.0.0.1:8099/patients")'
     admin = text(warning(team["admin"], project, body=body, credential=""))
     assert "not allowed in this project" in admin and "<code>127.0.0.1:8099</code>" in admin
+    assert "in the step's code: a loopback address" in admin
     assert f"/projects/{project.id}/settings?add=127.0.0.1:8099#egress" in admin
     editor = text(warning(team["editor"], project, body=body))
     assert "ask a project admin to add <code>127.0.0.1:8099</code>" in editor
@@ -268,7 +269,7 @@ def test_the_request_builders_fields_are_checked_and_allowed_addresses_pass(db, 
         "query-rowvalue": "http://10.0.0.9/",
     }
     html = text(warning(team["editor"], project, **form))
-    assert "127.0.0.1:8099" in html and "10.0.0.9:80" in html
+    assert "127.0.0.1:8099" in html and "10.0.0.9:80" in html and "in this form" in html
     project.egress_allowlist = ["127.0.0.1:8099", "10.0.0.9"]
     db.session.commit()
     assert text(warning(team["editor"], project, **form)).strip() == ""

@@ -151,11 +151,15 @@ def project_entries(project_id: uuid.UUID) -> list[Entry]:
 
 
 def for_step(
-    project_id: uuid.UUID, texts: Iterable[str], credential_name: str | None
+    project_id: uuid.UUID,
+    texts: Iterable[str],
+    credential_name: str | None,
+    where: str = "the step's code",
 ) -> list[EgressWarning]:
-    """Every warning for a step: the URLs in `texts`, then the credential's address."""
+    """Every warning for a step: the URLs in `texts` (found in `where`), then the
+    credential's address."""
     entries = project_entries(project_id)
-    found = check_texts(texts, entries, "the step's code")
+    found = check_texts(texts, entries, where)
     if credential_name:
         found.extend(_credential_warnings(project_id, credential_name, entries))
     return found[:MAX_WARNINGS]

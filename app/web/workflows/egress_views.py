@@ -27,7 +27,10 @@ def egress_warnings_fragment(project_id: uuid.UUID):
     texts = [
         value for key, values in request.form.lists() if key not in _NOT_SCANNED for value in values
     ]
-    found = egress_warnings.for_step(project_id, texts, request.form.get("credential") or None)
+    # The step panel sends the step's `body`; the request builder its fields.
+    where = "the step's code" if "body" in request.form else "this form"
+    credential = request.form.get("credential") or None
+    found = egress_warnings.for_step(project_id, texts, credential, where)
     return render_template(
         "workflows/_egress_warnings.html",
         warnings=found,
