@@ -136,3 +136,12 @@ def test_an_analyst_is_warned_an_admin_allows_the_address_and_the_run_succeeds(
         assert node_state(page, "job:send") == "success"
         assert internal.received == [{"path": "/records", "body": {"name": "Ada"}}]
         screenshot(page, "egress-6-run-succeeded")
+
+        # The analyst reads the setting but cannot change it.
+        page.get_by_role("navigation", name="Project").get_by_role("link", name="Settings").click()
+        expect(page.get_by_text("You can read these settings.")).to_be_visible()
+        allowlist = page.get_by_label("Internal systems steps may reach")
+        expect(allowlist).to_have_value(address)
+        expect(allowlist).to_be_disabled()
+        expect(page.get_by_role("button", name="Save allowlist")).to_have_count(0)
+        screenshot(page, "egress-7-settings-read-only-for-editors")
