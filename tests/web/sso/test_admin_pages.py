@@ -153,7 +153,11 @@ def test_unexpected_values_in_the_tick_boxes_are_read_as_ticked(
     assert saved.sso_only and not saved.enabled
 
 
-@pytest.mark.parametrize("tail", ["nope/edit", f"{uuid.uuid4()}/edit", f"{uuid.uuid4()}/delete"])
+# Fixed ids: pytest-xdist workers must collect the same test names.
+_UNKNOWN = "9c79b91b-b240-4b36-8bd2-bc99181ddd52"
+
+
+@pytest.mark.parametrize("tail", ["nope/edit", f"{_UNKNOWN}/edit", f"{_UNKNOWN}/delete"])
 def test_crafted_provider_ids_are_not_found(superuser_client, tail):
     assert superuser_client.get(f"{LIST}/{tail}").status_code == 404
 
