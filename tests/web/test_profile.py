@@ -134,7 +134,9 @@ def test_revoking_someone_elses_token_is_404_and_it_keeps_working(signed_in, cli
     assert _api(client, token).status_code == 200
 
 
-@pytest.mark.parametrize("token_id", ["5bf30cc1-a23f-4ab9-9cf4-0486f2ebde4a", "not-a-uuid", "1", "%00"])
+@pytest.mark.parametrize(
+    "token_id", ["5bf30cc1-a23f-4ab9-9cf4-0486f2ebde4a", "not-a-uuid", "1", "%00"]
+)
 def test_revoking_a_made_up_token_is_404(signed_in, token_id):
     response = post_form(signed_in, "/profile", f"/profile/tokens/{token_id}/revoke", {})
     assert response.status_code in (400, 404)
