@@ -68,3 +68,14 @@ def test_the_outbox_link_goes_when_real_mail_is_configured(app, superuser_client
         assert "/admin/oauth-clients" in links
     finally:
         app.config["FERRY_SETTINGS"] = settings
+
+
+@pytest.mark.parametrize("tab", ["settings", "settings/members", "settings/audit"])
+def test_the_settings_entry_of_the_sidebar_stays_current_on_every_settings_tab(
+    signed_in, project, tab
+):
+    html = signed_in.get(f"/projects/{project.id}/{tab}").get_data(as_text=True)
+    sidebar = html[html.index('aria-label="Project"') :]
+    sidebar = sidebar[: sidebar.index("</nav>")]
+    current = re.findall(r'<a class="nav-link active" aria-current="page" href="([^"]+)"', sidebar)
+    assert current == [f"/projects/{project.id}/settings"]
