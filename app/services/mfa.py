@@ -154,7 +154,7 @@ def disable(user: User, password: str) -> None:
     _check_password(user, password)
     if not user.mfa_enabled:
         raise Conflict("Two-factor authentication is already off.")
-    _erase(user)
+    erase(user)
     audit.record("user", user.id, "mfa_disabled", user.id, {})
     db.session.commit()
 
@@ -325,7 +325,8 @@ def _check_password(user: User, password: str) -> None:
         raise Invalid("password", "That is not your password.") from None
 
 
-def _erase(user: User) -> None:
+def erase(user: User) -> None:
+    """Remove the user's TOTP secret and backup codes (in the caller's transaction)."""
     db.session.execute(delete(MfaBackupCode).where(MfaBackupCode.user_id == user.id))
     user.totp_secret_encrypted = None
     user.totp_confirmed_at = None

@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, or_, select
 from app.extensions import db
 from app.models import ApiToken, Credential, Project, ProjectCredential, ProjectMember, Role, User
 from app.models.base import utcnow
-from app.services import accounts, audit
+from app.services import accounts, audit, mfa
 from app.services.credentials import oauth
 from app.services.errors import Conflict, Invalid, NotFound
 
@@ -153,6 +153,24 @@ def disable(actor: User, user_id: uuid.UUID) -> User:
     audit.record(ITEM, user.id, "disabled", actor.id, {"email": user.email})
     # New session nonce in the same commit: old cookies stay dead even after re-enabling.
     accounts.sign_out_everywhere(user.id)
+    return user
+
+
+def reset_mfa(actor: User, user_id: uuid.UUID) -> User:
+    """Turn off someone's two-factor authentication who lost both their authenticator and
+    their backup codes, so they can sign in with the password and enrol again. Their sessions
+    end: whoever holds one now did not prove the second factor it was opened with."""
+    user = _lock(user_id)
+    if user.id == actor.id:
+        raise Conflict(
+            "You cannot reset your own two-factor authentication here; turn it off on your "
+            "profile, or ask another superuser."
+        )
+    if not user.mfa_enabled:
+        raise Conflict(f"{user.email} does not use two-factor authentication.")
+    mfa.erase(user)
+    audit.record(ITEM, user.id, "mfa_reset", actor.id, {"email": user.email})
+    accounts.sign_out_everywhere(user.id)  # commits the reset, the entry and the new nonce
     return user
 
 

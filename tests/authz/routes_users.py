@@ -17,6 +17,7 @@ ROUTES = {
     "users.revoke_superuser": Rule("superuser", params=TARGET),
     "users.disable": Rule("superuser", params=TARGET),
     "users.enable": Rule("superuser", params=TARGET),
+    "users.reset_mfa": Rule("superuser", params=TARGET, note="no MFA to reset: 409"),
     "users.confirm_delete": Rule("superuser", params=TARGET),
     "users.delete": Rule("superuser", params=TARGET, note="no email typed: the form answers 422"),
 }

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 
+import pyotp
 import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditEvent, Credential, Invitation, MailMessage, User
-from app.services import accounts
+from app.models import AuditEvent, Credential, Invitation, MailMessage, MfaBackupCode, User
+from app.services import accounts, mfa
 from tests import factories
 from tests.support import csrf_token_from, log_in
 
@@ -264,3 +265,38 @@ def test_nobody_deletes_themselves(admin_client, root):
                     {"confirm_email": root.email})  # fmt: skip
     assert response.status_code == 409
     assert db.session.get(User, root.id) is not None
+
+
+def test_a_superuser_resets_a_lost_second_factor_and_the_user_enrols_again(
+    app, admin_client, person
+):
+    secret = mfa.propose(person).secret
+    mfa.confirm(person, pyotp.TOTP(secret).now())
+    nonce_before = person.session_nonce
+    assert "Reset two-factor authentication" in admin_client.get(user_url(person)).get_data(
+        as_text=True
+    )
+
+    response = post(admin_client, user_url(person), user_url(person, "/mfa/reset"))
+    assert response.status_code == 302
+    db.session.refresh(person)
+    assert not person.mfa_enabled and person.totp_secret_encrypted is None
+    assert person.session_nonce != nonce_before  # every session they had is over
+    codes = db.session.scalars(select(MfaBackupCode).where(MfaBackupCode.user_id == person.id))
+    assert list(codes) == []
+    entry = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.item_id == person.id, AuditEvent.event == "mfa_reset")
+    ).one()
+    assert entry.changes == {"email": person.email}
+    # Back in with the password alone: no code is asked.
+    response = log_in(app.test_client(), person.email, factories.PASSWORD)
+    assert response.status_code == 302 and "/login/mfa" not in response.headers["Location"]
+
+    again = post(admin_client, user_url(person), user_url(person, "/mfa/reset"))
+    assert again.status_code == 409
+    assert "does not use two-factor authentication" in again.get_data(as_text=True)
+
+
+def test_a_superuser_cannot_reset_their_own_second_factor_here(admin_client, root):
+    response = post(admin_client, user_url(root), user_url(root, "/mfa/reset"))
+    assert response.status_code == 409

@@ -112,6 +112,21 @@ def disable(user_id: uuid.UUID):
     return redirect(url_for("users.show", user_id=user_id))
 
 
+@bp.post("/<uuid:user_id>/mfa/reset")
+def reset_mfa(user_id: uuid.UUID):
+    """Turn off the user's two-factor authentication (lost authenticator and backup codes)."""
+    try:
+        user = users.reset_mfa(current_user, user_id)
+    except Conflict as error:
+        return _show(user_id, error.message, 409)
+    flash(
+        f"Two-factor authentication is off for {user.email}, and they are signed out "
+        "everywhere. They sign in with their password and can set it up again.",
+        "success",
+    )
+    return redirect(url_for("users.show", user_id=user_id))
+
+
 @bp.post("/<uuid:user_id>/enable")
 def enable(user_id: uuid.UUID):
     """Let a disabled user sign in again."""
