@@ -71,7 +71,7 @@ def _upgrade_with_rows(url: str) -> dict[str, object]:
                 }
                 params["at"] = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
                 connection.execute(sa.text(statement), params)
-        upgrade()
+        upgrade(revision="0006")
         with db.engine.connect() as connection:
             user = connection.execute(sa.text("SELECT * FROM users")).mappings().one()
             project = connection.execute(sa.text("SELECT * FROM projects")).mappings().one()

@@ -10,6 +10,7 @@ from app.models.credentials import (
     ProjectCredential,
 )
 from app.models.mail import MailMessage, MailStatus
+from app.models.notifications import AlertLogEntry, AlertWindow, DigestSend, WorkflowAlertChoice
 from app.models.projects import DigestFrequency, Project, ProjectMember, Role
 from app.models.runs import (
     Dataclip,
@@ -39,6 +40,8 @@ from app.models.workflows import (
 )
 
 __all__ = [
+    "AlertLogEntry",
+    "AlertWindow",
     "ApiToken",
     "AuditEvent",
     "BulkRerun",
@@ -50,6 +53,7 @@ __all__ = [
     "Dataclip",
     "DataclipType",
     "DigestFrequency",
+    "DigestSend",
     "Edge",
     "EdgeCondition",
     "Invitation",
@@ -80,5 +84,6 @@ __all__ = [
     "WorkOrder",
     "WorkOrderState",
     "Workflow",
+    "WorkflowAlertChoice",
     "WorkflowSnapshot",
 ]

@@ -33,6 +33,8 @@ class User(UserMixin, db.Model):
     # so a code seen over someone's shoulder cannot be used again.
     totp_last_counter: Mapped[int | None] = mapped_column(sa.BigInteger)
     password_changed_at: Mapped[datetime | None]
+    # An IANA zone name (Africa/Nairobi): times in mails and digest hours are the user's.
+    time_zone: Mapped[str] = mapped_column(sa.String(64), default="UTC", server_default="UTC")
     last_login_at: Mapped[datetime | None]
     inserted_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()

@@ -24,7 +24,7 @@ class MailStatus(enum.StrEnum):
 
 
 class MailMessage(db.Model):
-    """One plain-text email to one recipient."""
+    """One email to one recipient: plain text, and optionally the same as HTML."""
 
     __tablename__ = "mail_messages"
 
@@ -32,6 +32,8 @@ class MailMessage(db.Model):
     to_address: Mapped[str] = mapped_column(sa.String(320))
     subject: Mapped[str] = mapped_column(sa.String(300))
     text: Mapped[str] = mapped_column(sa.Text)
+    # The same message as HTML (sent as multipart/alternative); None for plain text only.
+    html: Mapped[str | None] = mapped_column(sa.Text)
     status: Mapped[MailStatus] = mapped_column(
         enum_type(MailStatus, "mail_status"), default=MailStatus.QUEUED, server_default="queued"
     )

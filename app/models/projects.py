@@ -60,6 +60,14 @@ class Project(db.Model):
     # Set when the owner deletes the project: it disappears at once, and a background job
     # removes its data (an audit entry about the deletion stays).
     deletion_requested_at: Mapped[datetime | None]
+    # Failure alerts: at most `alert_limit_count` per workflow and recipient within
+    # `alert_limit_minutes` (then one summary), and whether mails carry the last 20 log lines.
+    alert_limit_count: Mapped[int] = mapped_column(default=3, server_default="3")
+    alert_limit_minutes: Mapped[int] = mapped_column(default=5, server_default="5")
+    alert_include_logs: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # The optional HTTP channel: alerts as JSON, signed with the secret (HMAC-SHA256).
+    alert_webhook_url: Mapped[str | None] = mapped_column(sa.String(2000))
+    alert_webhook_secret_encrypted: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     inserted_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 
@@ -69,6 +77,9 @@ class Project(db.Model):
 
     __table_args__ = (
         sa.CheckConstraint("concurrency IS NULL OR concurrency > 0", name="concurrency_positive"),
+        sa.CheckConstraint(
+            "alert_limit_count > 0 AND alert_limit_minutes > 0", name="alert_limit_positive"
+        ),
     )
 
 
@@ -81,10 +92,15 @@ class ProjectMember(db.Model):
     project_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
     user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
     role: Mapped[Role] = mapped_column(enum_type(Role, "role"))
+    # Default on for admins and owners, off for others (set where members are added).
     failure_alerts: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     digest: Mapped[DigestFrequency] = mapped_column(
         enum_type(DigestFrequency, "digest"), default=DigestFrequency.NEVER, server_default="never"
     )
+    # The hour (0-23, in the member's time zone) their digest is sent.
+    digest_hour: Mapped[int] = mapped_column(default=7, server_default="7")
+    # Mail when someone changes a workflow of the project.
+    workflow_change_notices: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     inserted_at: Mapped[datetime] = created_at()
 
     project = relationship("Project", back_populates="members", lazy="raise")
@@ -93,4 +109,5 @@ class ProjectMember(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("project_id", "user_id"),
         sa.Index(None, "user_id"),
+        sa.CheckConstraint("digest_hour >= 0 AND digest_hour < 24", name="digest_hour_range"),
     )
