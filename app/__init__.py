@@ -1,7 +1,7 @@
 """Ferry's web application: `create_app` wires settings, extensions and blueprints.
 
 This package's own import stays free of Flask and SQLAlchemy: the sandbox imports its pure
-modules (`app.scrub`) and must stay small, because every step forks it.
+modules (`app.scrub`, `app.egress_rules`) and must stay small, because every step forks it.
 """
 
 from __future__ import annotations

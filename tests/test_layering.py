@@ -25,13 +25,14 @@ FORBIDDEN = [
     ("app.models", "app.web", "models sit below the web layer"),
     ("app.services", "app.web", "services never reach up into HTTP"),
     ("app.scrub", "app.", "the scrubber is pure: it imports nothing else of Ferry"),
+    ("app.egress_rules", "app.", "the egress rules are pure: they import nothing else of Ferry"),
     ("workers.runtime", "app.", "the runtime is pure: no Flask, no database"),
     ("workers.adaptors", "app.", "adaptors run in the sandbox: no Flask, no database"),
 ]
 # Modules of `app` that the sandbox may import: pure Python, no Flask, no database.
-SHARED_PURE_MODULES = {"app.scrub"}
+SHARED_PURE_MODULES = {"app.scrub", "app.egress_rules"}
 # Pure modules that must not pull a web framework or the database into a sandbox.
-PURE_PREFIXES = ("workers.runtime", "workers.adaptors", "app.scrub")
+PURE_PREFIXES = ("workers.runtime", "workers.adaptors", "app.scrub", "app.egress_rules")
 PURE_FORBIDDEN_THIRD_PARTY = ("flask", "flask_login", "flask_sqlalchemy", "sqlalchemy", "rq")
 
 
@@ -192,9 +193,10 @@ def test_pure_modules_import_no_web_framework_or_database():
 
 
 def test_importing_the_scrubber_loads_no_web_framework():
-    """The sandbox server imports `app.scrub`; `app/__init__` must not drag Flask along."""
+    """The sandbox server imports `app.scrub` and `app.egress_rules`; `app/__init__` must not
+    drag Flask along."""
     code = (
-        "import sys, app.scrub, workers.runtime.sandbox_child; "
+        "import sys, app.scrub, app.egress_rules, workers.runtime.sandbox_child; "
         "print(sorted(m for m in ('flask', 'sqlalchemy', 'flask_login') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)

@@ -1,9 +1,9 @@
 """Who is "job code": the question every in-child guard asks before refusing something.
 
 Trusted code is code loaded from a file in the standard library, site-packages, Ferry's own
-`workers` package or the pure `app.scrub` module (and Python's frozen modules). Job code is the
-step's body (compiled from a string under the name `JOB_FILENAME`) and, by default, code from
-any other file.
+`workers` package or the pure `app.scrub` and `app.egress_rules` modules (and Python's frozen
+modules). Job code is the step's body (compiled from a string under the name `JOB_FILENAME`)
+and, by default, code from any other file.
 
 Code that has no file of its own (a string a library runs with `exec`, as PLY does to load
 its parser tables; a function a library generates, as dataclasses and attrs do) is neither:
@@ -35,10 +35,14 @@ CODE_ROOTS: tuple[str, ...] = tuple(
         }
     )
 )
-# The pure modules of `app` the sandbox imports (the scrubber): trusted files, not folders,
-# since the rest of `app` never runs in a step.
-_SHARED_PURE = Path(__file__).resolve().parents[2] / "app" / "scrub.py"
-TRUSTED_FILES: frozenset[str] = frozenset({str(_SHARED_PURE), os.path.realpath(_SHARED_PURE)})
+# The pure modules of `app` the sandbox imports (the scrubber, the egress rules): trusted
+# files, not folders, since the rest of `app` never runs in a step.
+_SHARED_PURE = tuple(
+    Path(__file__).resolve().parents[2] / "app" / name for name in ("scrub.py", "egress_rules.py")
+)
+TRUSTED_FILES: frozenset[str] = frozenset(
+    name for path in _SHARED_PURE for name in (str(path), os.path.realpath(path))
+)
 _FROZEN = "<frozen "
 
 

@@ -1,7 +1,7 @@
-"""A project's egress allowlist: what its entries mean and which are accepted (allowlist), and
-the builder's warnings about addresses a step would be refused (warnings).
+"""A project's egress allowlist: which entries are accepted and how they are tidied
+(allowlist), and the builder's warnings about addresses a step would be refused (warnings).
 
-The runtime (workers/runtime/egress.py) enforces the policy at connect time; app never imports
-workers, so the few lines both need (the refused ranges, reading an entry) exist in both, and
-tests/services/egress/test_allowlist.py checks that they read every entry the same way.
+The rules both apply (the refused ranges, what an entry opens) are those of app/egress_rules.py,
+the pure module the runtime (workers/runtime/egress.py) enforces at connect time, so the page
+and the sandbox cannot disagree; app still never imports workers.
 """

@@ -13,10 +13,11 @@ credentials), Ferry's own database and Redis, or any internal system nobody mean
     10.0.0.5:8080        any of these with a port opens that port only
     [fd00::5]:443        (an IPv6 address with a port goes in brackets)
 
-These are exactly the forms workers/runtime/egress.py honours. Refused: 0.0.0.0/0, ::/0 and
-every range wider than /8 (IPv6: /7), since they would switch the protection off rather than
-open a system; IPv6 forms that carry an IPv4 address (the runtime judges the IPv4 address
-inside, so write that); URLs, wildcards and anything else the runtime would read differently.
+Refused: 0.0.0.0/0, ::/0 and every range wider than /8 (IPv6: /7), since they would switch
+the protection off rather than open a system; IPv6 forms that carry an IPv4 address (the
+runtime judges the IPv4 address inside, so write that); URLs, wildcards and anything else the
+runtime would read differently. What an accepted entry opens is not decided here: the tidied
+text is read by app/egress_rules.py, the same reader the step sandbox enforces.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from app import egress_rules
+from app.egress_rules import BLOCKED_RANGES, IPV4_CARRIERS, IPAddress, IPNetwork, Rule
 from app.services.errors import Invalid
 
 FIELD = "egress_allowlist"
@@ -33,97 +36,22 @@ MAX_ENTRIES = 200
 MAX_ENTRY_LENGTH = 260  # a 253-character hostname, a colon and a port
 MAX_TEXT_LENGTH = 20_000
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-# The same ranges, in the same order, as workers/runtime/egress.py (a test compares them).
-BLOCKED_RANGES: tuple[tuple[IPNetwork, str], ...] = tuple(
-    (ipaddress.ip_network(cidr), reason)
-    for cidr, reason in (
-        ("0.0.0.0/8", "unspecified address"),
-        ("127.0.0.0/8", "loopback address"),
-        ("10.0.0.0/8", "private address"),
-        ("172.16.0.0/12", "private address"),
-        ("192.168.0.0/16", "private address"),
-        ("169.254.0.0/16", "link-local address, where cloud metadata services live"),
-        ("100.64.0.0/10", "carrier-grade NAT address"),
-        ("192.0.0.0/24", "IETF protocol address"),
-        ("198.18.0.0/15", "benchmarking address"),
-        ("224.0.0.0/4", "multicast address"),
-        ("240.0.0.0/4", "reserved or broadcast address"),
-        ("::/128", "unspecified address"),
-        ("::1/128", "loopback address"),
-        ("fe80::/10", "link-local address"),
-        ("fec0::/10", "site-local address"),
-        ("fc00::/7", "unique-local (private) address"),
-        ("ff00::/8", "multicast address"),
-    )
-)
 METADATA = ipaddress.ip_address("169.254.169.254")
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
-# IPv6 prefixes whose addresses carry an IPv4 address: mapped, compatible, NAT64, 6to4.
-_EMBEDDING = tuple(
-    ipaddress.ip_network(p) for p in ("::ffff:0:0/96", "::/96", "64:ff9b::/96", "2002::/16")
-)
-_NAT64, _SIX_TO_FOUR, _IPV4_COMPATIBLE = _EMBEDDING[2], _EMBEDDING[3], _EMBEDDING[1]
 _LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$")
 _PORT = re.compile(r"^\d{1,5}$")
 
 
 @dataclass(frozen=True)
 class Entry:
-    """One accepted entry: the text stored, and what it opens."""
+    """One accepted entry: the text stored, and the rule the sandbox reads from that text."""
 
     text: str
-    network: IPNetwork | None = None
-    host: str | None = None  # lower case, no trailing dot
-    port: int | None = None  # None: every port
+    rule: Rule
 
     def opens(self, address: IPAddress | None, host: str | None, port: int | None) -> bool:
         """True when this entry lets a step connect to `address` (or to `host` by name)."""
-        if self.port is not None and self.port != port:
-            return False
-        if self.network is not None and address is not None:
-            return any(
-                a.version == self.network.version and a in self.network
-                for a in (address, effective_ip(address))
-            )
-        return self.host is not None and host is not None and self.host == normalise_host(host)
-
-
-def parse_ip(text: str) -> IPAddress | None:
-    """The address in `text` ([brackets] and zone ids like %eth0 dropped), or None."""
-    try:
-        return ipaddress.ip_address(text.strip("[]").split("%", 1)[0])
-    except ValueError:
-        return None
-
-
-def effective_ip(ip: IPAddress) -> IPAddress:
-    """The IPv4 address an IPv6 form stands for (mapped, NAT64, 6to4, compatible), else `ip`."""
-    if isinstance(ip, ipaddress.IPv4Address):
-        return ip
-    if ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
-    if ip.sixtofour is not None:
-        return ip.sixtofour
-    if ip in _NAT64 or (ip in _IPV4_COMPATIBLE and int(ip) > 1):
-        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    return ip
-
-
-def blocked_reason(ip: IPAddress) -> str | None:
-    """Why `ip` is refused by default, or None if it is a public address."""
-    target = effective_ip(ip)
-    for network, reason in BLOCKED_RANGES:
-        if target.version == network.version and target in network:
-            return reason
-    return None
-
-
-def normalise_host(host: str) -> str:
-    """Hostnames compare case-insensitively and without a trailing dot."""
-    return host.strip().lower().rstrip(".")
+        return self.rule.opens(address, host, port)
 
 
 def parse_text(text: str) -> list[Entry]:
@@ -175,12 +103,12 @@ def parse_entry(line: str, number: int = 1) -> Entry:
     network = _network(host, bad)
     if network is not None:
         base = str(network.network_address) if _single(network) else str(network)
-        if port is None:
-            return Entry(base, network=network)
-        shown_base = f"[{base}]" if network.version == 6 else base
-        return Entry(f"{shown_base}:{port}", network=network, port=port)
-    name = _hostname(host, bad)
-    return Entry(f"{name}:{port}" if port is not None else name, host=name, port=port)
+        if network.version == 6 and port is not None:
+            base = f"[{base}]"
+    else:
+        base = _hostname(host, bad)
+    tidy = base if port is None else f"{base}:{port}"
+    return Entry(tidy, egress_rules.read_entry(tidy))
 
 
 def _split_port(text: str, bad) -> tuple[str, int | None]:
@@ -224,9 +152,9 @@ def _network(host: str, bad) -> IPNetwork | None:
             "cloud metadata service included. List the internal systems you need instead."
         )
     if network.version == 6 and (
-        effective_ip(network.network_address).version == 4
+        egress_rules.effective_ip(network.network_address).version == 4
         if _single(network)
-        else any(network.overlaps(prefix) for prefix in _EMBEDDING)
+        else any(network.overlaps(prefix) for prefix in IPV4_CARRIERS)
     ):
         raise bad("an IPv6 form of an IPv4 address; write the IPv4 address (e.g. 10.0.0.5).")
     return network
@@ -234,7 +162,7 @@ def _network(host: str, bad) -> IPNetwork | None:
 
 def _hostname(host: str, bad) -> str:
     """A lower-case hostname, or Invalid when it could not be one."""
-    name = normalise_host(host)
+    name = egress_rules.normalise_host(host)
     labels = name.split(".")
     if len(name) > 253 or not all(_LABEL.match(label) for label in labels):
         raise bad(
@@ -250,11 +178,11 @@ def warnings(entries: Iterable[Entry]) -> list[str]:
     """What each entry opens beyond one internal system, worded for the admin saving it."""
     found = []
     for entry in entries:
-        if entry.network is None:
-            if entry.host == "localhost" or (entry.host or "").endswith(".localhost"):
+        network, host = entry.rule.network, entry.rule.host
+        if network is None:
+            if host == "localhost" or (host or "").endswith(".localhost"):
                 found.extend(_loopback_warning(entry))
             continue
-        network = entry.network
         internal = [
             (r, why)
             for r, why in BLOCKED_RANGES
@@ -294,7 +222,7 @@ def warnings(entries: Iterable[Entry]) -> list[str]:
 
 
 def _loopback_warning(entry: Entry) -> list[str]:
-    if entry.port is not None:
+    if entry.rule.port is not None:
         return []
     return [
         f"{entry.text} opens every service on the machine that runs the steps (Ferry's own "

@@ -22,11 +22,13 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
+from app import egress_rules
+from app.egress_rules import IPAddress
 from app.extensions import db
 from app.models import Credential, Project, ProjectCredential
 from app.services.credentials.forms import visible_values
 from app.services.egress import allowlist
-from app.services.egress.allowlist import Entry, IPAddress
+from app.services.egress.allowlist import Entry
 from app.services.encryption import DecryptionFailed, decrypt_json
 from app.services.errors import Invalid
 
@@ -52,7 +54,7 @@ def refusal(host: str, port: int | None, entries: Iterable[Entry]) -> str | None
     """Why a step may not reach `host` on `port` under `entries`, or None when it may (or
     when that cannot be told without resolving the name)."""
     entries = list(entries)
-    name = allowlist.normalise_host(host.strip("[]"))
+    name = egress_rules.normalise_host(host.strip("[]"))
     if name == "localhost" or name.endswith(".localhost"):
         # The worker resolves localhost to 127.0.0.1, ::1 or both: only a named entry, or
         # one covering both, opens it for sure.
@@ -64,15 +66,12 @@ def refusal(host: str, port: int | None, entries: Iterable[Entry]) -> str | None
     address = literal_ip(name)
     if address is None:
         return None
-    reason = allowlist.blocked_reason(address)
-    if reason is None or any(e.opens(address, None, port) for e in entries):
-        return None
-    return reason
+    return egress_rules.refusal_reason(address, [e.rule for e in entries], port=port)
 
 
 def literal_ip(host: str) -> IPAddress | None:
     """The address a host written as an IP stands for (127.0.0.1, ::1, 127.1, 2130706433)."""
-    address = allowlist.parse_ip(host)
+    address = egress_rules.parse_ip(host.strip("[]"))
     if address is not None:
         return address
     if _NUMERIC_HOST.match(host):
@@ -107,9 +106,9 @@ def _warning(host: str, port: int | None, entries: list[Entry], where: str):
     bare = host.strip("[]")
     address = literal_ip(bare)
     if address is None:
-        base = allowlist.normalise_host(bare)
+        base = egress_rules.normalise_host(bare)
     else:
-        address = allowlist.effective_ip(address)  # the entry the settings page accepts
+        address = egress_rules.effective_ip(address)  # the entry the settings page accepts
         base = f"[{address}]" if address.version == 6 else str(address)
     written = f"[{bare}]" if ":" in bare else bare
     return EgressWarning(

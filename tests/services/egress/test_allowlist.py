@@ -1,13 +1,17 @@
-"""The allowlist as the settings page reads it: the forms accepted (and read exactly as the
-runtime reads them), the refusals naming the bad line, and the warnings about wide entries."""
+"""The allowlist as the settings page reads it: the forms accepted (and read by the same rules
+the runtime enforces), the refusals naming the bad line, and the warnings about wide entries."""
 
 from __future__ import annotations
 
+import ast
 import ipaddress
+from pathlib import Path
 
 import pytest
 
+from app import egress_rules
 from app.services.egress import allowlist
+from app.services.egress import warnings as egress_warnings
 from app.services.errors import Invalid
 from workers.runtime import egress as runtime
 
@@ -68,13 +72,15 @@ def test_accepted_entries_are_stored_tidied(written, stored):
 @pytest.mark.parametrize(("written", "stored"), ACCEPTED)
 def test_the_runtime_reads_every_accepted_entry_as_the_settings_page_does(written, stored):
     entry = allowlist.parse_entry(written)
-    networks, hosts = runtime.parse_allowlist((entry.text,))
-    if entry.network is not None:
-        assert networks[0] == (entry.network, entry.port)
-        assert hosts == frozenset()
-    else:
-        assert networks == ()
-        assert hosts == {(entry.host, entry.port)}
+    assert runtime.parse_allowlist((entry.text,)) == (entry.rule,)
+    assert entry.rule.ipv4 is None  # IPv6 forms of IPv4 addresses are refused
+
+
+def test_a_network_entry_and_a_hostname_entry_read_as_such():
+    assert allowlist.parse_entry("10.0.0.0/24:5432").rule == egress_rules.Rule(
+        network=ipaddress.ip_network("10.0.0.0/24"), port=5432
+    )
+    assert allowlist.parse_entry("DHIS2.lan.").rule == egress_rules.Rule(host="dhis2.lan")
 
 
 PROBES = [
@@ -103,8 +109,34 @@ def test_settings_and_runtime_agree_on_what_each_entry_opens(ip, host, port):
         )
 
 
-def test_the_refused_ranges_are_the_runtimes():
-    assert allowlist.BLOCKED_RANGES == runtime.BLOCKED_RANGES
+def test_the_settings_page_and_the_runtime_use_the_one_module_of_egress_rules():
+    assert allowlist.egress_rules is egress_warnings.egress_rules is egress_rules
+    assert runtime.egress_rules is egress_rules
+    assert allowlist.BLOCKED_RANGES is egress_rules.BLOCKED_RANGES
+
+
+SHARED_NAMES = {
+    "BLOCKED_RANGES", "effective_ip", "blocked_reason", "parse_ip", "normalise_host",
+    "split_port", "read_entry", "refusal_reason", "NAT64", "_NAT64", "_EMBEDDING",
+}  # fmt: skip
+
+
+def test_no_module_keeps_its_own_copy_of_the_egress_rules():
+    root = Path(__file__).resolve().parents[3]
+    copies = []
+    for path in [*(root / "app").rglob("*.py"), *(root / "workers").rglob("*.py")]:
+        if path == root / "app" / "egress_rules.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.ClassDef):
+                defined = {node.name}
+            elif isinstance(node, ast.Assign | ast.AnnAssign):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                defined = {t.id for t in targets if isinstance(t, ast.Name)}
+            else:
+                continue
+            copies += [f"{path.relative_to(root)}: {name}" for name in defined & SHARED_NAMES]
+    assert copies == []
 
 
 @pytest.mark.parametrize(("written", "message"), REFUSED)

@@ -128,9 +128,11 @@ def test_allowlist_entry_with_a_port_opens_that_port_only():
 
 
 def test_allowlist_entries_are_split_into_networks_and_hosts_with_ports():
-    networks, hosts = egress.parse_allowlist(
-        ("10.0.0.0/24", "127.0.0.1:8080", "[::1]:9000", "Dhis2.LAN:8443", "fd00::1", "db.lan")
+    rules = egress.parse_allowlist(
+        ("10.0.0.0/24", "127.0.0.1:8080", "[::1]:9000", "Dhis2.LAN:8443", "fd00::1", "db.lan", " ")
     )
+    networks = [(r.network, r.port) for r in rules if r.network is not None]
+    hosts = {(r.host, r.port) for r in rules if r.network is None}
     assert [(str(n), p) for n, p in networks] == [
         ("10.0.0.0/24", None),
         ("127.0.0.1/32", 8080),
@@ -138,6 +140,30 @@ def test_allowlist_entries_are_split_into_networks_and_hosts_with_ports():
         ("fd00::1/128", None),
     ]
     assert hosts == {("dhis2.lan", 8443), ("db.lan", None)}
+
+
+def test_an_ipv6_form_of_an_ipv4_entry_opens_the_same_machine():
+    # The settings page refuses such entries, but a `ferry` command line may pass one.
+    assert check_address("10.0.0.5", ["::ffff:10.0.0.5"]) is None
+    assert check_address("10.0.0.5", ["[::ffff:10.0.0.5]:80"], port=80) is None
+    assert check_address("10.0.0.5", ["[::ffff:10.0.0.5]:80"], port=81) is not None
+    assert check_address("10.0.0.6", ["::ffff:10.0.0.5"]) is not None
+
+
+def test_entries_the_runtime_cannot_read_as_meant_open_nothing():
+    assert check_address("10.0.0.5", ["10.0.0.5:http", "[10.0.0.5]", "10.0.0.5/8080"]) is not None
+    assert check_address("10.0.0.5", ["dhis2.lan:http"], host="dhis2.lan", port=80) is not None
+    # A public address needs no entry, so the allowlist is not even read.
+    assert check_address("8.8.8.8", ["2002:a00:5::/96"]) is None
+
+
+def test_the_shared_egress_rules_are_trusted_code_in_the_sandbox():
+    """The runtime reads entries with `app.egress_rules`; its frames are Ferry's, not the job's."""
+    import app.egress_rules
+    from workers.runtime import trust
+
+    assert egress.egress_rules is app.egress_rules
+    assert trust.is_trusted_code(app.egress_rules.__file__)
 
 
 def test_garbage_is_not_an_address():
