@@ -43,6 +43,7 @@ def record_heartbeat() -> None:
 def periodic_tasks() -> list[PeriodicTask]:
     """The tasks this scheduler runs and how often."""
     from app.services import project_settings
+    from app.services.notifications import alert_queue, failure_alerts
     from app.services.runs import maintenance
     from app.services.triggers import cron
 
@@ -54,6 +55,8 @@ def periodic_tasks() -> list[PeriodicTask]:
         PeriodicTask("heartbeat", HEARTBEAT_EVERY_S, record_heartbeat),
         PeriodicTask("cron", 1.0, cron.tick),
         PeriodicTask("sweeper", 5.0, maintenance.sweep),
+        PeriodicTask("alert sweeper", 5.0, alert_queue.sweep),
+        PeriodicTask("alert summaries", 5.0, failure_alerts.send_due_summaries),
         PeriodicTask("project deletions", 300.0, project_settings.retry_stalled_deletions),
     ]
 

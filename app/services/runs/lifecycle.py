@@ -27,6 +27,7 @@ from sqlalchemy import update
 from app.extensions import db, redis_client
 from app.models import Run, RunState, StepExitReason, StepRun, WorkOrder, WorkOrderState
 from app.models.base import utcnow
+from app.services.notifications import alert_queue
 from app.services.runs import events as run_events
 from app.services.runs import nul
 from app.services.runs import writes as run_writes
@@ -164,6 +165,8 @@ def finish(
         *([_finished_event(last_step)] if last_step else []),
         finished,
     )
+    # After the commit above: the alert job reads the run as it ended.
+    alert_queue.enqueue_alerts([run.id], state)
 
 
 _BEGIN_STEP = """INSERT INTO step_runs (id, run_id, step_id, step_name, input_dataclip_id,
@@ -311,4 +314,5 @@ def mark_lost(silent_for: timedelta) -> list[uuid.UUID]:
         run_events.publish(
             project_id, run_id, "run_finished", state="lost", work_order_id=work_order_id
         )
+    alert_queue.enqueue_alerts([row[0] for row in lost], RunState.LOST)
     return [row[0] for row in lost]

@@ -1,0 +1,284 @@
+"""Failure alerts: who hears of a failed run, within the rate limit, and the summaries of
+what the limit held back; also the test alert admins send themselves.
+
+Runs here only in jobs (workers.notification_jobs) and the scheduler, never in a web
+request or a run's worker loop. Every alert, suppression and failure is written to the
+alert log. A job run twice for the same run (the sweeper queued it again) sends nothing
+twice: a recipient already in the log for that run is skipped.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from rq import Retry
+from sqlalchemy import select
+
+from app.extensions import MAIL_QUEUE, db, queue
+from app.models import Project, ProjectMember, Run, User, Workflow
+from app.models.base import utcnow
+from app.models.notifications import AlertLogEntry, WorkflowAlertChoice
+from app.services.mail import send_mail
+from app.services.notifications import alert_content, rate_limit
+from app.services.notifications.alert_queue import ALERT_STATES
+from app.services.notifications.links import FAILURE_ALERTS, Unsubscribe, unsubscribe_url
+
+HTTP_JOB = "workers.notification_jobs.http_alert"
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A member who gets a workflow's failure alerts."""
+
+    user_id: uuid.UUID
+    email: str
+    time_zone: str
+
+
+def recipients(project: Project, workflow_id: uuid.UUID) -> list[Recipient]:
+    """Members with failure alerts on for the workflow (their per-workflow choice wins over
+    their project-wide one), not disabled; nobody while the project is being deleted."""
+    if project.deletion_requested_at is not None:
+        return []
+    rows = db.session.execute(
+        select(ProjectMember.failure_alerts, WorkflowAlertChoice.enabled, User)
+        .join(User, User.id == ProjectMember.user_id)
+        .outerjoin(
+            WorkflowAlertChoice,
+            (WorkflowAlertChoice.member_id == ProjectMember.id)
+            & (WorkflowAlertChoice.workflow_id == workflow_id),
+        )
+        .where(ProjectMember.project_id == project.id, User.disabled.is_(False))
+        .order_by(User.email)
+    ).all()
+    return [
+        Recipient(user.id, user.email, user.time_zone)
+        for project_wide, choice, user in rows
+        if (choice if choice is not None else project_wide)
+    ]
+
+
+def alert_for_run(run_id: uuid.UUID) -> int:
+    """Send (or count as suppressed) the failure alerts of one run; returns the mails sent."""
+    run = db.session.get(Run, run_id)
+    if run is None or run.state not in ALERT_STATES:
+        return 0
+    facts = alert_content.facts_for_run(run.id)
+    project = db.session.get(Project, run.project_id)
+    if facts is None or project is None or project.deletion_requested_at is not None:
+        return 0
+    already = set(
+        db.session.execute(
+            select(AlertLogEntry.channel, AlertLogEntry.recipient).where(
+                AlertLogEntry.run_id == run.id, AlertLogEntry.kind == "failure"
+            )
+        ).all()
+    )
+    sent = 0
+    for person in recipients(project, facts.workflow_id):
+        if ("email", person.email) in already:
+            continue
+        decision = rate_limit.decide(
+            facts.workflow_id,
+            rate_limit.user_recipient(person.user_id),
+            project.alert_limit_count,
+            project.alert_limit_minutes,
+            utcnow(),
+        )
+        entry = _log(facts, "email", "failure", person.email, "suppressed")
+        if decision.send:
+            entry.status = "queued"
+        else:
+            entry.detail = "Over the rate limit: counted for the summary."
+        db.session.commit()  # the count and the log entry, then the lock is released
+        if decision.summary is not None:
+            send_summary(decision.summary)
+        if decision.send:
+            entry.mail_message_id = _mail_alert(project, facts, person, decision)
+            db.session.commit()
+            sent += 1
+    if project.alert_webhook_url and ("http", _http_host(project)) not in already:
+        _queue_http(project, facts)
+    return sent
+
+
+def _mail_alert(
+    project: Project, facts: alert_content.AlertFacts, person: Recipient, decision
+) -> uuid.UUID:
+    note = None
+    if decision.last:
+        until = alert_content.local_time(decision.until, person.time_zone, with_date=False)
+        note = (
+            f"You will get no more alerts for {facts.workflow_name} until {until}; "
+            "a summary follows."
+        )
+    text = alert_content.mail_text(
+        facts,
+        person.time_zone,
+        limit_note=note,
+        unsubscribe_workflow=unsubscribe_url(
+            Unsubscribe(person.user_id, project.id, FAILURE_ALERTS, facts.workflow_id)
+        ),
+        unsubscribe_project=unsubscribe_url(
+            Unsubscribe(person.user_id, project.id, FAILURE_ALERTS)
+        ),
+    )
+    return send_mail(person.email, facts.subject, text)
+
+
+def _queue_http(project: Project, facts: alert_content.AlertFacts) -> None:
+    decision = rate_limit.decide(
+        facts.workflow_id,
+        rate_limit.HTTP_RECIPIENT,
+        project.alert_limit_count,
+        project.alert_limit_minutes,
+        utcnow(),
+    )
+    entry = _log(facts, "http", "failure", _http_host(project), "queued")
+    if not decision.send:
+        entry.status, entry.detail = "suppressed", "Over the rate limit: counted for the summary."
+    db.session.commit()
+    if decision.summary is not None:
+        send_summary(decision.summary)
+    if decision.send:
+        queue(MAIL_QUEUE).enqueue(
+            HTTP_JOB, str(entry.id), decision.last, retry=Retry(max=2, interval=[5, 30])
+        )
+
+
+def send_due_summaries() -> int:
+    """The scheduler's task: one summary per ended window that held alerts back."""
+    summaries = rate_limit.claim_due_summaries(utcnow())
+    for summary in summaries:
+        send_summary(summary)
+    return len(summaries)
+
+
+def send_summary(summary: rate_limit.WindowSummary) -> None:
+    """Send one claimed summary ("7 more runs of X failed between 02:00 and 02:05")."""
+    workflow = db.session.get(Workflow, summary.workflow_id)
+    project = db.session.get(Project, workflow.project_id) if workflow else None
+    if workflow is None or project is None or project.deletion_requested_at is not None:
+        return
+    link = alert_content.history_url(project.id, workflow.id, summary.started_at, summary.ends_at)
+    if summary.recipient == rate_limit.HTTP_RECIPIENT:
+        if not project.alert_webhook_url:
+            return
+        entry = AlertLogEntry(
+            project_id=project.id,
+            workflow_id=workflow.id,
+            channel="http",
+            kind="summary",
+            recipient=_http_host(project),
+            status="queued",
+            detail=f"{summary.count} more runs of {workflow.name} failed.",
+        )
+        db.session.add(entry)
+        db.session.commit()
+        extra = {
+            "count": summary.count,
+            "from": summary.started_at.isoformat(),
+            "to": summary.ends_at.isoformat(),
+        }
+        queue(MAIL_QUEUE).enqueue(
+            HTTP_JOB, str(entry.id), False, extra, retry=Retry(max=2, interval=[5, 30])
+        )
+        return
+    user_id = uuid.UUID(summary.recipient.removeprefix("user:"))
+    person = next((p for p in recipients(project, workflow.id) if p.user_id == user_id), None)
+    if person is None:
+        return  # they turned the alerts off, left the project or were disabled meanwhile
+    start = alert_content.local_time(summary.started_at, person.time_zone, with_date=False)
+    end = alert_content.local_time(summary.ends_at, person.time_zone, with_date=False)
+    zone = alert_content.zone_of(person.time_zone).key
+    runs = "run" if summary.count == 1 else "runs"
+    line = (
+        f"{summary.count} more {runs} of {workflow.name} failed between {start} and {end} ({zone})."
+    )
+    text = "\n".join(
+        [
+            line,
+            "",
+            f"See them: {link}",
+            "",
+            "--",
+            f"Turn off these alerts for {workflow.name}: "
+            + unsubscribe_url(Unsubscribe(user_id, project.id, FAILURE_ALERTS, workflow.id)),
+            f"Turn off all failure alerts for {project.name}: "
+            + unsubscribe_url(Unsubscribe(user_id, project.id, FAILURE_ALERTS)),
+        ]
+    )
+    subject = f"[Ferry] {summary.count} more {runs} of {workflow.name} failed in {project.name}"
+    message_id = send_mail(person.email, subject, text + "\n")
+    db.session.add(
+        AlertLogEntry(
+            project_id=project.id,
+            workflow_id=workflow.id,
+            mail_message_id=message_id,
+            channel="email",
+            kind="summary",
+            recipient=person.email,
+            status="queued",
+            detail=line,
+        )
+    )
+    db.session.commit()
+
+
+def send_test_alert(project: Project, user: User) -> uuid.UUID:
+    """Send `user` a test alert of `project` (they asked for it on the settings page), past
+    the rate limit and their own choices; returns the mail message id."""
+    now = utcnow()
+    text = "\n".join(
+        [
+            f"This is a test alert from Ferry for the project {project.name}.",
+            "",
+            "When a run fails, an alert like this names the workflow, the state, the failing "
+            "step and the error message, with links to the run and to the workflow's history.",
+            f"Sent: {alert_content.local_time(now, user.time_zone)}",
+            "",
+            "--",
+            f"Turn off all failure alerts for {project.name}: "
+            + unsubscribe_url(Unsubscribe(user.id, project.id, FAILURE_ALERTS)),
+        ]
+    )
+    message_id = send_mail(user.email, f"[Ferry] Test alert for {project.name}", text + "\n")
+    db.session.add(
+        AlertLogEntry(
+            project_id=project.id,
+            mail_message_id=message_id,
+            channel="email",
+            kind="test",
+            recipient=user.email,
+            status="queued",
+            detail="A test alert an admin sent to themselves.",
+        )
+    )
+    db.session.commit()
+    return message_id
+
+
+def _log(
+    facts: alert_content.AlertFacts, channel: str, kind: str, recipient: str, status: str
+) -> AlertLogEntry:
+    entry = AlertLogEntry(
+        project_id=facts.project_id,
+        workflow_id=facts.workflow_id,
+        run_id=facts.run_id,
+        channel=channel,
+        kind=kind,
+        recipient=recipient[:400],
+        status=status,
+    )
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def _http_host(project: Project) -> str:
+    try:
+        return urlsplit(project.alert_webhook_url or "").hostname or "(no host)"
+    except ValueError:
+        return "(not a URL)"
