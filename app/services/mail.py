@@ -1,14 +1,38 @@
-"""Outgoing mail for every feature: one call, `send_mail(to, subject, text)`.
+"""Outgoing mail for every feature: one call, `send_mail(to, subject, text, html=None)`.
 
 The message is stored first and committed, then a job on the mail queue delivers it over
 SMTP (MAIL_URL). Without MAIL_URL the job files it in the development outbox, a page only
 superusers see, so nothing sent in development is lost or leaves the machine.
+
+Mail from templates: write app/templates/mail/<name>.txt and <name>.html, extending
+"mail/_layout.txt" and "mail/_layout.html" (block `body`), and set the subject in the .txt
+one with a top-level `{% set subject = ... %}`; then
+
+    rendered = mail.render_mail("alerts/failure", run=run, unsubscribe_url=url)
+    mail.send_mail(member.email, rendered.subject, rendered.text, html=rendered.html)
+
+Both layouts add a footer, with a "turn these emails off" link when `unsubscribe_url` is given.
+`base_url` is in every template's context. Links in mail must be absolute (BASE_URL): mail is
+rendered in workers, outside any request. The HTML is plain with inline styles only (mail
+clients drop style sheets); autoescaping is on for .html and off for .txt, as on the site.
+
+Delivery: the job has DELIVERY_TIMEOUT seconds per SMTP conversation and is retried with
+growing intervals (RETRY_INTERVALS) when the server is down or refuses; failures are recorded
+on the message (error, attempts) for the superusers' Mail page. A message is delivered at most
+once: a job takes the row lock before sending and does nothing if the message was sent.
+
+MAIL_URL forms: smtp://user:pass@host:587 (STARTTLS on port 587 or with smtp+starttls://),
+smtps://host (TLS from the start, port 465); `?from=` sets the sender; `?cafile=/path.pem`
+trusts the certificates of that file (a relay with a private or self-signed certificate)
+instead of the system's authorities. Certificates are always verified.
 """
 
 from __future__ import annotations
 
+import re
 import smtplib
 import socket
+import ssl
 import uuid
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -26,20 +50,68 @@ from app.services.errors import NotFound
 
 DELIVER_JOB = "workers.mail_jobs.deliver"
 OUTBOX_LIMIT = 200
+# Seconds between a failed attempt and the next: about 20 minutes of trying in all.
+RETRY_INTERVALS = (10, 30, 90, 270, 810)
+MAX_ATTEMPTS = 1 + len(RETRY_INTERVALS)
+# One SMTP conversation may not hold a mail worker longer than this.
+DELIVERY_TIMEOUT = 10
+JOB_TIMEOUT = 60
 
 
-def send_mail(to: str, subject: str, text: str) -> uuid.UUID:
-    """Store a plain-text message and queue its delivery; returns the message id.
+@dataclass(frozen=True)
+class RenderedMail:
+    """A message made from templates: the subject (None when the template sets none), the
+    plain text and the HTML alternative."""
+
+    subject: str | None
+    text: str
+    html: str
+
+
+def send_mail(to: str, subject: str, text: str, *, html: str | None = None) -> uuid.UUID:
+    """Store a message (plain text, and optionally the same as HTML) and queue its delivery;
+    returns the message id.
 
     Commits (the message must exist before its job), so call it after your own commit.
     """
-    message = MailMessage(to_address=to.strip(), subject=subject.strip()[:300], text=text)
+    message = MailMessage(
+        to_address=to.strip(), subject=subject.strip()[:300], text=text, html=html or None
+    )
     db.session.add(message)
     db.session.commit()
-    queue(MAIL_QUEUE).enqueue(
-        DELIVER_JOB, str(message.id), retry=Retry(max=3, interval=[10, 60, 300])
-    )
+    enqueue_delivery(message.id)
     return message.id
+
+
+def enqueue_delivery(message_id: uuid.UUID) -> None:
+    """Queue the job delivering a stored message, with its retries."""
+    queue(MAIL_QUEUE).enqueue(
+        DELIVER_JOB,
+        str(message_id),
+        retry=Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS)),
+        job_timeout=JOB_TIMEOUT,
+    )
+
+
+def render_mail(template: str, /, **context) -> RenderedMail:
+    """Render mail/<template>.txt and mail/<template>.html with `context` (see the module
+    docstring); `template` is positional only, so `name=` may be part of the context."""
+    context.setdefault("base_url", current_app.config["FERRY_SETTINGS"].base_url.rstrip("/"))
+    environment = current_app.jinja_env
+    text_module = environment.get_template(f"mail/{template}.txt").make_module(context)
+    subject = getattr(text_module, "subject", None)
+    subject = " ".join(str(subject).split()) if subject is not None else None
+    # The HTML layout titles the page with the subject the text template set.
+    html = environment.get_template(f"mail/{template}.html").render({"subject": subject, **context})
+    return RenderedMail(
+        subject=subject, text=_tidy_text(str(text_module)), html=html.strip() + "\n"
+    )
+
+
+def _tidy_text(text: str) -> str:
+    """Template tags leave blank lines and trailing spaces: at most one empty line in a row."""
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
 
 
 def deliver(message_id: uuid.UUID) -> MailStatus:
@@ -47,10 +119,21 @@ def deliver(message_id: uuid.UUID) -> MailStatus:
 
     Raises on an SMTP failure after recording it, so the queue retries the job.
     """
-    message = db.session.get(MailMessage, message_id)
+    # The row lock makes delivery exactly-once among concurrent jobs (a retry and a "Retry
+    # now" of the same message): the one that holds it sends, the others find it taken.
+    message = db.session.execute(
+        select(MailMessage)
+        .where(MailMessage.id == message_id)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
     if message is None:
-        raise NotFound(f"Mail message {message_id} does not exist.")
+        existing = db.session.get(MailMessage, message_id)
+        if existing is None:
+            raise NotFound(f"Mail message {message_id} does not exist.")
+        return existing.status  # another job is delivering it right now
     if message.status in {MailStatus.SENT, MailStatus.OUTBOX}:
+        db.session.commit()  # ends the transaction holding the lock
         return message.status  # a retried job must not send twice
     mail_url = current_app.config["FERRY_SETTINGS"].mail_url
     message.attempts += 1
@@ -67,8 +150,8 @@ def deliver(message_id: uuid.UUID) -> MailStatus:
         db.session.commit()
         raise
     message.status, message.error, message.sent_at = MailStatus.SENT, None, utcnow()
-    # Once delivered the text is not kept: mails carry one-time links.
-    message.text = ""
+    # Once delivered the bodies are not kept: mails carry one-time links.
+    message.text, message.html = "", None
     db.session.commit()
     return message.status
 
@@ -90,7 +173,8 @@ def outbox_enabled() -> bool:
 @dataclass(frozen=True)
 class SmtpServer:
     """Where and how to send: smtp://user:pass@host:587, smtps://… (TLS from the start),
-    smtp+starttls://… or port 587 (STARTTLS); `?from=` sets the sender."""
+    smtp+starttls://… or port 587 (STARTTLS); `?from=` sets the sender, `?cafile=` the
+    certificates to trust instead of the system's."""
 
     host: str
     port: int
@@ -99,6 +183,7 @@ class SmtpServer:
     tls: bool
     starttls: bool
     sender: str
+    cafile: str | None = None
 
     @classmethod
     def from_url(cls, url: str, base_url: str) -> SmtpServer:
@@ -106,7 +191,8 @@ class SmtpServer:
         parts = urlsplit(url)
         tls = parts.scheme == "smtps"
         port = parts.port or (465 if tls else 25)
-        sender = parse_qs(parts.query).get("from", [""])[0] or _default_sender(base_url)
+        query = parse_qs(parts.query)
+        sender = query.get("from", [""])[0] or _default_sender(base_url)
         return cls(
             host=parts.hostname or "localhost",
             port=port,
@@ -115,17 +201,27 @@ class SmtpServer:
             tls=tls,
             starttls=parts.scheme == "smtp+starttls" or (port == 587 and not tls),
             sender=sender,
+            cafile=query.get("cafile", [""])[0] or None,
         )
 
     def send(self, email: EmailMessage) -> None:
-        """Deliver one message."""
-        smtp_class = smtplib.SMTP_SSL if self.tls else smtplib.SMTP
-        with smtp_class(self.host, self.port, timeout=30) as smtp:
+        """Deliver one message (certificates verified: smtplib's own default does not)."""
+        if self.tls:
+            smtp = smtplib.SMTP_SSL(
+                self.host, self.port, timeout=DELIVERY_TIMEOUT, context=self.tls_context()
+            )
+        else:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=DELIVERY_TIMEOUT)
+        with smtp:
             if self.starttls:
-                smtp.starttls()
+                smtp.starttls(context=self.tls_context())
             if self.username:
                 smtp.login(self.username, self.password or "")
             smtp.send_message(email)
+
+    def tls_context(self) -> ssl.SSLContext:
+        """A verifying context: the system's authorities, or only those of `cafile`."""
+        return ssl.create_default_context(cafile=self.cafile)
 
 
 def _default_sender(base_url: str) -> str:
@@ -143,4 +239,7 @@ def _email(message: MailMessage, sender: str) -> EmailMessage:
     email["Subject"] = message.subject
     email["Message-ID"] = make_msgid(idstring=str(message.id)[:8])
     email.set_content(message.text)
+    if message.html:
+        # multipart/alternative: clients show the HTML, or the text when they cannot.
+        email.add_alternative(message.html, subtype="html")
     return email

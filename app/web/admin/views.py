@@ -83,3 +83,4 @@ def _form(form, client, status: int = 200):
 
 # The SSO provider pages register themselves on `bp` when imported.
 from app.web.admin import sso_views  # noqa: E402, F401
+from app.web.admin import mail_views  # noqa: E402, F401
