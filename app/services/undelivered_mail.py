@@ -103,7 +103,7 @@ def retry_now(actor_id: uuid.UUID, message_id: uuid.UUID) -> Undelivered:
     if message.status in {MailStatus.SENT, MailStatus.OUTBOX}:
         db.session.rollback()
         raise Conflict("This message was delivered meanwhile; there is nothing to retry.")
-    message.status = MailStatus.QUEUED
+    # The status stays as it is (failed, or queued and stale) until the job has delivered it.
     audit.record(
         "mail_message", message.id, "mail_retried", actor_id, {"attempts": message.attempts}
     )
