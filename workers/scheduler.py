@@ -44,6 +44,8 @@ def periodic_tasks() -> list[PeriodicTask]:
     """The tasks this scheduler runs and how often."""
     from app.services import project_settings
     from app.services.notifications import alert_queue, failure_alerts
+    from app.services.notifications.digests import EVERY_S as DIGESTS_EVERY_S
+    from app.services.notifications.digests import send_due as send_due_digests
     from app.services.runs import maintenance
     from app.services.triggers import cron
 
@@ -58,6 +60,7 @@ def periodic_tasks() -> list[PeriodicTask]:
         PeriodicTask("alert sweeper", 5.0, alert_queue.sweep),
         PeriodicTask("alert summaries", 5.0, failure_alerts.send_due_summaries),
         PeriodicTask("project deletions", 300.0, project_settings.retry_stalled_deletions),
+        PeriodicTask("digests", DIGESTS_EVERY_S, send_due_digests),
     ]
 
 

@@ -1,0 +1,213 @@
+"""What a digest says: per workflow, the work orders that succeeded and failed in a period
+and the most frequent error messages, as mail text.
+
+One aggregate query per project and period gives every workflow's counts and top errors.
+Error messages are masked of the project's credential values and of the string values of
+the input of a run that had that error (a step may print either), and cut short, so no
+dataclip value reaches a digest.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+from flask import current_app
+
+from app.extensions import db
+from app.models import Dataclip, Run, WorkflowSnapshot
+from app.scrub import MIN_SECRET_LENGTH, Scrubber
+from app.services.credentials.store import display_masker
+from app.services.history.filters import HistoryFilter
+
+TOP_ERRORS = 3
+ERROR_LIMIT = 300
+# What counts as unsuccessful (cancelled is someone's choice, not a failure).
+UNSUCCESSFUL = ("failed", "crashed", "killed", "exception", "lost")
+
+_AGGREGATE = sa.text(
+    """
+    SELECT workflow_id, 'state' AS kind, state::text AS label, count(*) AS n, NULL AS sample
+      FROM work_orders
+     WHERE project_id = :project AND inserted_at >= :start AND inserted_at < :end
+     GROUP BY workflow_id, state
+    UNION ALL
+    SELECT workflow_id, 'error', label, n, sample FROM (
+        SELECT workflow_id,
+               coalesce(nullif(error_message, ''), error_type, 'No error message') AS label,
+               count(*) AS n,
+               (array_agg(id ORDER BY inserted_at DESC))[1]::text AS sample,
+               row_number() OVER (
+                   PARTITION BY workflow_id
+                   ORDER BY count(*) DESC,
+                            coalesce(nullif(error_message, ''), error_type, 'No error message')
+               ) AS rank
+          FROM runs
+         WHERE project_id = :project AND inserted_at >= :start AND inserted_at < :end
+           AND state::text IN :unsuccessful
+         GROUP BY workflow_id, label
+    ) AS ranked
+     WHERE rank <= :top
+    """
+).bindparams(sa.bindparam("unsuccessful", expanding=True))
+
+
+@dataclass
+class WorkflowDigest:
+    """One workflow's period: counts, top errors (masked) and links."""
+
+    workflow_id: uuid.UUID
+    name: str
+    succeeded: int = 0
+    unsuccessful: int = 0
+    other: int = 0
+    errors: list[tuple[str, int]] = field(default_factory=list)
+    history_url: str = ""
+    failures_url: str = ""
+
+
+def project_digest(
+    project_id: uuid.UUID, workflows: dict[uuid.UUID, str], start: datetime, end: datetime
+) -> list[WorkflowDigest]:
+    """Every workflow of the project (`workflows`: id -> name) over [start, end)."""
+    result = {
+        wid: WorkflowDigest(
+            wid,
+            name,
+            history_url=history_url(project_id, wid, start, end),
+            failures_url=history_url(project_id, wid, start, end, failures=True),
+        )
+        for wid, name in workflows.items()
+    }
+    rows = db.session.execute(
+        _AGGREGATE,
+        {
+            "project": project_id,
+            "start": start,
+            "end": end,
+            "unsuccessful": list(UNSUCCESSFUL),
+            "top": TOP_ERRORS,
+        },
+    ).all()
+    errors: list[tuple[WorkflowDigest, str, int, str]] = []
+    for workflow_id, kind, label, count, sample in rows:
+        digest = result.get(workflow_id)
+        if digest is None:
+            continue  # a deleted workflow
+        if kind == "state":
+            if label == "success":
+                digest.succeeded += count
+            elif label in UNSUCCESSFUL:
+                digest.unsuccessful += count
+            else:
+                digest.other += count
+        else:
+            errors.append((digest, label, count, sample))
+    scrubbers = _scrubbers(project_id, [uuid.UUID(sample) for *_, sample in errors])
+    for digest, label, count, sample in errors:
+        digest.errors.append((_clean(scrubbers[uuid.UUID(sample)], label), count))
+    for digest in result.values():
+        digest.errors.sort(key=lambda pair: (-pair[1], pair[0]))
+    return sorted(result.values(), key=lambda d: d.name.lower())
+
+
+def history_url(
+    project_id: uuid.UUID,
+    workflow_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    *,
+    failures: bool = False,
+) -> str:
+    """The history page filtered to the workflow and the UTC days the period touches."""
+    wanted = HistoryFilter(
+        states=UNSUCCESSFUL if failures else (),
+        workflow_id=workflow_id,
+        received_from=start.astimezone(UTC).date(),
+        received_to=(end - timedelta(microseconds=1)).astimezone(UTC).date(),
+    )
+    base = current_app.config["FERRY_SETTINGS"].base_url
+    return f"{base}/projects/{project_id}/history?{urlencode(wanted.to_args(), doseq=True)}"
+
+
+def mail_text(
+    project_name: str,
+    period_label: str,
+    digests: list[WorkflowDigest],
+    unsubscribe: str,
+) -> str:
+    """The plain-text body of a digest."""
+    total_ok = sum(d.succeeded for d in digests)
+    total_bad = sum(d.unsuccessful for d in digests)
+    parts = [
+        f"{project_name}, {period_label}: {total_ok} work orders succeeded, {total_bad} did not.",
+        "",
+    ]
+    for digest in digests:
+        parts.append(digest.name)
+        parts.append(f"  Succeeded: {digest.succeeded}   Unsuccessful: {digest.unsuccessful}")
+        if digest.other:
+            parts.append(f"  Cancelled or still open: {digest.other}")
+        if digest.errors:
+            parts.append("  Most frequent errors:")
+            parts += [f"    {count} x {message}" for message, count in digest.errors]
+        parts.append(f"  History: {digest.history_url}")
+        if digest.unsuccessful:
+            parts.append(f"  Unsuccessful ones: {digest.failures_url}")
+        parts.append("")
+    parts += ["--", f"Turn off this digest: {unsubscribe}"]
+    return "\n".join(parts) + "\n"
+
+
+def _scrubbers(project_id: uuid.UUID, run_ids: list[uuid.UUID]) -> dict[uuid.UUID, Scrubber]:
+    """A masker per sample run: the project's and its steps' credential values and the
+    string values of that run's input. Two queries, however many errors."""
+    if not run_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Run.id, Dataclip.body, Dataclip.raw_body, WorkflowSnapshot.definition)
+        .outerjoin(Dataclip, Dataclip.id == Run.dataclip_id)
+        .outerjoin(WorkflowSnapshot, WorkflowSnapshot.id == Run.snapshot_id)
+        .where(Run.id.in_(run_ids))
+    ).all()
+    credential_ids = {
+        uuid.UUID(step["credential_id"])
+        for *_, definition in rows
+        for step in (definition or {}).get("steps", [])
+        if step.get("credential_id")
+    }
+    secrets = display_masker(project_id, credential_ids).secrets
+    scrubbers = {}
+    for run_id, body, raw_body, _definition in rows:
+        values: list[str] = []
+        _strings(body, values)
+        _strings(raw_body, values)
+        scrubbers[run_id] = Scrubber([*secrets, *values])
+    return scrubbers
+
+
+def _clean(scrubber: Scrubber | None, message: str) -> str:
+    text = " ".join((message or "").split())
+    text = scrubber.scrub_text(text) if scrubber is not None else text
+    return text if len(text) <= ERROR_LIMIT else text[: ERROR_LIMIT - 1] + "…"
+
+
+def _strings(value: object, found: list[str]) -> None:
+    """Collect the string (and long number) values of a JSON value, at any depth."""
+    if isinstance(value, str):
+        if len(value) >= MIN_SECRET_LENGTH:
+            found.append(value)
+    elif isinstance(value, bool) or value is None:
+        return
+    elif isinstance(value, int | float):
+        if len(str(value)) >= 6:
+            found.append(str(value))
+    elif isinstance(value, dict):
+        for child in value.values():
+            _strings(child, found)
+    elif isinstance(value, list | tuple):
+        for child in value:
+            _strings(child, found)
