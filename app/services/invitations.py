@@ -17,6 +17,7 @@ from app.models import Invitation, Project, ProjectMember, Role, User
 from app.models.base import utcnow
 from app.services import accounts, audit, mail, passwords
 from app.services.errors import Invalid, NotFound
+from app.services.notifications import preferences
 
 VALID_DAYS = 7
 MAX_NAME_LENGTH = 200
@@ -158,7 +159,10 @@ def accept(token: str, name: str, password: str) -> User:
     if invitation.project_id is not None:
         db.session.add(
             ProjectMember(
-                project_id=invitation.project_id, user_id=user.id, role=Role(invitation.role)
+                project_id=invitation.project_id,
+                user_id=user.id,
+                role=Role(invitation.role),
+                failure_alerts=preferences.default_failure_alerts(Role(invitation.role)),
             )
         )
     audit.record(

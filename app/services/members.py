@@ -21,6 +21,7 @@ from app.extensions import db
 from app.models import Credential, Project, ProjectCredential, ProjectMember, Role, User
 from app.services import accounts, audit, invitations, mail
 from app.services.errors import Forbidden, Invalid, NotFound
+from app.services.notifications import preferences
 
 ITEM = "member"
 # Roles given by adding or changing a member; the owner's role moves only by a hand-over.
@@ -113,7 +114,12 @@ def add_by_email(actor: User, actor_role: Role, project_id: uuid.UUID, email: st
     existing = _membership_of(project.id, user.id)
     if existing is not None:
         raise Invalid("email", f"{email} is already a member, as {existing.role.value}.")
-    member = ProjectMember(project_id=project.id, user_id=user.id, role=role)
+    member = ProjectMember(
+        project_id=project.id,
+        user_id=user.id,
+        role=role,
+        failure_alerts=preferences.default_failure_alerts(role),
+    )
     db.session.add(member)
     db.session.flush()
     audit.record(

@@ -24,6 +24,7 @@ from app.web.health import views as health
 from app.web.history import views as history
 from app.web.members import views as members
 from app.web.navigation import NavItem
+from app.web.notifications import views as notifications
 from app.web.outbox import views as outbox
 from app.web.profile import views as profile
 from app.web.project_settings import views as project_settings
@@ -49,6 +50,7 @@ AREAS: tuple[ModuleType, ...] = (
     users,
     profile,
     audit,
+    notifications,
 )
 
 

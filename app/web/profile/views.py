@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import uuid
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.services import api_tokens, sessions
 from app.services.errors import Invalid
+from app.services.notifications import preferences
 from app.web.auth.session_start import rotate_session
 
 # The MFA pages register themselves on `bp` when imported.
@@ -74,6 +75,19 @@ def revoke_token(token_id: uuid.UUID):
     return redirect(url_for("profile.index") + "#tokens")
 
 
+@bp.post("/time-zone")
+def change_time_zone():
+    """Store the user's time zone: alert times and digest hours are in it."""
+    try:
+        user = preferences.set_time_zone(current_user.id, request.form.get("time_zone"))
+    except Invalid as error:
+        g.time_zone_error = error.message
+        g.time_zone_typed = (request.form.get("time_zone") or "")[:64].replace("\x00", "")
+        return _page(status=422)
+    flash(f"Time zone set to {user.time_zone}.", "success")
+    return redirect(url_for("profile.index") + "#time-zone")
+
+
 @bp.post("/sign-out-everywhere")
 def sign_out_everywhere():
     """End every session of the user; this browser carries on with a fresh one."""
@@ -96,6 +110,7 @@ def _page(*, password_form=None, token_form=None, status: int = 200):
             tokens=api_tokens.list_tokens(current_user.id),
             is_expired=api_tokens.is_expired,
             last_day=api_tokens.last_day,
+            time_zones=preferences.time_zones(),
         ),
         status,
     )

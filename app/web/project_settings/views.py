@@ -21,7 +21,13 @@ from app.web.navigation import NavItem
 from app.web.project_settings.forms import DeleteForm, DetailsForm, EgressForm, MfaForm
 
 bp = Blueprint("project_settings", __name__)
-NAV = NavItem("Settings", "gear", "project_settings.show", 90, also_current_in=("members", "audit"))
+NAV = NavItem(
+    "Settings",
+    "gear",
+    "project_settings.show",
+    90,
+    also_current_in=("members", "audit", "notifications"),
+)
 
 
 @bp.before_request
