@@ -18,6 +18,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.services.errors import Conflict, Invalid, NotFound
+from app.services.notifications import change_notices
 from app.services.workflows import snapshots
 from app.services.workflows.documents import (
     DocumentInvalid,
@@ -76,7 +77,9 @@ def create_workflow(
     _apply(workflow, document, credentials, existing_triggers={}, existing_steps={})
     snapshots.take_snapshot(workflow, actor_id)
     db.session.commit()
-    return get_workflow(workflow.id)
+    saved = get_workflow(workflow.id)
+    change_notices.notify(saved.id, saved.project_id, actor_id, "created", None, 1)
+    return saved
 
 
 def replace_workflow(
@@ -110,19 +113,28 @@ def replace_workflow(
     _apply(workflow, document, credentials, existing_triggers, existing_steps)
     workflow.lock_version += 1
     snapshots.take_snapshot(workflow, actor_id)
+    version = workflow.lock_version
     db.session.commit()
-    return get_workflow(workflow.id)
+    saved = get_workflow(workflow.id)
+    change_notices.notify(saved.id, saved.project_id, actor_id, "changed", version - 1, version)
+    return saved
 
 
-def delete_workflow(workflow_id: uuid.UUID, project_id: uuid.UUID | None = None) -> None:
+def delete_workflow(
+    workflow_id: uuid.UUID,
+    project_id: uuid.UUID | None = None,
+    actor_id: uuid.UUID | None = None,
+) -> None:
     """Soft-delete: the workflow disappears and its triggers stop; history stays."""
     workflow = get_workflow(workflow_id, project_id)
+    version, owner_id = workflow.lock_version, workflow.project_id
     workflow.deleted_at = utcnow()
     workflow.name = f"{workflow.name} (deleted {workflow.id.hex[:8]})"[:200]
     for trigger in workflow.triggers:
         trigger.enabled = False
         trigger.custom_path = None
     db.session.commit()
+    change_notices.notify(workflow_id, owner_id, actor_id, "deleted", version, version)
 
 
 def _apply(

@@ -53,7 +53,7 @@ def replace_workflow(workflow_id: uuid.UUID):
 def delete_workflow(workflow_id: uuid.UUID):
     """Delete a workflow (its run history stays)."""
     workflow_for(workflow_id, Role.EDITOR)
-    store.delete_workflow(workflow_id)
+    store.delete_workflow(workflow_id, actor_id=g.api_user.id)
     return "", 204
 
 

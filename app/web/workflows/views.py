@@ -160,7 +160,7 @@ def delete(project_id: uuid.UUID, workflow_id: uuid.UUID):
     workflow = access.workflow(workflow_id)
     form = DeleteForm()
     if form.validate_on_submit() and form.confirm.data.strip() == workflow.name:
-        store.delete_workflow(workflow.id, project_id)
+        store.delete_workflow(workflow.id, project_id, actor_id=current_user.id)
         flash(f"Workflow “{workflow.name}” deleted. Its run history is kept.", "success")
         return redirect(url_for("workflows.index", project_id=project_id))
     form.confirm.errors.append("Type the name exactly as shown to delete this workflow.")
