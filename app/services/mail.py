@@ -121,10 +121,12 @@ def deliver(message_id: uuid.UUID) -> MailStatus:
     """
     # The row lock makes delivery exactly-once among concurrent jobs (a retry and a "Retry
     # now" of the same message): the one that holds it sends, the others find it taken.
+    # NO KEY UPDATE (key_share): a row that merely references the message (the alert log's
+    # entry being written) takes a key-share lock, which must not make a job skip it.
     message = db.session.execute(
         select(MailMessage)
         .where(MailMessage.id == message_id)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, key_share=True)
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if message is None:
