@@ -1,5 +1,5 @@
 """What a digest says: per workflow, the work orders that succeeded and failed in a period
-and the most frequent error messages, as mail text.
+and the most frequent error messages (the mail itself is app/templates/mail/digest.*).
 
 One aggregate query per project and period gives every workflow's counts and top errors.
 Error messages are masked of the project's credential values and of the string values of
@@ -131,35 +131,6 @@ def history_url(
     )
     base = current_app.config["FERRY_SETTINGS"].base_url
     return f"{base}/projects/{project_id}/history?{urlencode(wanted.to_args(), doseq=True)}"
-
-
-def mail_text(
-    project_name: str,
-    period_label: str,
-    digests: list[WorkflowDigest],
-    unsubscribe: str,
-) -> str:
-    """The plain-text body of a digest."""
-    total_ok = sum(d.succeeded for d in digests)
-    total_bad = sum(d.unsuccessful for d in digests)
-    parts = [
-        f"{project_name}, {period_label}: {total_ok} work orders succeeded, {total_bad} did not.",
-        "",
-    ]
-    for digest in digests:
-        parts.append(digest.name)
-        parts.append(f"  Succeeded: {digest.succeeded}   Unsuccessful: {digest.unsuccessful}")
-        if digest.other:
-            parts.append(f"  Cancelled or still open: {digest.other}")
-        if digest.errors:
-            parts.append("  Most frequent errors:")
-            parts += [f"    {count} x {message}" for message, count in digest.errors]
-        parts.append(f"  History: {digest.history_url}")
-        if digest.unsuccessful:
-            parts.append(f"  Unsuccessful ones: {digest.failures_url}")
-        parts.append("")
-    parts += ["--", f"Turn off this digest: {unsubscribe}"]
-    return "\n".join(parts) + "\n"
 
 
 def _scrubbers(project_id: uuid.UUID, run_ids: list[uuid.UUID]) -> dict[uuid.UUID, Scrubber]:

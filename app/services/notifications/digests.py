@@ -84,8 +84,18 @@ def due_period(
 def send_due(now: datetime | None = None) -> int:
     """Send every digest due at `now`; returns how many were sent (the periodic task)."""
     now = now or utcnow()
+    # Plain values, not rows: the commit after each mail would expire rows.
     members = db.session.execute(
-        sa.select(ProjectMember, User, Project.name)
+        sa.select(
+            ProjectMember.id.label("member_id"),
+            ProjectMember.project_id,
+            ProjectMember.digest,
+            ProjectMember.digest_hour,
+            User.id.label("user_id"),
+            User.email,
+            User.time_zone,
+            Project.name.label("project_name"),
+        )
         .join(User, User.id == ProjectMember.user_id)
         .join(Project, Project.id == ProjectMember.project_id)
         .where(
@@ -95,36 +105,30 @@ def send_due(now: datetime | None = None) -> int:
         )
     ).all()
     due = []
-    for member, user, project_name in members:
-        period = due_period(member.digest, member.digest_hour, user.time_zone, now)
+    for member in members:
+        period = due_period(member.digest, member.digest_hour, member.time_zone, now)
         if period is not None:
-            due.append((member, user, project_name, period))
+            due.append((member, period))
     if not due:
         return 0
-    workflows = _workflows({member.project_id for member, *_ in due})
+    workflows = _workflows({member.project_id for member, _ in due})
     # Members sharing a project and period (same time zone) share one aggregate query.
     contents: dict[tuple[uuid.UUID, datetime, datetime], list] = {}
     sent = 0
-    # Plain values: the commit after each mail expires the rows.
-    plan = [
-        (member.id, member.project_id, user.id, user.email, name, period)
-        for member, user, name, period in due
-        if workflows.get(member.project_id)
-    ]
-    for member_id, project_id, user_id, email, project_name, period in plan:
-        if not _claim(member_id, period.key):
+    for member, period in due:
+        if not workflows.get(member.project_id) or not _claim(member.member_id, period.key):
             continue
-        group = (project_id, period.start, period.end)
+        group = (member.project_id, period.start, period.end)
         try:
             if group not in contents:
                 contents[group] = digest_content.project_digest(
-                    project_id, workflows[project_id], period.start, period.end
+                    member.project_id, workflows[member.project_id], period.start, period.end
                 )
-            _send(project_id, project_name, user_id, email, period, contents[group])
+            _send(member, period, contents[group])
         except Exception:
             # The claim goes with the message: the next tick tries again.
             db.session.rollback()
-            log.exception("digest for member %s (%s) not sent", member_id, period.key)
+            log.exception("digest for member %s (%s) not sent", member.member_id, period.key)
             continue
         sent += 1
     return sent
@@ -158,27 +162,29 @@ def _claim(member_id: uuid.UUID, period_key: str) -> bool:
     return True
 
 
-def _send(
-    project_id: uuid.UUID,
-    project_name: str,
-    user_id: uuid.UUID,
-    email: str,
-    period: Period,
-    digests: list[digest_content.WorkflowDigest],
-) -> None:
-    unsubscribe = links.unsubscribe_url(links.Unsubscribe(user_id, project_id, links.DIGEST))
-    text = digest_content.mail_text(project_name, period.label, digests, unsubscribe)
+def _send(member: sa.Row, period: Period, digests: list[digest_content.WorkflowDigest]) -> None:
     frequency = FREQUENCY_WORDS[period.key.split(":")[0]]
-    subject = f"[Ferry] {project_name}: {frequency} digest, {period.label}"
+    rendered = mail.render_mail(
+        "digest",
+        project_name=member.project_name,
+        period_label=period.label,
+        frequency=frequency,
+        digests=digests,
+        hour_label=f"{member.digest_hour:02d}:00",
+        time_zone=zone_of(member.time_zone).key,
+        unsubscribe_url=links.unsubscribe_url(
+            links.Unsubscribe(member.user_id, member.project_id, links.DIGEST)
+        ),
+    )
     # send_mail commits the claim together with the message.
-    message_id = mail.send_mail(email, subject, text)
+    message_id = mail.send_mail(member.email, rendered.subject, rendered.text, html=rendered.html)
     db.session.add(
         AlertLogEntry(
-            project_id=project_id,
+            project_id=member.project_id,
             mail_message_id=message_id,
             channel="email",
             kind="digest",
-            recipient=email,
+            recipient=member.email,
             status="queued",
             detail=f"{frequency} digest, {period.label}",
         )

@@ -276,7 +276,8 @@ def test_delivered_over_smtp_with_links(db, project, flow, mail_queue, smtp_inbo
     assert message["Subject"] == (
         f"[Ferry] {project.name}: weekly digest, week of Mon 25 May 2026 to Sun 31 May 2026"
     )
-    text = message.get_content()
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
     urls = re.findall(r"https?://\S+", text)
     history = [u for u in urls if "/history?" in u]
     assert history, text
@@ -286,4 +287,7 @@ def test_delivered_over_smtp_with_links(db, project, flow, mail_queue, smtp_inbo
     [unsubscribe] = [u for u in urls if "/unsubscribe/" in u]
     request = links.read_unsubscribe_token(unsubscribe.rsplit("/", 1)[1])
     assert request == links.Unsubscribe(person.id, project.id, links.DIGEST)
+    assert f'href="{unsubscribe}"' in html
+    assert f'href="{history[0].replace("&", "&amp;")}"' in html
+    assert "Timeout after 30 s" in html and "Succeeded" in html
     assert mail.outbox_enabled() is False
