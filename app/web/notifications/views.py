@@ -62,7 +62,7 @@ def update_project(project_id: uuid.UUID):
     access = project_access(project_id, Role.ADMIN)
     form = ProjectAlertsForm()
     try:
-        warnings = alert_settings.update(
+        alert_settings.update(
             current_user,
             project_id,
             alert_settings.AlertSettings(
@@ -80,9 +80,8 @@ def update_project(project_id: uuid.UUID):
         if field is not None:
             field.errors = [error.message]
         return _page(access, status=422, project_form=form)
+    # A warning about the URL shows under the field on the page, from the saved value.
     flash("The project's alert settings are saved.", "success")
-    for warning in warnings:
-        flash(warning, "warning")
     return redirect(url_for("notifications.index", project_id=project_id, _anchor="project"))
 
 
