@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from redis.exceptions import RedisError
+from rq import Retry
 from rq.job import Job
 from sqlalchemy import select
 
@@ -52,6 +53,8 @@ def enqueue_alert(run_id: uuid.UUID | str) -> bool:
             str(run_id),
             job_id=job_id(run_id),
             result_ttl=JOB_KEPT_S,
+            # Idempotent per recipient, so a retry after a database blip sends nothing twice.
+            retry=Retry(max=2, interval=[10, 60]),
             description=f"failure alert for run {run_id}",
         )
     except (RedisError, OSError) as error:

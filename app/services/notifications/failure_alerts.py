@@ -61,13 +61,15 @@ def recipients(project: Project, workflow_id: uuid.UUID) -> list[Recipient]:
 
 
 def alert_for_run(run_id: uuid.UUID) -> int:
-    """Send (or count as suppressed) the failure alerts of one run; returns the mails sent."""
+    """Send (or count as suppressed) the failure alerts of one run; returns the mails sent.
+
+    The rate limit decides first: in a flood most alerts are only counted, and those need
+    none of the reading (steps, credentials, input) that composing an alert does."""
     run = db.session.get(Run, run_id)
     if run is None or run.state not in ALERT_STATES:
         return 0
-    facts = alert_content.facts_for_run(run.id)
     project = db.session.get(Project, run.project_id)
-    if facts is None or project is None or project.deletion_requested_at is not None:
+    if project is None or project.deletion_requested_at is not None:
         return 0
     already = set(
         db.session.execute(
@@ -76,18 +78,19 @@ def alert_for_run(run_id: uuid.UUID) -> int:
             )
         ).all()
     )
+    facts: alert_content.AlertFacts | None = None
     sent = 0
-    for person in recipients(project, facts.workflow_id):
+    for person in recipients(project, run.workflow_id):
         if ("email", person.email) in already:
             continue
         decision = rate_limit.decide(
-            facts.workflow_id,
+            run.workflow_id,
             rate_limit.user_recipient(person.user_id),
             project.alert_limit_count,
             project.alert_limit_minutes,
             utcnow(),
         )
-        entry = _log(facts, "email", "failure", person.email, "suppressed")
+        entry = _log(run, "email", "failure", person.email, "suppressed")
         if decision.send:
             entry.status = "queued"
         else:
@@ -96,11 +99,16 @@ def alert_for_run(run_id: uuid.UUID) -> int:
         if decision.summary is not None:
             send_summary(decision.summary)
         if decision.send:
+            facts = facts or alert_content.facts_for_run(run.id)
+            if facts is None:
+                entry.status, entry.detail = "failed", "The run or its workflow was deleted."
+                db.session.commit()
+                continue
             entry.mail_message_id = _mail_alert(project, facts, person, decision)
             db.session.commit()
             sent += 1
     if project.alert_webhook_url and ("http", _http_host(project)) not in already:
-        _queue_http(project, facts)
+        _queue_http(project, run)
     return sent
 
 
@@ -128,15 +136,15 @@ def _mail_alert(
     return send_mail(person.email, facts.subject, text)
 
 
-def _queue_http(project: Project, facts: alert_content.AlertFacts) -> None:
+def _queue_http(project: Project, run: Run) -> None:
     decision = rate_limit.decide(
-        facts.workflow_id,
+        run.workflow_id,
         rate_limit.HTTP_RECIPIENT,
         project.alert_limit_count,
         project.alert_limit_minutes,
         utcnow(),
     )
-    entry = _log(facts, "http", "failure", _http_host(project), "queued")
+    entry = _log(run, "http", "failure", _http_host(project), "queued")
     if not decision.send:
         entry.status, entry.detail = "suppressed", "Over the rate limit: counted for the summary."
     db.session.commit()
@@ -260,13 +268,11 @@ def send_test_alert(project: Project, user: User) -> uuid.UUID:
     return message_id
 
 
-def _log(
-    facts: alert_content.AlertFacts, channel: str, kind: str, recipient: str, status: str
-) -> AlertLogEntry:
+def _log(run: Run, channel: str, kind: str, recipient: str, status: str) -> AlertLogEntry:
     entry = AlertLogEntry(
-        project_id=facts.project_id,
-        workflow_id=facts.workflow_id,
-        run_id=facts.run_id,
+        project_id=run.project_id,
+        workflow_id=run.workflow_id,
+        run_id=run.id,
         channel=channel,
         kind=kind,
         recipient=recipient[:400],
