@@ -119,32 +119,33 @@ def send(
     who = f"{author.name} ({author.email})" if author and author.name else None
     who = who or (author.email if author else "Someone")
     short = (author.name or author.email) if author else "someone"
-    base = _base_url()
-    workflow_url = f"{base}/projects/{project.id}/workflows/{workflow_id}"
+    # Plain values: each send_mail commits, which would expire the rows.
+    project_id, project_name = project.id, project.name
+    workflow_url = None
+    if event != "deleted":
+        workflow_url = f"{_base_url()}/projects/{project_id}/workflows/{workflow_id}"
     sent = []
     for user_id, email, time_zone in recipients:
-        when = _local(at, time_zone)
-        unsubscribe = links.unsubscribe_url(
-            links.Unsubscribe(user_id, project.id, links.CHANGE_NOTICES)
+        rendered = mail.render_mail(
+            "change_notice",
+            author=who,
+            short_author=short,
+            event=event,
+            workflow_name=name,
+            project_name=project_name,
+            when=_local(at, time_zone),
+            lines=lines,
+            workflow_url=workflow_url,
+            unsubscribe_url=links.unsubscribe_url(
+                links.Unsubscribe(user_id, project_id, links.CHANGE_NOTICES)
+            ),
         )
-        parts = [
-            f"{who} {event} the workflow {name} in {project.name} on {when}.",
-            "",
-            "What it has:" if event == "created" else "What changed:",
-            *[f"  - {line}" for line in lines],
-            "",
-        ]
-        if event != "deleted":
-            parts += [f"The workflow: {workflow_url}", ""]
-        parts += ["--", f"Turn off workflow change notices for {project.name}: {unsubscribe}"]
-        text = "\n".join(parts)
-        subject = f"[Ferry] {name} {event} in {project.name} by {short}"
-        message_id = mail.send_mail(email, subject, text + "\n")
+        message_id = mail.send_mail(email, rendered.subject, rendered.text, html=rendered.html)
         sent.append((email, message_id))
     for email, message_id in sent:
         db.session.add(
             AlertLogEntry(
-                project_id=project.id,
+                project_id=project_id,
                 workflow_id=workflow_id,
                 mail_message_id=message_id,
                 channel="email",

@@ -192,6 +192,24 @@ def test_delivered_over_smtp(db, project, flow, mail_queue, smtp_inbox):  # noqa
     [(recipients, message)] = smtp_inbox.messages
     assert recipients == [reader.email]
     assert message["Subject"] == f"[Ferry] Patient sync changed in {project.name} by Mere Editor"
-    body = message.get_content()
+    body = message.get_body(("plain",)).get_content()
     assert "(America/Los_Angeles)" in body and "CODE-MARKER-58213" not in body
     assert re.search(r"https?://\S+/unsubscribe/\S+", body)
+    html = message.get_body(("html",)).get_content()
+    assert "<li>Step added: Check with DHIS2</li>" in html
+    assert "CODE-MARKER-58213" not in html and "lambda" not in html
+
+
+def test_the_queued_job_runs_in_a_worker(db, project, flow, mail_queue):
+    """The job's dotted path and arguments work as a worker calls them."""
+    from tests.services.test_mail import run_mail_jobs
+
+    reader_email, project_name = person(project, Role.VIEWER, notices=True).email, project.name
+    store.delete_workflow(flow.id, project.id)
+    [job] = mail_queue.jobs
+    assert job.func_name == "workers.notice_jobs.change_notice"
+    run_mail_jobs(mail_queue)
+    [message] = mails(db)
+    assert message.to_address == reader_email
+    assert message.subject == f"[Ferry] Patient sync deleted in {project_name} by someone"
+    assert "/workflows/" not in message.text  # a deleted workflow has no page to open
