@@ -213,3 +213,25 @@ def test_the_queued_job_runs_in_a_worker(db, project, flow, mail_queue):
     assert message.to_address == reader_email
     assert message.subject == f"[Ferry] Patient sync deleted in {project_name} by someone"
     assert "/workflows/" not in message.text  # a deleted workflow has no page to open
+
+
+def test_deleting_on_the_workflows_page_names_the_signed_in_author(
+    db, project, flow, signed_in, user, mail_queue
+):
+    from tests.support import post_form
+
+    other = person(project, Role.VIEWER, notices=True)
+    member = db.session.scalar(
+        sa.select(ProjectMember).where(
+            ProjectMember.project_id == project.id, ProjectMember.user_id == user.id
+        )
+    )
+    member.workflow_change_notices = True  # the author asked too, and still hears nothing
+    db.session.commit()
+    base = f"/projects/{project.id}/workflows/{flow.id}/delete"
+    response = post_form(signed_in, base, base, {"confirm": "Patient sync"})
+    assert response.status_code == 302
+    assert run_notice_jobs(mail_queue) == 1
+    [message] = mails(db)
+    assert message.to_address == other.email
+    assert message.subject == f"[Ferry] Patient sync deleted in {project.name} by Test Person"

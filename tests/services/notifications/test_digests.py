@@ -291,3 +291,11 @@ def test_delivered_over_smtp_with_links(db, project, flow, mail_queue, smtp_inbo
     assert f'href="{history[0].replace("&", "&amp;")}"' in html
     assert "Timeout after 30 s" in html and "Succeeded" in html
     assert mail.outbox_enabled() is False
+
+
+def test_the_scheduler_runs_digests_every_few_minutes(app):
+    from workers.scheduler import periodic_tasks
+
+    with app.app_context():
+        [task] = [t for t in periodic_tasks() if t.name == "digests"]
+    assert task.function is digests.send_due and 60 <= task.every_s <= 600
