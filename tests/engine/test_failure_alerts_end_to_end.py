@@ -211,7 +211,9 @@ def test_a_failed_webhook_run_alerts_the_opted_in_member_within_10_seconds(alert
     assert arrived - started < 10
     (mail,) = stack.inbox.to(world.owner)
     assert mail["Subject"] == "[Ferry] Patient sync failed in Clinic intake"
-    text = mail.get_content()
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    html = mail.get_body(preferencelist=("html",)).get_content()
+    assert "Send to DHIS2" in html and PATIENT not in html
     assert "Failing step: Send to DHIS2" in text and "ZeroDivisionError" in text
     assert "(Europe/Berlin)" in text and f"{stack.base_url}/projects/" in text
     assert PATIENT not in text

@@ -174,38 +174,12 @@ def zone_of(time_zone: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def mail_text(
-    facts: AlertFacts,
-    time_zone: str,
-    *,
-    limit_note: str | None,
-    unsubscribe_workflow: str,
-    unsubscribe_project: str,
-) -> str:
-    """The plain-text body of a failure alert mail."""
-    parts = [
+def headline(facts: AlertFacts) -> str:
+    """ "Patient sync failed in Clinic intake."."""
+    return (
         f"{facts.workflow_name} {STATE_WORDS.get(facts.state, facts.state)} "
-        f"in {facts.project_name}.",
-        "",
-        f"State: {facts.state}",
-        f"Failing step: {facts.step_name or '(none: the run stopped before or between steps)'}",
-        f"Error: {facts.error}",
-        f"When: {local_time(facts.finished_at, time_zone)}",
-        "",
-        f"The run: {facts.run_url}",
-        f"History of {facts.workflow_name}: {facts.history_url}",
-    ]
-    if limit_note:
-        parts += ["", limit_note]
-    if facts.log_lines:
-        parts += ["", f"The last {len(facts.log_lines)} log lines:", *facts.log_lines]
-    parts += [
-        "",
-        "--",
-        f"Turn off these alerts for {facts.workflow_name}: {unsubscribe_workflow}",
-        f"Turn off all failure alerts for {facts.project_name}: {unsubscribe_project}",
-    ]
-    return "\n".join(parts) + "\n"
+        f"in {facts.project_name}."
+    )
 
 
 def _strings(value: object, found: list[str]) -> None:

@@ -20,7 +20,7 @@ from app.extensions import MAIL_QUEUE, db, queue
 from app.models import Project, ProjectMember, Run, User, Workflow
 from app.models.base import utcnow
 from app.models.notifications import AlertLogEntry, WorkflowAlertChoice
-from app.services.mail import send_mail
+from app.services.mail import render_mail, send_mail
 from app.services.notifications import alert_content, rate_limit
 from app.services.notifications.alert_queue import ALERT_STATES
 from app.services.notifications.links import FAILURE_ALERTS, Unsubscribe, unsubscribe_url
@@ -122,18 +122,20 @@ def _mail_alert(
             f"You will get no more alerts for {facts.workflow_name} until {until}; "
             "a summary follows."
         )
-    text = alert_content.mail_text(
-        facts,
-        person.time_zone,
+    rendered = render_mail(
+        "failure_alert",
+        facts=facts,
+        headline=alert_content.headline(facts),
+        when=alert_content.local_time(facts.finished_at, person.time_zone),
         limit_note=note,
-        unsubscribe_workflow=unsubscribe_url(
+        unsubscribe_url=unsubscribe_url(
             Unsubscribe(person.user_id, project.id, FAILURE_ALERTS, facts.workflow_id)
         ),
-        unsubscribe_project=unsubscribe_url(
+        project_unsubscribe_url=unsubscribe_url(
             Unsubscribe(person.user_id, project.id, FAILURE_ALERTS)
         ),
     )
-    return send_mail(person.email, facts.subject, text)
+    return send_mail(person.email, facts.subject, rendered.text, html=rendered.html)
 
 
 def _queue_http(project: Project, run: Run) -> None:
@@ -205,21 +207,20 @@ def send_summary(summary: rate_limit.WindowSummary) -> None:
     line = (
         f"{summary.count} more {runs} of {workflow.name} failed between {start} and {end} ({zone})."
     )
-    text = "\n".join(
-        [
-            line,
-            "",
-            f"See them: {link}",
-            "",
-            "--",
-            f"Turn off these alerts for {workflow.name}: "
-            + unsubscribe_url(Unsubscribe(user_id, project.id, FAILURE_ALERTS, workflow.id)),
-            f"Turn off all failure alerts for {project.name}: "
-            + unsubscribe_url(Unsubscribe(user_id, project.id, FAILURE_ALERTS)),
-        ]
+    rendered = render_mail(
+        "alert_summary",
+        count=summary.count,
+        runs=runs,
+        workflow_name=workflow.name,
+        project_name=project.name,
+        line=line,
+        history_url=link,
+        unsubscribe_url=unsubscribe_url(
+            Unsubscribe(user_id, project.id, FAILURE_ALERTS, workflow.id)
+        ),
+        project_unsubscribe_url=unsubscribe_url(Unsubscribe(user_id, project.id, FAILURE_ALERTS)),
     )
-    subject = f"[Ferry] {summary.count} more {runs} of {workflow.name} failed in {project.name}"
-    message_id = send_mail(person.email, subject, text + "\n")
+    message_id = send_mail(person.email, rendered.subject, rendered.text, html=rendered.html)
     db.session.add(
         AlertLogEntry(
             project_id=project.id,

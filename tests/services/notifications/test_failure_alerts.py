@@ -179,10 +179,24 @@ def test_the_alert_says_what_failed_where_and_when_and_nothing_private(db, clien
     assert parse_qs(url.query) == {"workflow": [str(workflow.id)]}
     links = [line.rsplit(" ", 1)[1] for line in text.splitlines() if line.startswith("Turn off")]
     tokens = [read_unsubscribe_token(link.rsplit("/", 1)[1]) for link in links]
-    assert [(t.user_id, t.project_id, t.kind, t.workflow_id) for t in tokens] == [
-        (user.id, project.id, FAILURE_ALERTS, workflow.id),
-        (user.id, project.id, FAILURE_ALERTS, None),
-    ]
+    assert sorted(
+        [(t.user_id, t.project_id, t.kind, t.workflow_id) for t in tokens], key=str
+    ) == sorted(
+        [
+            (user.id, project.id, FAILURE_ALERTS, workflow.id),
+            (user.id, project.id, FAILURE_ALERTS, None),
+        ],
+        key=str,
+    )
+    # The HTML alternative says the same, with the same links, and nothing private either.
+    html = mail.html
+    assert (
+        "Patient sync failed in Clinic intake." in html
+        and "HTTPError: 401 for *** using ***" in html
+    )
+    assert SECRET not in html and PATIENT not in html
+    for link in links:
+        assert link in html
 
 
 def test_log_lines_only_when_the_project_asks_and_then_scrubbed(db, client, user, alerting):
@@ -196,6 +210,8 @@ def test_log_lines_only_when_the_project_asks_and_then_scrubbed(db, client, user
     assert "line 11" in mail.text and "line 10\n" not in mail.text  # the last 20 only
     assert "posting *** with password ***" in mail.text
     assert SECRET not in mail.text and PATIENT not in mail.text
+    assert "posting *** with password ***" in mail.html
+    assert SECRET not in mail.html and PATIENT not in mail.html
 
 
 def test_no_alert_for_success_or_a_project_being_deleted(db, client, user, alerting):
