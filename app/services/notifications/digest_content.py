@@ -9,6 +9,7 @@ dataclip value reaches a digest.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,8 @@ from app.services.credentials.store import display_masker
 from app.services.history.filters import HistoryFilter
 
 TOP_ERRORS = 3
+_QUOTED = re.compile(r"""(['"])(?:(?!\1).){1,300}\1""")
+_LONG_NUMBER = re.compile(r"\d{6,}")
 ERROR_LIMIT = 300
 # What counts as unsuccessful (cancelled is someone's choice, not a failure).
 UNSUCCESSFUL = ("failed", "crashed", "killed", "exception", "lost")
@@ -133,7 +136,7 @@ def history_url(
     return f"{base}/projects/{project_id}/history?{urlencode(wanted.to_args(), doseq=True)}"
 
 
-def _scrubbers(project_id: uuid.UUID, run_ids: list[uuid.UUID]) -> dict[uuid.UUID, Scrubber]:
+def _scrubbers(project_id: uuid.UUID, run_ids: list[uuid.UUID]) -> dict[uuid.UUID, _Masker]:
     """A masker per sample run: the project's and its steps' credential values and the
     string values of that run's input. Two queries, however many errors."""
     if not run_ids:
@@ -156,13 +159,25 @@ def _scrubbers(project_id: uuid.UUID, run_ids: list[uuid.UUID]) -> dict[uuid.UUI
         values: list[str] = []
         _strings(body, values)
         _strings(raw_body, values)
-        scrubbers[run_id] = Scrubber([*secrets, *values])
+        scrubbers[run_id] = _Masker(Scrubber([*secrets, *values]), body or raw_body)
     return scrubbers
 
 
-def _clean(scrubber: Scrubber | None, message: str) -> str:
+@dataclass(frozen=True)
+class _Masker:
+    scrubber: Scrubber
+    # False when the input is gone (retention, deleted): its values are unknown, so every
+    # quoted part and long number of the message is masked instead.
+    input_known: object
+
+
+def _clean(masker: _Masker | None, message: str) -> str:
     text = " ".join((message or "").split())
-    text = scrubber.scrub_text(text) if scrubber is not None else text
+    if masker is not None:
+        text = masker.scrubber.scrub_text(text)
+    if masker is None or not masker.input_known:
+        text = _QUOTED.sub(lambda m: f"{m[1]}***{m[1]}", text)
+        text = _LONG_NUMBER.sub("***", text)
     return text if len(text) <= ERROR_LIMIT else text[: ERROR_LIMIT - 1] + "…"
 
 

@@ -299,3 +299,18 @@ def test_the_scheduler_runs_digests_every_few_minutes(app):
     with app.app_context():
         [task] = [t for t in periodic_tasks() if t.name == "digests"]
     assert task.function is digests.send_due and 60 <= task.every_s <= 600
+
+
+def test_errors_of_runs_whose_input_is_gone_lose_quoted_parts_and_long_numbers(
+    db, project, flow, mail_queue
+):
+    person = subscriber(project, "UTC", "daily", hour=0)
+    order = failed(flow, utc("2026-05-31T10:00"), "No patient 'Hemi Walker' with NHI 2026053112")
+    run = db.session.scalar(sa.select(Run).where(Run.work_order_id == order.id))
+    run.dataclip_id = None  # the input was removed by the retention policy
+    db.session.commit()
+    assert digests.send_due(utc("2026-06-01T00:30")) == 1
+    [message] = mails_to(person.email)
+    assert "1 x No patient '***' with NHI ***" in message.text
+    assert "Hemi" not in message.text and "2026053112" not in message.text
+    assert "Hemi" not in message.html
