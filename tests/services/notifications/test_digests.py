@@ -314,3 +314,49 @@ def test_errors_of_runs_whose_input_is_gone_lose_quoted_parts_and_long_numbers(
     assert "1 x No patient '***' with NHI ***" in message.text
     assert "Hemi" not in message.text and "2026053112" not in message.text
     assert "Hemi" not in message.html
+
+
+def test_two_schedulers_at_once_send_one_digest(app):
+    """Two schedulers, each with its own session and connection, run the task at the same
+    moment against committed rows: one digest in all."""
+    import threading
+
+    from app.extensions import db as _db
+
+    with app.app_context():
+        queue = Queue(MAIL_QUEUE, connection=redis_client())
+        owner = factories.user()
+        project = factories.project(owner, f"Race {uuid.uuid4().hex[:6]}")
+        factories.workflow(project)
+        member = _member(project.id, owner.id)
+        member.digest, member.digest_hour = DigestFrequency.DAILY, 0
+        _db.session.commit()
+        project_id, owner_id, email = project.id, owner.id, owner.email
+        _db.session.remove()
+    barrier, results = threading.Barrier(2), []
+
+    def scheduler():
+        with app.app_context():
+            barrier.wait()
+            try:
+                results.append(digests.send_due(LA_MORNING))
+            finally:
+                _db.session.remove()
+
+    try:
+        threads = [threading.Thread(target=scheduler) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert sorted(results) == [0, 1]
+        with app.app_context():
+            assert len(mails_to(email)) == 1
+    finally:
+        with app.app_context():
+            _db.session.execute(sa.delete(MailMessage).where(MailMessage.to_address == email))
+            _db.session.execute(sa.text("DELETE FROM projects WHERE id = :p"), {"p": project_id})
+            _db.session.execute(sa.text("DELETE FROM users WHERE id = :u"), {"u": owner_id})
+            _db.session.commit()
+            _db.session.remove()
+            queue.empty()
