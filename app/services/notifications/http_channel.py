@@ -116,6 +116,8 @@ def deliver(entry_id: uuid.UUID, last: bool = False, extra: dict | None = None) 
 
 def post(url: str, body: bytes, secret: str | None, allowlist: list) -> None:
     """POST `body` to `url` within the egress policy; ChannelRefused says why not."""
+    if any(ord(ch) < 33 or ord(ch) == 127 for ch in url) or len(url) > 2000:
+        raise ChannelRefused("The endpoint URL is not valid: it has spaces or control characters.")
     try:
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)

@@ -392,3 +392,92 @@ def test_test_alert_reaches_the_admin_and_is_logged(db, user, alerting):
     assert "/unsubscribe/" in mail.text
     entry = db.session.scalars(select(AlertLogEntry).where(AlertLogEntry.kind == "test")).one()
     assert (entry.recipient, entry.mail_message_id) == (user.email, message_id)
+
+
+@pytest.mark.parametrize(
+    ("url", "allowlist", "why"),
+    [
+        ("ftp://example.org/x", [], "must start with http"),
+        ("http:///no-host", [], "must start with http"),
+        ("http://example.org:99999/x", [], "not valid"),
+        ("http://localhost:8080/x", [], "loopback"),
+        ("http://[::1]:8080/x", ["127.0.0.1"], "loopback"),
+        ("http://10.0.0.5/x", ["10.0.0.6"], "private"),
+        ("http://169.254.169.254/latest", [], "link-local"),
+        ("http://no-such-host.invalid/x", [], "Could not resolve"),
+        ("http://exa\x00mple.org/x", [], "not valid"),
+        ("http://example.org/a b", [], "not valid"),
+    ],
+)
+def test_http_channel_refuses_bad_or_internal_endpoints(url, allowlist, why):
+    with pytest.raises(http_channel.ChannelRefused, match=why):
+        http_channel.post(url, b"{}", None, allowlist)
+
+
+def test_http_channel_failure_is_logged_and_raised_for_a_retry(
+    db, client, user, alerting, mail_queue
+):
+    project, workflow = alerting
+
+    class Refuser(Receiver):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(500)
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Refuser)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        project.alert_webhook_url = f"http://127.0.0.1:{port}/x"
+        project.egress_allowlist = [f"127.0.0.1:{port}"]
+        db.session.commit()
+        run_id = fail_run(client, workflow)
+        failure_alerts.alert_for_run(run_id)
+        job = next(j for j in mail_queue.jobs if j.func_name == failure_alerts.HTTP_JOB)
+        assert job.retries_left == 2
+        with pytest.raises(http_channel.ChannelRefused, match="answered 500"):
+            http_channel.deliver(uuid.UUID(job.args[0]))
+    finally:
+        server.shutdown()
+        server.server_close()
+    entry = db.session.get(AlertLogEntry, uuid.UUID(job.args[0]))
+    db.session.refresh(entry)
+    assert (entry.status, entry.detail) == ("failed", "127.0.0.1 answered 500.")
+
+
+def test_a_run_marked_lost_queues_its_alert(db, client, alerting, mail_queue):
+    _, workflow = alerting
+    response = client.post(f"/i/{workflow.trigger_id}", json={"n": 1})
+    run = claims.claim(uuid.UUID(response.get_json()["run_id"]), "worker:1")
+    from app.models import Run
+
+    db.session.execute(
+        update(Run).where(Run.id == run.id).values(heartbeat_at=utcnow() - timedelta(minutes=5))
+    )
+    db.session.commit()
+    mail_queue.empty()
+    assert lifecycle.mark_lost(timedelta(seconds=20)) == [run.id]
+    assert [j.args for j in mail_queue.jobs] == [(str(run.id),)]
+
+
+def test_an_unknown_time_zone_reads_as_utc(db, client, user, alerting):
+    _, workflow = alerting
+    user.time_zone = "Mars/Olympus_Mons"
+    db.session.commit()
+    failure_alerts.alert_for_run(fail_run(client, workflow, logs=False))
+    (mail,) = mails(db, user.email)
+    assert "(UTC)" in mail.text
+
+
+def test_a_summary_is_not_sent_to_someone_who_turned_alerts_off_meanwhile(
+    db, client, user, alerting
+):
+    project, workflow = alerting
+    for _ in range(4):
+        failure_alerts.alert_for_run(fail_run(client, workflow, logs=False))
+    member_of(project, user).failure_alerts = False
+    db.session.execute(update(AlertWindow).values(ends_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    assert failure_alerts.send_due_summaries() == 1  # claimed, but nobody to tell
+    assert [m for m in mails(db, user.email) if "more run" in m.subject] == []
