@@ -123,6 +123,11 @@ def test_due_only_on_the_send_day_after_the_hour_in_the_members_zone(app):
     assert digests.due_period(DigestFrequency.NEVER, 0, la, LA_MORNING) is None
     assert digests.due_period(DigestFrequency.WEEKLY, 7, la, LA_MORNING).key == "weekly:2026-W22"
     assert digests.due_period(DigestFrequency.MONTHLY, 7, la, LA_MORNING).key == "monthly:2026-05"
+    # The day summer time starts there has 23 hours.
+    spring = digests.due_period(
+        DigestFrequency.DAILY, 7, la, datetime(2026, 3, 9, 15, 0, tzinfo=UTC)
+    )
+    assert (spring.start, spring.end) == (utc("2026-03-08T08:00"), utc("2026-03-09T07:00"))
     # An unknown stored zone falls back to UTC instead of failing the whole task.
     assert digests.due_period(DigestFrequency.DAILY, 7, "Mars/Olympus", LA_MORNING).start == (
         utc("2026-05-31T00:00")
