@@ -481,3 +481,30 @@ def test_a_summary_is_not_sent_to_someone_who_turned_alerts_off_meanwhile(
     db.session.commit()
     assert failure_alerts.send_due_summaries() == 1  # claimed, but nobody to tell
     assert [m for m in mails(db, user.email) if "more run" in m.subject] == []
+
+
+def test_redis_down_when_the_run_ends_loses_no_alert(app, db, client, alerting, mail_queue):
+    from redis import Redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    from app.models import Run
+    from tests.support import free_port
+
+    _, workflow = alerting
+    working = app.extensions["ferry_redis"]
+    # No retries: redis-py would otherwise back off for seconds on every call.
+    app.extensions["ferry_redis"] = Redis(
+        port=free_port(), socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0)
+    )
+    try:
+        run_id = fail_run(client, workflow)  # ends without raising, its alert not queued
+    finally:
+        app.extensions["ferry_redis"] = working
+    assert mail_queue.jobs == []
+    db.session.execute(
+        update(Run).where(Run.id == run_id).values(finished_at=utcnow() - timedelta(seconds=30))
+    )
+    db.session.commit()
+    assert alert_queue.sweep() == 1
+    assert [j.args for j in mail_queue.jobs] == [(str(run_id),)]
