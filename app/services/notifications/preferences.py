@@ -1,6 +1,6 @@
 """A member's own notification choices in a project (failure alerts, per-workflow overrides,
-digest frequency and hour, workflow change notices), the user's time zone, and what a signed
-"turn off these alerts" link turns off.
+digest frequency and hour, workflow change notices) and the user's time zone. What a signed
+"turn off these alerts" link turns off is in unsubscribe.py.
 
 Nobody changes another member's choices: every function here acts on the caller's own
 membership (or, for a signed link, on the membership the link names). Each change is audited
@@ -17,11 +17,10 @@ from functools import cache
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import DigestFrequency, Project, ProjectMember, Role, User, Workflow
+from app.models import DigestFrequency, ProjectMember, Role, User, Workflow
 from app.models.notifications import WorkflowAlertChoice
 from app.services import audit
 from app.services.errors import Invalid, NotFound
-from app.services.notifications import links
 
 ITEM = "project_member"
 # A per-workflow choice: follow the member's project-wide setting, or override it.
@@ -80,12 +79,12 @@ def my_choices(project_id: uuid.UUID, user_id: uuid.UUID) -> MyChoices | None:
     member = member_for(project_id, user_id)
     if member is None:
         return None
-    overrides = _overrides(member.id)
+    chosen = overrides(member.id)
     workflows = [
         WorkflowChoice(
             workflow.id,
             workflow.name,
-            AS_PROJECT if workflow.id not in overrides else (ON if overrides[workflow.id] else OFF),
+            AS_PROJECT if workflow.id not in chosen else (ON if chosen[workflow.id] else OFF),
         )
         for workflow in project_workflows(project_id)
     ]
@@ -126,23 +125,23 @@ def update_my_choices(
                 f"Choose on, off or “as my project setting” for {workflows[workflow_id].name}.",
             )
         wanted[workflow_id] = value
-    changes = _set(
+    changes = set_values(
         member,
         failure_alerts=bool(failure_alerts),
         digest=frequency,
         digest_hour=hour,
         workflow_change_notices=bool(change_notices),
     )
-    overrides = _overrides(member.id)
+    chosen = overrides(member.id)
     for workflow_id, choice in wanted.items():
-        before = overrides.get(workflow_id)
+        before = chosen.get(workflow_id)
         after = None if choice == AS_PROJECT else choice == ON
         if before == after:
             continue
-        _store_override(member.id, workflow_id, after)
+        store_override(member.id, workflow_id, after)
         changes[f"workflow {workflows[workflow_id].name}"] = [
-            _label(before),
-            _label(after),
+            choice_label(before),
+            choice_label(after),
         ]
     if changes:
         audit.record(
@@ -203,96 +202,8 @@ def set_time_zone(user_id: uuid.UUID, zone: object) -> User:
     return user
 
 
-@dataclass(frozen=True)
-class UnsubscribeTarget:
-    """What a signed link would turn off, in words, and for whom."""
-
-    request: links.Unsubscribe
-    email: str
-    project: str
-    workflow: str | None
-    what: str
-    already_off: bool
-
-
-def describe_unsubscribe(token: object) -> UnsubscribeTarget:
-    """What the link's token turns off; Invalid for a changed or unknown token, or one whose
-    member, project or workflow is gone."""
-    request = links.read_unsubscribe_token(token)  # type: ignore[arg-type]
-    member, user, project, workflow = _link_rows(request)
-    if request.kind == links.FAILURE_ALERTS and workflow is not None:
-        what = f"failure alerts for the workflow “{workflow.name}”"
-        override = _overrides(member.id).get(workflow.id)
-        already_off = override is False or (override is None and not member.failure_alerts)
-    elif request.kind == links.FAILURE_ALERTS:
-        what = "failure alerts for every workflow of the project"
-        already_off = not member.failure_alerts and not any(_overrides(member.id).values())
-    elif request.kind == links.DIGEST:
-        what = f"the {member.digest.value} digest"
-        already_off = member.digest is DigestFrequency.NEVER
-        if already_off:
-            what = "the digest"
-    else:
-        what = "workflow change notices"
-        already_off = not member.workflow_change_notices
-    return UnsubscribeTarget(
-        request, user.email, project.name, workflow.name if workflow else None, what, already_off
-    )
-
-
-def unsubscribe(token: object) -> UnsubscribeTarget:
-    """Turn off what the link names (only ever off); audited as done by the link's user."""
-    target = describe_unsubscribe(token)
-    request = target.request
-    member, _user, _project, workflow = _link_rows(request)
-    if request.kind == links.FAILURE_ALERTS and workflow is not None:
-        before = _overrides(member.id).get(workflow.id)
-        _store_override(member.id, workflow.id, False)
-        changes = {f"workflow {workflow.name}": [_label(before), _label(False)]}
-    elif request.kind == links.FAILURE_ALERTS:
-        # "Every workflow": the per-workflow overrides that turned some back on go too.
-        changes = _set(member, failure_alerts=False)
-        for workflow_id, enabled in _overrides(member.id).items():
-            if enabled:
-                _store_override(member.id, workflow_id, None)
-                changes.setdefault("workflow overrides", ["on for some", "removed"])
-    elif request.kind == links.DIGEST:
-        changes = _set(member, digest=DigestFrequency.NEVER)
-    else:
-        changes = _set(member, workflow_change_notices=False)
-    if changes:
-        changes["via"] = "link in a mail"
-        audit.record(
-            ITEM,
-            member.id,
-            "notification_choices_changed",
-            request.user_id,
-            changes,
-            project_id=request.project_id,
-        )
-    db.session.commit()
-    return target
-
-
-def _link_rows(request: links.Unsubscribe):
-    gone = Invalid(
-        "token",
-        "This link no longer applies: the project, the workflow or your membership is gone.",
-    )
-    member = member_for(request.project_id, request.user_id)
-    project = db.session.get(Project, request.project_id)
-    user = db.session.get(User, request.user_id)
-    if member is None or project is None or user is None or project.deletion_requested_at:
-        raise gone
-    workflow = None
-    if request.workflow_id is not None:
-        workflow = db.session.get(Workflow, request.workflow_id)
-        if workflow is None or workflow.project_id != project.id or workflow.deleted_at:
-            raise gone
-    return member, user, project, workflow
-
-
-def _overrides(member_id: uuid.UUID) -> dict[uuid.UUID, bool]:
+def overrides(member_id: uuid.UUID) -> dict[uuid.UUID, bool]:
+    """The member's per-workflow choices: workflow id -> on (True) or off (False)."""
     return dict(
         db.session.execute(
             select(WorkflowAlertChoice.workflow_id, WorkflowAlertChoice.enabled).where(
@@ -302,7 +213,7 @@ def _overrides(member_id: uuid.UUID) -> dict[uuid.UUID, bool]:
     )
 
 
-def _store_override(member_id: uuid.UUID, workflow_id: uuid.UUID, enabled: bool | None) -> None:
+def store_override(member_id: uuid.UUID, workflow_id: uuid.UUID, enabled: bool | None) -> None:
     """Set (True/False) or remove (None) the member's override for one workflow."""
     row = db.session.scalar(
         select(WorkflowAlertChoice).where(
@@ -322,11 +233,13 @@ def _store_override(member_id: uuid.UUID, workflow_id: uuid.UUID, enabled: bool 
     db.session.flush()
 
 
-def _label(value: bool | None) -> str:
+def choice_label(value: bool | None) -> str:
+    """A per-workflow choice in words, for the audit log."""
     return "as the project setting" if value is None else ("on" if value else "off")
 
 
-def _set(member: ProjectMember, **values: object) -> dict[str, list]:
+def set_values(member: ProjectMember, **values: object) -> dict[str, list]:
+    """Set each attribute; the [before, after] pair of each one that changed."""
     changes: dict[str, list] = {}
     for name, value in values.items():
         before = getattr(member, name)

@@ -15,7 +15,7 @@ from wtforms import ValidationError
 
 from app.extensions import csrf
 from app.services.errors import Invalid
-from app.services.notifications import preferences
+from app.services.notifications import unsubscribe as links_service
 from app.web.notifications.blueprint import bp
 from app.web.notifications.forms import ConfirmForm
 
@@ -26,7 +26,7 @@ ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 def unsubscribe(token: str):
     """What the link turns off, and the button that does it."""
     try:
-        target = preferences.describe_unsubscribe(token)
+        target = links_service.describe_unsubscribe(token)
     except Invalid as error:
         return _refused(error.message)
     return _render(target=target, form=ConfirmForm())
@@ -47,7 +47,7 @@ def confirm_unsubscribe(token: str):
                 title="Form expired",
             )
     try:
-        target = preferences.unsubscribe(token)
+        target = links_service.unsubscribe(token)
     except Invalid as error:
         return _refused(error.message)
     if one_click:
