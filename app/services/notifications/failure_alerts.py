@@ -238,22 +238,15 @@ def send_summary(summary: rate_limit.WindowSummary) -> None:
 
 def send_test_alert(project: Project, user: User) -> uuid.UUID:
     """Send `user` a test alert of `project` (they asked for it on the settings page), past
-    the rate limit and their own choices; returns the mail message id."""
-    now = utcnow()
-    text = "\n".join(
-        [
-            f"This is a test alert from Ferry for the project {project.name}.",
-            "",
-            "When a run fails, an alert like this names the workflow, the state, the failing "
-            "step and the error message, with links to the run and to the workflow's history.",
-            f"Sent: {alert_content.local_time(now, user.time_zone)}",
-            "",
-            "--",
-            f"Turn off all failure alerts for {project.name}: "
-            + unsubscribe_url(Unsubscribe(user.id, project.id, FAILURE_ALERTS)),
-        ]
+    the rate limit and their own choices, and the same test to the project's HTTP endpoint
+    when it has one; returns the mail message id. Only stores and queues: the jobs send."""
+    rendered = render_mail(
+        "test_alert",
+        project_name=project.name,
+        when=alert_content.local_time(utcnow(), user.time_zone),
+        unsubscribe_url=unsubscribe_url(Unsubscribe(user.id, project.id, FAILURE_ALERTS)),
     )
-    message_id = send_mail(user.email, f"[Ferry] Test alert for {project.name}", text + "\n")
+    message_id = send_mail(user.email, rendered.subject, rendered.text, html=rendered.html)
     db.session.add(
         AlertLogEntry(
             project_id=project.id,
@@ -266,6 +259,18 @@ def send_test_alert(project: Project, user: User) -> uuid.UUID:
         )
     )
     db.session.commit()
+    if project.alert_webhook_url:
+        entry = AlertLogEntry(
+            project_id=project.id,
+            channel="http",
+            kind="test",
+            recipient=_http_host(project),
+            status="queued",
+            detail=f"A test alert {user.email} sent.",
+        )
+        db.session.add(entry)
+        db.session.commit()
+        queue(MAIL_QUEUE).enqueue(HTTP_JOB, str(entry.id), retry=Retry(max=2, interval=[5, 30]))
     return message_id
 
 

@@ -87,7 +87,14 @@ def deliver(entry_id: uuid.UUID, last: bool = False, extra: dict | None = None) 
         entry.status, entry.detail = "failed", "The project has no HTTP endpoint any more."
         db.session.commit()
         return entry.status
-    if entry.kind == "summary":
+    if entry.kind == "test":
+        payload = {
+            "type": "test",
+            "project": {"id": str(project.id), "name": project.name},
+            "time": entry.inserted_at.isoformat(),
+            "message": "A test alert from Ferry: failure alerts will arrive here as JSON.",
+        }
+    elif entry.kind == "summary":
         workflow = db.session.get(Workflow, entry.workflow_id)
         payload = summary_payload(project, workflow, extra or {}) if workflow else None
     else:

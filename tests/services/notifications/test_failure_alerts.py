@@ -390,8 +390,28 @@ def test_test_alert_reaches_the_admin_and_is_logged(db, user, alerting):
     assert mail.to_address == user.email
     assert mail.subject == "[Ferry] Test alert for Clinic intake"
     assert "/unsubscribe/" in mail.text
+    assert "Test alert" in mail.html or "test alert" in mail.html
     entry = db.session.scalars(select(AlertLogEntry).where(AlertLogEntry.kind == "test")).one()
     assert (entry.recipient, entry.mail_message_id) == (user.email, message_id)
+
+
+def test_test_alert_also_reaches_the_http_endpoint_signed(db, user, alerting, receiver, mail_queue):
+    project, _ = alerting
+    port = receiver.server_address[1]
+    project.alert_webhook_url = f"http://127.0.0.1:{port}/hooks"
+    project.alert_webhook_secret_encrypted = encrypt_text("hook secret")
+    project.egress_allowlist = [f"127.0.0.1:{port}"]
+    db.session.commit()
+    failure_alerts.send_test_alert(project, user)
+    job = next(j for j in mail_queue.jobs if j.func_name == failure_alerts.HTTP_JOB)
+    assert http_channel.deliver(uuid.UUID(job.args[0])) == "sent"
+    ((headers, body),) = Receiver.received
+    assert headers["X-Ferry-Signature"] == http_channel.signature("hook secret", body)
+    assert json.loads(body)["type"] == "test"
+    logged = db.session.scalars(
+        select(AlertLogEntry.channel).where(AlertLogEntry.kind == "test")
+    ).all()
+    assert sorted(logged) == ["email", "http"]
 
 
 @pytest.mark.parametrize(
