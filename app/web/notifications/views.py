@@ -88,7 +88,7 @@ def update_project(project_id: uuid.UUID):
 @bp.post(PREFIX + "/test")
 @login_required
 def send_test(project_id: uuid.UUID):
-    """Send the signed-in admin a test alert by mail."""
+    """Send the signed-in admin a test alert (and the HTTP channel, when one is set)."""
     access = project_access(project_id, Role.ADMIN)
     try:
         failure_alerts.send_test_alert(access.project, current_user)
