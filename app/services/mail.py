@@ -41,7 +41,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from flask import current_app
 from rq import Retry
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.extensions import MAIL_QUEUE, db, queue
 from app.models import MailMessage, MailStatus
@@ -141,6 +141,7 @@ def deliver(message_id: uuid.UUID) -> MailStatus:
     message.attempts += 1
     if not mail_url:
         message.status = MailStatus.OUTBOX
+        _alert_log_follows(message)
         db.session.commit()
         return message.status
     server = SmtpServer.from_url(mail_url, current_app.config["FERRY_SETTINGS"].base_url)
@@ -149,13 +150,40 @@ def deliver(message_id: uuid.UUID) -> MailStatus:
     except (OSError, smtplib.SMTPException) as error:
         message.status = MailStatus.FAILED
         message.error = f"{type(error).__name__}: {error}"[:2000]
+        _alert_log_follows(message)
         db.session.commit()
         raise
     message.status, message.error, message.sent_at = MailStatus.SENT, None, utcnow()
+    _alert_log_follows(message)
     # Once delivered the bodies are not kept: mails carry one-time links.
     message.text, message.html = "", None
     db.session.commit()
     return message.status
+
+
+def _alert_log_follows(message: MailMessage) -> None:
+    """The alert log entries of this message take its outcome (in the caller's commit), so
+    admins read there what was sent and what failed. See also
+    `notifications.failure_alerts.follow_mail`, which covers an entry named after delivery."""
+    from app.models.notifications import AlertLogEntry
+
+    status, detail = alert_log_status(message)
+    db.session.execute(
+        update(AlertLogEntry)
+        .where(AlertLogEntry.mail_message_id == message.id)
+        .values(status=status, detail=detail)
+    )
+
+
+def alert_log_status(message: MailMessage) -> tuple[str, str]:
+    """The alert log's status and detail for a message's delivery outcome."""
+    if message.status is MailStatus.SENT:
+        return "sent", ""
+    if message.status is MailStatus.OUTBOX:
+        return "sent", "Kept in the development outbox: MAIL_URL is not set."
+    if message.status is MailStatus.FAILED:
+        return "failed", f"Not delivered yet (attempt {message.attempts}): {message.error}"[:1000]
+    return "queued", ""
 
 
 def outbox() -> list[MailMessage]:

@@ -17,10 +17,10 @@ from rq import Retry
 from sqlalchemy import select
 
 from app.extensions import MAIL_QUEUE, db, queue
-from app.models import Project, ProjectMember, Run, User, Workflow
+from app.models import MailMessage, MailStatus, Project, ProjectMember, Run, User, Workflow
 from app.models.base import utcnow
 from app.models.notifications import AlertLogEntry, WorkflowAlertChoice
-from app.services.mail import render_mail, send_mail
+from app.services.mail import alert_log_status, render_mail, send_mail
 from app.services.notifications import alert_content, rate_limit
 from app.services.notifications.alert_queue import ALERT_STATES
 from app.services.notifications.links import FAILURE_ALERTS, Unsubscribe, unsubscribe_url
@@ -105,7 +105,7 @@ def alert_for_run(run_id: uuid.UUID) -> int:
                 db.session.commit()
                 continue
             entry.mail_message_id = _mail_alert(project, facts, person, decision)
-            db.session.commit()
+            follow_mail(entry)
             sent += 1
     if project.alert_webhook_url and ("http", _http_host(project)) not in already:
         _queue_http(project, run)
@@ -221,7 +221,7 @@ def send_summary(summary: rate_limit.WindowSummary) -> None:
         project_unsubscribe_url=unsubscribe_url(Unsubscribe(user_id, project.id, FAILURE_ALERTS)),
     )
     message_id = send_mail(person.email, rendered.subject, rendered.text, html=rendered.html)
-    db.session.add(
+    follow_mail(
         AlertLogEntry(
             project_id=project.id,
             workflow_id=workflow.id,
@@ -233,7 +233,6 @@ def send_summary(summary: rate_limit.WindowSummary) -> None:
             detail=line,
         )
     )
-    db.session.commit()
 
 
 def send_test_alert(project: Project, user: User) -> uuid.UUID:
@@ -247,7 +246,7 @@ def send_test_alert(project: Project, user: User) -> uuid.UUID:
         unsubscribe_url=unsubscribe_url(Unsubscribe(user.id, project.id, FAILURE_ALERTS)),
     )
     message_id = send_mail(user.email, rendered.subject, rendered.text, html=rendered.html)
-    db.session.add(
+    follow_mail(
         AlertLogEntry(
             project_id=project.id,
             mail_message_id=message_id,
@@ -258,7 +257,6 @@ def send_test_alert(project: Project, user: User) -> uuid.UUID:
             detail="A test alert an admin sent to themselves.",
         )
     )
-    db.session.commit()
     if project.alert_webhook_url:
         entry = AlertLogEntry(
             project_id=project.id,
@@ -272,6 +270,22 @@ def send_test_alert(project: Project, user: User) -> uuid.UUID:
         db.session.commit()
         queue(MAIL_QUEUE).enqueue(HTTP_JOB, str(entry.id), retry=Retry(max=2, interval=[5, 30]))
     return message_id
+
+
+def follow_mail(entry: AlertLogEntry) -> None:
+    """Save `entry` naming its mail message, then take the message's outcome if delivery
+    already ended: a delivery that finished before this commit could not update the entry
+    (`mail.deliver` updates the entries naming its message), one after it does."""
+    db.session.add(entry)
+    db.session.commit()
+    message = db.session.scalars(
+        select(MailMessage)
+        .where(MailMessage.id == entry.mail_message_id)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if message is not None and message.status is not MailStatus.QUEUED:
+        entry.status, entry.detail = alert_log_status(message)
+        db.session.commit()
 
 
 def _log(run: Run, channel: str, kind: str, recipient: str, status: str) -> AlertLogEntry:

@@ -528,3 +528,52 @@ def test_redis_down_when_the_run_ends_loses_no_alert(app, db, client, alerting, 
     db.session.commit()
     assert alert_queue.sweep() == 1
     assert [j.args for j in mail_queue.jobs] == [(str(run_id),)]
+
+
+def test_the_alert_log_follows_the_mail_delivery(db, client, user, alerting):
+    from app.services import mail
+
+    _, workflow = alerting
+    run_id = fail_run(client, workflow)
+    failure_alerts.alert_for_run(run_id)
+    entry = db.session.scalars(select(AlertLogEntry).where(AlertLogEntry.run_id == run_id)).one()
+    assert entry.status == "queued"
+    mail.deliver(entry.mail_message_id)  # no MAIL_URL: the development outbox
+    db.session.refresh(entry)
+    assert entry.status == "sent" and "outbox" in entry.detail
+    # A delivery that ended before the entry named its message is read back at once.
+    message_id = mail.send_mail(user.email, "Hello", "Text")
+    mail.deliver(message_id)
+    late = AlertLogEntry(
+        project_id=entry.project_id,
+        mail_message_id=message_id,
+        channel="email",
+        kind="test",
+        recipient=user.email,
+        status="queued",
+    )
+    failure_alerts.follow_mail(late)
+    assert late.status == "sent"
+
+
+def test_a_failed_delivery_shows_as_failed_in_the_alert_log(app, db, client, user, alerting):
+    import dataclasses
+
+    from app.services import mail
+    from tests.support import free_port
+
+    _, workflow = alerting
+    run_id = fail_run(client, workflow)
+    failure_alerts.alert_for_run(run_id)
+    entry = db.session.scalars(select(AlertLogEntry).where(AlertLogEntry.run_id == run_id)).one()
+    settings = app.config["FERRY_SETTINGS"]
+    app.config["FERRY_SETTINGS"] = dataclasses.replace(
+        settings, mail_url=f"smtp://127.0.0.1:{free_port()}"
+    )
+    try:
+        with pytest.raises(OSError):
+            mail.deliver(entry.mail_message_id)
+    finally:
+        app.config["FERRY_SETTINGS"] = settings
+    db.session.refresh(entry)
+    assert entry.status == "failed" and "attempt 1" in entry.detail
