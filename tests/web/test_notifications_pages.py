@@ -245,7 +245,15 @@ def test_bad_project_settings_are_refused_and_nothing_is_stored(
 
 
 @pytest.mark.parametrize(
-    "address, reason", [("https://127.0.0.1/h", "loopback"), ("https://10.1.2.3:8443/h", "private")]
+    "address, reason",
+    [
+        ("https://127.0.0.1/h", "loopback"),
+        ("https://10.1.2.3:8443/h", "private"),
+        ("https://[::1]/h", "loopback"),
+        ("https://localhost/h", "loopback"),
+        ("https://169.254.169.254/latest", "link-local"),
+        ("https://2130706433/h", "loopback"),
+    ],
 )
 def test_internal_urls_are_saved_with_a_warning_the_egress_policy_would_refuse(
     db, team, project, address, reason
