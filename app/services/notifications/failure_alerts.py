@@ -135,7 +135,9 @@ def _mail_alert(
             Unsubscribe(person.user_id, project.id, FAILURE_ALERTS)
         ),
     )
-    return send_mail(person.email, facts.subject, rendered.text, html=rendered.html)
+    return send_mail(
+        person.email, rendered.subject or facts.subject, rendered.text, html=rendered.html
+    )
 
 
 def _queue_http(project: Project, run: Run) -> None:
