@@ -55,6 +55,10 @@ def test_superusers_also_reach_oauth_clients_and_the_outbox(superuser_client):
     on_admin = superuser_client.get("/admin/oauth-clients/new").get_data(as_text=True)
     assert "active" in menu_links(on_admin)["/admin/oauth-clients"]
     assert "active" not in menu_links(on_admin)["/credentials"]
+    # ...and only there: other superuser pages mark their own entry, not this one.
+    on_mail = superuser_client.get("/admin/mail").get_data(as_text=True)
+    assert "active" in menu_links(on_mail)["/admin/mail"]
+    assert "active" not in menu_links(on_mail)["/admin/oauth-clients"]
 
 
 def test_the_outbox_link_goes_when_real_mail_is_configured(app, superuser_client):
