@@ -153,8 +153,8 @@ def run_scrubber(run: Run) -> Scrubber:
     if run.dataclip_id is not None:
         clip = db.session.get(Dataclip, run.dataclip_id)
         if clip is not None:
-            _strings(clip.body, values)
-            _strings(clip.raw_body, values)
+            collect_values(clip.body, values)
+            collect_values(clip.raw_body, values)
     return Scrubber([*masker.secrets, *values])
 
 
@@ -182,8 +182,9 @@ def headline(facts: AlertFacts) -> str:
     )
 
 
-def _strings(value: object, found: list[str]) -> None:
-    """Collect the string (and long number) values of a JSON value, at any depth."""
+def collect_values(value: object, found: list[str]) -> None:
+    """Collect the string (and long number) values of a JSON value, at any depth: what an
+    input may carry about a person, masked in alerts and digests alike."""
     if isinstance(value, str):
         if len(value) >= MIN_SECRET_LENGTH:
             found.append(value)
@@ -194,10 +195,10 @@ def _strings(value: object, found: list[str]) -> None:
             found.append(str(value))
     elif isinstance(value, dict):
         for child in value.values():
-            _strings(child, found)
+            collect_values(child, found)
     elif isinstance(value, list | tuple):
         for child in value:
-            _strings(child, found)
+            collect_values(child, found)
 
 
 def _cut(text: str, limit: int) -> str:

@@ -20,9 +20,10 @@ from flask import current_app
 
 from app.extensions import db
 from app.models import Dataclip, Run, WorkflowSnapshot
-from app.scrub import MIN_SECRET_LENGTH, Scrubber
+from app.scrub import Scrubber
 from app.services.credentials.store import display_masker
 from app.services.history.filters import HistoryFilter
+from app.services.notifications.alert_content import collect_values
 
 TOP_ERRORS = 3
 _QUOTED = re.compile(r"""(['"])(?:(?!\1).){1,300}\1""")
@@ -157,8 +158,8 @@ def _scrubbers(project_id: uuid.UUID, run_ids: list[uuid.UUID]) -> dict[uuid.UUI
     scrubbers = {}
     for run_id, body, raw_body, _definition in rows:
         values: list[str] = []
-        _strings(body, values)
-        _strings(raw_body, values)
+        collect_values(body, values)
+        collect_values(raw_body, values)
         scrubbers[run_id] = _Masker(Scrubber([*secrets, *values]), body or raw_body)
     return scrubbers
 
@@ -179,21 +180,3 @@ def _clean(masker: _Masker | None, message: str) -> str:
         text = _QUOTED.sub(lambda m: f"{m[1]}***{m[1]}", text)
         text = _LONG_NUMBER.sub("***", text)
     return text if len(text) <= ERROR_LIMIT else text[: ERROR_LIMIT - 1] + "…"
-
-
-def _strings(value: object, found: list[str]) -> None:
-    """Collect the string (and long number) values of a JSON value, at any depth."""
-    if isinstance(value, str):
-        if len(value) >= MIN_SECRET_LENGTH:
-            found.append(value)
-    elif isinstance(value, bool) or value is None:
-        return
-    elif isinstance(value, int | float):
-        if len(str(value)) >= 6:
-            found.append(str(value))
-    elif isinstance(value, dict):
-        for child in value.values():
-            _strings(child, found)
-    elif isinstance(value, list | tuple):
-        for child in value:
-            _strings(child, found)
