@@ -90,8 +90,8 @@ def test_lists_failed_and_stale_queued_mail_with_the_reason_and_no_body(db, admi
 
 
 def test_the_user_menu_links_superusers_to_the_mail_page(db, admin_client, signed_in):
-    assert f'href="{PAGE}"' in admin_client.get("/projects").get_data(as_text=True)
-    assert f'href="{PAGE}"' not in signed_in.get("/projects").get_data(as_text=True)
+    assert f'href="{PAGE}"' in admin_client.get("/").get_data(as_text=True)
+    assert f'href="{PAGE}"' not in signed_in.get("/").get_data(as_text=True)
 
 
 def test_an_empty_list_says_all_mail_was_delivered(db, admin_client):

@@ -83,3 +83,12 @@ def test_the_settings_entry_of_the_sidebar_stays_current_on_every_settings_tab(
     sidebar = sidebar[: sidebar.index("</nav>")]
     current = re.findall(r'<a class="nav-link active" aria-current="page" href="([^"]+)"', sidebar)
     assert current == [f"/projects/{project.id}/settings"]
+
+
+def test_error_pages_draw_the_whole_menu_for_superusers(superuser_client, caplog):
+    # An error page has no endpoint: the menu must still draw, not fall back to plain text.
+    response = superuser_client.get("/projects")  # only POST exists there
+    assert response.status_code == 405
+    html = response.get_data(as_text=True)
+    assert "<html" in html and "/admin/users/" in menu_links(html)
+    assert "Drawing the error page failed" not in caplog.text
