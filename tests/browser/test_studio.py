@@ -36,6 +36,9 @@ def open_new_workflow(page: Page, name: str) -> None:
     page.get_by_label("Name").fill(name)
     page.get_by_role("button", name="Create workflow").click()
     expect(page.locator("#studio-title")).to_have_text(name)
+    # The toolbar's menus work once the deferred scripts ran (the load event); a click
+    # before that, on a busy machine, opens nothing.
+    page.wait_for_load_state("load")
 
 
 def build_graph(page: Page) -> None:
