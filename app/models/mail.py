@@ -34,6 +34,9 @@ class MailMessage(db.Model):
     text: Mapped[str] = mapped_column(sa.Text)
     # The same message as HTML (sent as multipart/alternative); None for plain text only.
     html: Mapped[str | None] = mapped_column(sa.Text)
+    # The signed "turn these mails off" link, sent as List-Unsubscribe (RFC 2369) with
+    # one-click (RFC 8058), so mail clients show their own unsubscribe button.
+    unsubscribe_url: Mapped[str | None] = mapped_column(sa.String(2000))
     status: Mapped[MailStatus] = mapped_column(
         enum_type(MailStatus, "mail_status"), default=MailStatus.QUEUED, server_default="queued"
     )

@@ -61,21 +61,34 @@ JOB_TIMEOUT = 60
 @dataclass(frozen=True)
 class RenderedMail:
     """A message made from templates: the subject (None when the template sets none), the
-    plain text and the HTML alternative."""
+    plain text, the HTML alternative, and the unsubscribe link the context carried."""
 
     subject: str | None
     text: str
     html: str
+    unsubscribe_url: str | None = None
 
 
-def send_mail(to: str, subject: str, text: str, *, html: str | None = None) -> uuid.UUID:
+def send_mail(
+    to: str,
+    subject: str,
+    text: str,
+    *,
+    html: str | None = None,
+    unsubscribe_url: str | None = None,
+) -> uuid.UUID:
     """Store a message (plain text, and optionally the same as HTML) and queue its delivery;
-    returns the message id.
+    returns the message id. `unsubscribe_url` (a signed link that turns these mails off)
+    goes out as the List-Unsubscribe header with one-click unsubscribe.
 
     Commits (the message must exist before its job), so call it after your own commit.
     """
     message = MailMessage(
-        to_address=to.strip(), subject=subject.strip()[:300], text=text, html=html or None
+        to_address=to.strip(),
+        subject=subject.strip()[:300],
+        text=text,
+        html=html or None,
+        unsubscribe_url=unsubscribe_url or None,
     )
     db.session.add(message)
     db.session.commit()
@@ -104,7 +117,10 @@ def render_mail(template: str, /, **context) -> RenderedMail:
     # The HTML layout titles the page with the subject the text template set.
     html = environment.get_template(f"mail/{template}.html").render({"subject": subject, **context})
     return RenderedMail(
-        subject=subject, text=_tidy_text(str(text_module)), html=html.strip() + "\n"
+        subject=subject,
+        text=_tidy_text(str(text_module)),
+        html=html.strip() + "\n",
+        unsubscribe_url=context.get("unsubscribe_url"),
     )
 
 
@@ -268,6 +284,9 @@ def _email(message: MailMessage, sender: str) -> EmailMessage:
     email["To"] = message.to_address
     email["Subject"] = message.subject
     email["Message-ID"] = make_msgid(idstring=str(message.id)[:8])
+    if message.unsubscribe_url:
+        email["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
+        email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     email.set_content(message.text)
     if message.html:
         # multipart/alternative: clients show the HTML, or the text when they cannot.

@@ -77,6 +77,7 @@ def upgrade():
     op.create_index(op.f('ix_alert_log_run_id'), 'alert_log', ['run_id'], unique=False)
     with op.batch_alter_table('mail_messages') as batch:
         batch.add_column(sa.Column('html', sa.Text(), nullable=True))
+        batch.add_column(sa.Column('unsubscribe_url', sa.String(length=2000), nullable=True))
     with op.batch_alter_table('project_members') as batch:
         batch.add_column(sa.Column('digest_hour', sa.Integer(), server_default='7', nullable=False))
         batch.add_column(sa.Column('workflow_change_notices', sa.Boolean(), server_default=sa.text('false'), nullable=False))
@@ -110,6 +111,7 @@ def downgrade():
         batch.drop_column('workflow_change_notices')
         batch.drop_column('digest_hour')
     with op.batch_alter_table('mail_messages') as batch:
+        batch.drop_column('unsubscribe_url')
         batch.drop_column('html')
     op.drop_index(op.f('ix_alert_log_run_id'), table_name='alert_log')
     op.drop_index(op.f('ix_alert_log_project_id_inserted_at'), table_name='alert_log')

@@ -194,6 +194,24 @@ def test_plain_mail_stays_a_single_text_part(db, mail_queue, mail_url, servers):
     assert message.get_content().strip() == "Just text."
 
 
+def test_a_mail_with_an_unsubscribe_link_carries_one_click_unsubscribe_headers(
+    db, mail_queue, mail_url, servers
+):
+    inbox, port = Inbox(), free_port()
+    servers.start(inbox, port)
+    mail_url(f"smtp://127.0.0.1:{port}")
+    link = "https://ferry.example.org/unsubscribe/tok"
+    rendered = mail.render_mail("delivery_test", name="Ana", sent_at="09:00", unsubscribe_url=link)
+    assert rendered.unsubscribe_url == link
+    mail.send_mail("ana@example.org", "With link", rendered.text, unsubscribe_url=link)
+    mail.send_mail("ana@example.org", "Without", "No link.")
+    run_mail_jobs(mail_queue)
+    sent = {message["Subject"]: message for _, message in inbox.messages}
+    assert sent["With link"]["List-Unsubscribe"] == f"<{link}>"
+    assert sent["With link"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert sent["Without"]["List-Unsubscribe"] is None
+
+
 def test_templates_give_subject_text_and_html_with_the_layout_and_unsubscribe_link(app, db):
     rendered = mail.render_mail(
         "delivery_test",

@@ -140,7 +140,13 @@ def send(
                 links.Unsubscribe(user_id, project_id, links.CHANGE_NOTICES)
             ),
         )
-        message_id = mail.send_mail(email, rendered.subject, rendered.text, html=rendered.html)
+        message_id = mail.send_mail(
+            email,
+            rendered.subject,
+            rendered.text,
+            html=rendered.html,
+            unsubscribe_url=rendered.unsubscribe_url,
+        )
         sent.append((email, message_id))
     for email, message_id in sent:
         db.session.add(

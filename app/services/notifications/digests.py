@@ -177,7 +177,13 @@ def _send(member: sa.Row, period: Period, digests: list[digest_content.WorkflowD
         ),
     )
     # send_mail commits the claim together with the message.
-    message_id = mail.send_mail(member.email, rendered.subject, rendered.text, html=rendered.html)
+    message_id = mail.send_mail(
+        member.email,
+        rendered.subject,
+        rendered.text,
+        html=rendered.html,
+        unsubscribe_url=rendered.unsubscribe_url,
+    )
     db.session.add(
         AlertLogEntry(
             project_id=member.project_id,

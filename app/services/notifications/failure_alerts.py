@@ -136,7 +136,11 @@ def _mail_alert(
         ),
     )
     return send_mail(
-        person.email, rendered.subject or facts.subject, rendered.text, html=rendered.html
+        person.email,
+        rendered.subject or facts.subject,
+        rendered.text,
+        html=rendered.html,
+        unsubscribe_url=rendered.unsubscribe_url,
     )
 
 
@@ -222,7 +226,13 @@ def send_summary(summary: rate_limit.WindowSummary) -> None:
         ),
         project_unsubscribe_url=unsubscribe_url(Unsubscribe(user_id, project.id, FAILURE_ALERTS)),
     )
-    message_id = send_mail(person.email, rendered.subject, rendered.text, html=rendered.html)
+    message_id = send_mail(
+        person.email,
+        rendered.subject,
+        rendered.text,
+        html=rendered.html,
+        unsubscribe_url=rendered.unsubscribe_url,
+    )
     follow_mail(
         AlertLogEntry(
             project_id=project.id,
@@ -247,7 +257,13 @@ def send_test_alert(project: Project, user: User) -> uuid.UUID:
         when=alert_content.local_time(utcnow(), user.time_zone),
         unsubscribe_url=unsubscribe_url(Unsubscribe(user.id, project.id, FAILURE_ALERTS)),
     )
-    message_id = send_mail(user.email, rendered.subject, rendered.text, html=rendered.html)
+    message_id = send_mail(
+        user.email,
+        rendered.subject,
+        rendered.text,
+        html=rendered.html,
+        unsubscribe_url=rendered.unsubscribe_url,
+    )
     follow_mail(
         AlertLogEntry(
             project_id=project.id,

@@ -81,6 +81,5 @@ def _form(form, client, status: int = 200):
     ), status
 
 
-# The SSO provider pages register themselves on `bp` when imported.
-from app.web.admin import sso_views  # noqa: E402, F401
-from app.web.admin import mail_views  # noqa: E402, F401
+# The SSO provider and mail pages register themselves on `bp` when imported.
+from app.web.admin import mail_views, sso_views  # noqa: E402, F401

@@ -147,6 +147,9 @@ def test_opted_in_members_get_the_alert_and_nobody_else(db, client, user, alerti
     assert sorted(m.to_address for m in mails(db)) == sorted([user.email, by_workflow.email])
     for nobody in (opted_out, disabled, off_here):
         assert mails(db, nobody.email) == []
+    # Each alert carries its signed turn-off link for the List-Unsubscribe header too.
+    for sent in mails(db):
+        assert "/unsubscribe/" in sent.unsubscribe_url and sent.unsubscribe_url in sent.text
     logged = db.session.scalars(select(AlertLogEntry).where(AlertLogEntry.run_id == run_id))
     assert sorted((e.recipient, e.status, e.kind) for e in logged) == sorted(
         [(user.email, "queued", "failure"), (by_workflow.email, "queued", "failure")]
