@@ -182,6 +182,25 @@ def test_changing_the_password_signs_out_the_other_sessions_only(signed_in, user
     assert "password_changed" in _events(user.id)
 
 
+def test_a_kept_signed_in_browser_gets_a_new_remember_cookie_when_it_changes_the_password(
+    app, user
+):
+    browser = app.test_client()
+    remembered = {"email": user.email, "password": factories.PASSWORD, "remember": "y"}
+    assert post_form(browser, "/login", "/login", remembered).status_code == 302
+    old = browser.get_cookie("remember_token").value
+    assert _change(browser, factories.PASSWORD, NEW_PASSWORD).status_code == 302
+    new = browser.get_cookie("remember_token").value
+    assert new != old
+    # The old cookie (signed out everywhere) opens nothing; the new one still signs in.
+    stale = app.test_client()
+    stale.set_cookie("remember_token", old)
+    assert stale.get("/").status_code == 302
+    fresh = app.test_client()
+    fresh.set_cookie("remember_token", new)
+    assert fresh.get("/").status_code == 200
+
+
 @pytest.mark.parametrize(
     ("current", "new", "status", "message"),
     [

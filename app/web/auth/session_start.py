@@ -3,7 +3,7 @@ invitation, password reset) ends, so session rotation and auditing happen exactl
 
 from __future__ import annotations
 
-from flask import session
+from flask import current_app, request, session
 from flask_login import login_user
 
 from app.extensions import db
@@ -38,7 +38,10 @@ def rotate_session(user: User) -> None:
     on, password changed, made superuser): a session id captured before cannot ride along.
     Keeps when the session began, so the absolute lifetime still counts from sign-in."""
     login_at = session.get(LOGIN_AT, utcnow().timestamp())
-    remember = bool(session.get("_remember_seconds")) or session.get("_remember") == "set"
+    # A browser that was kept signed in gets a new remember cookie too: after signing out
+    # everywhere (a password change) the old one carries a nonce that no longer works.
+    cookie = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+    remember = cookie in request.cookies or session.get("_remember") == "set"
     session.clear()
     login_user(user, remember=remember)
     session[LOGIN_AT] = login_at
