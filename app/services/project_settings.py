@@ -61,14 +61,33 @@ def update_details(actor: User, project_id: uuid.UUID, name: str, description: s
     return project
 
 
-def update_allowlist(actor: User, project_id: uuid.UUID, text: str) -> list[str]:
+def update_allowlist(actor: User | None, project_id: uuid.UUID, text: str) -> list[str]:
     """Replace the egress allowlist with the entries in `text` (one a line); returns the
     warnings about what the new list opens. Invalid names the first bad line."""
     project = project_service.get_project(project_id)
-    entries = allowlist.parse_text(text or "")
+    return _save_allowlist(actor, project, allowlist.parse_text(text or ""))
+
+
+def replace_allowlist(actor: User | None, project_id: uuid.UUID, lines: object) -> list[str]:
+    """Replace the egress allowlist with a list of entries (the API, `ferry project-allow`);
+    `actor` None is Ferry itself (the command line). Returns the warnings, as above."""
+    project = project_service.get_project(project_id)
+    if not isinstance(lines, list):
+        raise Invalid(allowlist.FIELD, 'Send the entries as a list, e.g. ["10.0.0.5:8080"].')
+    # Checked before reading any entry, so a list of a million blanks costs nothing.
+    if len(lines) > allowlist.MAX_ENTRIES:
+        raise Invalid(
+            allowlist.FIELD,
+            f"At most {allowlist.MAX_ENTRIES} entries: use CIDR ranges to group addresses.",
+        )
+    return _save_allowlist(actor, project, allowlist.parse_entries(lines))
+
+
+def _save_allowlist(actor: User | None, project: Project, entries: list) -> list[str]:
     changes = _changes(project, egress_allowlist=[entry.text for entry in entries])
     if changes:
-        audit.record(ITEM, project.id, "egress_changed", actor.id, changes, project_id=project.id)
+        actor_id = actor.id if actor is not None else None
+        audit.record(ITEM, project.id, "egress_changed", actor_id, changes, project_id=project.id)
         db.session.commit()
     return allowlist.warnings(entries)
 

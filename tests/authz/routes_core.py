@@ -128,4 +128,6 @@ ROUTES = {
     "api.cancel": Rule("editor", **API),
     "api.bulk_rerun": Rule("editor", **API),
     "api.bulk_rerun_progress": Rule("viewer", **API),
+    "api.get_egress_allowlist": Rule("viewer", **API),
+    "api.replace_egress_allowlist": Rule("admin", data={"entries": ["10.0.0.5:8080"]}, **API),
 }

@@ -62,6 +62,16 @@ SPEC = {
             "get": _op("List the projects you can open"),
             "post": _op("Create a project (you become its owner)", body=_JSON_OBJECT, ok="201"),
         },
+        "/projects/{project_id}/egress_allowlist": {
+            "get": _op("The internal systems the project's steps may reach", params=[_P]),
+            "put": _op(
+                'Replace the egress allowlist: {"entries": ["10.0.0.5:8080", ...]}; the answer '
+                "holds the tidied entries and warnings about what they open",
+                params=[_P],
+                body={"application/json": {"schema": {"$ref": "#/components/schemas/Allowlist"}}},
+                role="admin",
+            ),
+        },
         "/projects/{project_id}/workflows": {
             "get": _op("List a project's workflows", params=[_P]),
             "post": _op(
@@ -158,6 +168,19 @@ SPEC = {
                                 "level": {"type": "string"},
                             },
                         },
+                    },
+                },
+            },
+            "Allowlist": {
+                "type": "object",
+                "required": ["entries"],
+                "properties": {
+                    "entries": {
+                        "type": "array",
+                        "maxItems": 200,
+                        "description": "An IP address, CIDR range or hostname, each with an "
+                        "optional port: 10.0.0.5, 10.0.0.0/24, dhis2.lan, [fd00::5]:443",
+                        "items": {"type": "string", "maxLength": 260},
                     },
                 },
             },

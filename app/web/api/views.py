@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.web.api import openapi, projects, runs, workflows  # noqa: F401 -- routes
+from app.web.api import egress, openapi, projects, runs, workflows  # noqa: F401 -- routes
 from app.web.api.blueprint import bp
 
 __all__ = ["bp"]
