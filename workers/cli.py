@@ -11,6 +11,7 @@ import click
 
 from app.services.startup import require_database
 from workers.cli_credentials import rotate_keys
+from workers.cli_projects import project_allow, project_allowlist
 from workers.cli_support import build_app, fails_cleanly, settings_from_env, upgrade_database
 
 
@@ -263,3 +264,5 @@ def generate_key() -> None:
 
 
 main.add_command(rotate_keys)
+main.add_command(project_allowlist)
+main.add_command(project_allow)
