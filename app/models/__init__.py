@@ -26,6 +26,7 @@ from app.models.runs import (
     WorkOrderState,
 )
 from app.models.sso import OidcProvider, UserIdentity
+from app.models.templates import WorkflowTemplate
 from app.models.workflows import (
     CronInput,
     Edge,
@@ -86,4 +87,5 @@ __all__ = [
     "Workflow",
     "WorkflowAlertChoice",
     "WorkflowSnapshot",
+    "WorkflowTemplate",
 ]

@@ -35,11 +35,15 @@ class User(UserMixin, db.Model):
     password_changed_at: Mapped[datetime | None]
     # An IANA zone name (Africa/Nairobi): times in mails and digest hours are the user's.
     time_zone: Mapped[str] = mapped_column(sa.String(64), default="UTC", server_default="UTC")
+    # How clock times are written for this user: "24h" (14:05, the default) or "12h" (2:05 PM).
+    time_format: Mapped[str] = mapped_column(sa.String(8), default="24h", server_default="24h")
     last_login_at: Mapped[datetime | None]
     inserted_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 
     memberships = relationship("ProjectMember", back_populates="user", lazy="raise")
+
+    __table_args__ = (sa.CheckConstraint("time_format IN ('24h', '12h')", name="time_format"),)
 
     def get_id(self) -> str:
         """The session identity: user id plus nonce, so a nonce change ends old sessions."""
