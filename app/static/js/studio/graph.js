@@ -17,6 +17,15 @@ function stateLooks() {
 }
 const CONDITION_LABELS = { always: "", on_job_success: "on success", on_job_failure: "on failure" };
 
+/** Schedules in words by "expression|zone", as the server wrote them on [data-cron-words]
+ * elements (the saved triggers, and each cron preview); the expression until one is known. */
+const cronWords = new Map();
+function scheduleWords(t) {
+  document.querySelectorAll("[data-cron-words]").forEach((el) => cronWords.set(`${el.dataset.expression}|${el.dataset.timezone}`, el.dataset.cronWords));
+  const expression = (t.cron_expression || "").trim().split(/\s+/).join(" ");
+  return cronWords.get(`${expression}|${t.cron_timezone || "UTC"}`) || expression;
+}
+
 function style(looks) {
   const rules = [
     { selector: "node", style: {
@@ -54,6 +63,8 @@ export class Graph {
     this.onSelect = onSelect;
     this.states = {};
     this.looks = stateLooks();
+    // A cron preview brings the typed schedule in words: relabel the node with them.
+    document.addEventListener("htmx:afterSwap", (e) => { if (e.target.id === "cron-preview") this.render(); });
     this.cy = window.cytoscape({
       container, style: style(this.looks), minZoom: 0.25, maxZoom: 2.5,
       autoungrabify: !editable, boxSelectionEnabled: false, selectionType: "single",
@@ -149,7 +160,7 @@ export class Graph {
     const wanted = new Map();
     const { doc } = this.model;
     for (const [key, t] of Object.entries(doc.triggers)) {
-      const what = t.type === "cron" ? `Schedule\n${t.cron_expression || ""}` : "Webhook";
+      const what = t.type === "cron" ? `Schedule\n${scheduleWords(t)}` : "Webhook";
       wanted.set(Model.nodeId("trigger", key), { group: "nodes", data: { kind: "trigger", label: `⚡ ${what}${t.enabled === false ? "\n(disabled)" : ""}` } });
     }
     for (const [key, j] of Object.entries(doc.jobs)) {
