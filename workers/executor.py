@@ -22,6 +22,7 @@ from app.services.runs.claims import ClaimedRun
 from app.services.runs.lifecycle import StepOutcome
 from workers import walker
 from workers.heartbeat import Heartbeat
+from workers.runtime.errors import error_dict
 from workers.runtime.logs import LogLine
 from workers.runtime.protocol import StepRequest, StepResult
 from workers.snapshots import plan_for
@@ -218,7 +219,7 @@ def _credential_unavailable(problem: str) -> StepResult:
     return StepResult(
         status="failed",
         state=None,
-        error={"type": "CredentialUnavailable", "message": problem},
+        error=error_dict("CredentialUnavailable", problem, "credential_unavailable"),
         logs=[LogLine("error", "runtime", problem, time.time())],
         duration_ms=0.0,
     )

@@ -33,7 +33,11 @@ def _settings(state: dict) -> tuple[dict, dict[str, str]]:
     config["base_url"] = config.get("base_url") or DEFAULT_BASE_URL
     for field in ("domain", "username", "api_key"):
         if not config.get(field):
-            raise JobError(f"the CommCare credential needs {field!r}")
+            raise JobError(
+                f"the CommCare credential needs {field!r}",
+                code="credential_missing_field",
+                details={"field": field, "credential": "CommCare"},
+            )
     auth = {"Authorization": f"ApiKey {config['username']}:{config['api_key']}"}
     return config, auth
 
@@ -51,7 +55,7 @@ def _fill(element: ET.Element, value: Any) -> None:
     for key, child in value.items():
         if key == "@":
             if not isinstance(child, dict):
-                raise JobError("'@' holds an element's attributes as a dict")
+                raise JobError("'@' holds an element's attributes as a dict", code="bad_argument")
             for name, attr in child.items():
                 element.set(_name(name), _text(attr))
         elif key == "#":
@@ -63,7 +67,7 @@ def _fill(element: ET.Element, value: Any) -> None:
 
 def _name(key: Any) -> str:
     if not isinstance(key, str) or not _XML_NAME.match(key):
-        raise JobError(f"{key!r} cannot be an XML element or attribute name")
+        raise JobError(f"{key!r} cannot be an XML element or attribute name", code="bad_argument")
     return key
 
 
@@ -115,7 +119,9 @@ def submit(form: Any) -> Operation:
         elif isinstance(value, str) and value.lstrip().startswith("<"):
             xml = value
         else:
-            raise JobError("submit needs the form as XForm XML (a string) or a dict")
+            raise JobError(
+                "submit needs the form as XForm XML (a string) or a dict", code="bad_argument"
+            )
         app = config.get("app_id")
         path = f"/a/{config['domain']}/receiver/" + (f"{app}/" if app else "")
         reply = send(
@@ -147,9 +153,14 @@ def fetch_cases(query: Any = None, limit: Any = 100) -> Operation:
         config, auth = _settings(state)
         where, size = resolve(query, state) or {}, resolve(limit, state)
         if not isinstance(where, dict):
-            raise JobError("fetch_cases(query) must be an object such as {'type': 'patient'}")
+            raise JobError(
+                "fetch_cases(query) must be an object such as {'type': 'patient'}",
+                code="bad_argument",
+            )
         if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= 5000:
-            raise JobError("fetch_cases(limit) must be a whole number from 1 to 5000")
+            raise JobError(
+                "fetch_cases(limit) must be a whole number from 1 to 5000", code="bad_argument"
+            )
         url = target_url(f"/a/{config['domain']}/api/v0.5/case/", config)
         params: dict | None = {**where, "format": "json", "limit": size, "offset": 0}
         cases: list = []
@@ -172,7 +183,9 @@ def fetch_cases(query: Any = None, limit: Any = 100) -> Operation:
             url = target_url(str(httpx.URL(str(reply.response["url"])).join(following)), config)
             params = None
             if url in seen:
-                raise JobError(f"CommCare returned the same next page twice: {following}")
+                raise JobError(
+                    f"CommCare returned the same next page twice: {following}", code="bad_argument"
+                )
             seen.add(url)
         return {**state, "data": cases, "response": reply.response}
 

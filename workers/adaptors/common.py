@@ -30,7 +30,7 @@ from workers.adaptors.common_helpers import (
     last_reference_value,
     source_value,
 )
-from workers.runtime.errors import JobError
+from workers.runtime.errors import JobError, add_details, tag
 from workers.runtime.lazy import LazyArgument, LazyPath, operation, resolve
 from workers.runtime.logs import emit
 
@@ -40,7 +40,13 @@ Operation = Callable[[dict], dict]
 def fn(func: Callable[[dict], dict]) -> Operation:
     """An operation that calls func(state) and returns its result; also works as @fn."""
     if not callable(func):
-        raise TypeError(f"fn needs a function that takes the state and returns it, not {func!r}")
+        raise tag(
+            TypeError(f"fn needs a function that takes the state and returns it, not {func!r}"),
+            "wrong_type",
+            operation="fn",
+            expected="a function",
+            got=type(func).__name__,
+        )
 
     @operation
     def run(state: dict) -> dict:
@@ -69,18 +75,34 @@ def each(items: Any, then: Operation) -> Operation:
     `index`, or its absence) back, so the next operation sees the collection again.
     """
     if items is None or items == "":
-        raise TypeError("each needs a list or a JSONPath string as its first argument")
+        raise tag(
+            TypeError("each needs a list or a JSONPath string as its first argument"),
+            "wrong_type",
+            operation="each",
+            expected="a list or a JSONPath string",
+            got=type(items).__name__,
+        )
     if not callable(then):
-        raise TypeError(
-            "each needs an operation as its second argument, e.g. each(S.data, fn(...))"
+        raise tag(
+            TypeError("each needs an operation as its second argument, e.g. each(S.data, fn(...))"),
+            "wrong_type",
+            operation="each",
+            expected="an operation",
+            got=type(then).__name__,
         )
 
     @operation
     def run(state: dict) -> dict:
         current = state
         for index, item in enumerate(source(items, state, "each")):
-            result = then({**current, "data": item, "index": index})
-            current = next_state(result, f"the operation inside each (item {index})")
+            try:
+                result = then({**current, "data": item, "index": index})
+                current = next_state(result, f"the operation inside each (item {index})")
+            except MemoryError:
+                raise
+            except Exception as exc:
+                add_details(exc, record=index + 1)  # people count records from 1
+                raise
         restored = {**current, "data": state.get("data")}
         if "index" in state:
             restored["index"] = state["index"]
@@ -159,11 +181,19 @@ def merge(path: Any, fields: Any) -> Operation:
     def run(state: dict) -> dict:
         extra = resolve(fields, state)
         if not isinstance(extra, dict):
-            raise JobError(f"merge needs fields as an object (a dict), not {type(extra).__name__}")
+            raise JobError(
+                f"merge needs fields as an object (a dict), not {type(extra).__name__}",
+                code="wrong_type",
+                details={"expected": "an object", "got": type(extra).__name__},
+            )
         merged = []
         for item in source(path, state, "merge"):
             if not isinstance(item, dict):
-                raise JobError(f"merge can only add fields to objects, not to {item!r}")
+                raise JobError(
+                    f"merge can only add fields to objects, not to {item!r}",
+                    code="wrong_type",
+                    details={"expected": "a list of objects", "got": type(item).__name__},
+                )
             merged.append({**item, **extra})
         return {**state, "data": merged}
 
@@ -191,8 +221,11 @@ def assert_(expression: Any, error_message: Any = None) -> Operation:
         value = resolve(expression, state)
         if not value:
             message = resolve(error_message, state)
+            said = str(message) if message else ""
             raise JobError(
-                str(message) if message else f"assertion failed: the value was {value!r}"
+                said or f"assertion failed: the value was {value!r}",
+                code="assertion_failed",
+                details={"said": said[:500]} if said else {},
             )
         return state
 

@@ -62,11 +62,16 @@ def _settings(options: Any) -> dict[str, Any]:
         name = _ALIASES.get(name, name)
         if name not in DEFAULTS:
             known = ", ".join(DEFAULTS)
-            raise JobError(f"parse_csv has no option {name!r}; the options are {known}")
+            raise JobError(
+                f"parse_csv has no option {name!r}; the options are {known}", code="bad_argument"
+            )
         settings[name] = value
     size = settings["chunk_size"]
     if size is not None and (not isinstance(size, int) or size < 1):
-        raise JobError(f"parse_csv chunk_size must be a whole number of at least 1, not {size!r}")
+        raise JobError(
+            f"parse_csv chunk_size must be a whole number of at least 1, not {size!r}",
+            code="bad_argument",
+        )
     return settings
 
 
@@ -74,7 +79,7 @@ def _records(text: Any, settings: dict[str, Any]) -> list:
     if isinstance(text, bytes):
         text = text.decode("utf-8")
     if not isinstance(text, str):
-        raise JobError(f"parse_csv needs CSV text, not {type(text).__name__}")
+        raise JobError(f"parse_csv needs CSV text, not {type(text).__name__}", code="bad_argument")
     if settings["bom"]:
         text = text.removeprefix("\ufeff")
     reader = csv.reader(

@@ -24,7 +24,9 @@ def _compiled(path: str) -> Any:
         if "Ferry sandbox" in str(exc):
             raise  # the sandbox refused something the parser did: not the path's fault
         raise JobError(
-            f"{path!r} is not a valid JSONPath ({exc}); e.g. '$.data.items[*]'"
+            f"{path!r} is not a valid JSONPath ({exc}); e.g. '$.data.items[*]'",
+            code="bad_argument",
+            details={"problem": "not a valid JSONPath", "value": path[:200]},
         ) from None
 
 
@@ -55,7 +57,13 @@ def source(items: Any, state: dict, what: str) -> list:
     if not isinstance(value, list):
         raise JobError(
             f"{what} needs a list or a JSONPath string (e.g. '$.data[*]'), but got "
-            f"{type(value).__name__}"
+            f"{type(value).__name__}",
+            code="wrong_type",
+            details={
+                "operation": what,
+                "expected": "a list or a JSONPath string",
+                "got": type(value).__name__,
+            },
         )
     return value
 
@@ -63,9 +71,18 @@ def source(items: Any, state: dict, what: str) -> list:
 def next_state(result: Any, what: str) -> dict:
     """`result` if it is a state, else a StateError naming `what` returned it."""
     if result is None:
-        raise StateError(f"{what} returned None: return the state")
+        raise StateError(
+            f"{what} returned None: return the state",
+            code="returned_none",
+            details={"inside": what},
+        )
     if not isinstance(result, dict):
-        raise StateError(f"{what} returned {type(result).__name__}, not the state (a dict)")
+        got = type(result).__name__
+        raise StateError(
+            f"{what} returned {got}, not the state (a dict)",
+            code="returned_not_state",
+            details={"inside": what, "got": got},
+        )
     return result
 
 
@@ -77,7 +94,11 @@ def _located(value: Any, state: dict, what: str) -> Any:
     path = value if value.startswith("$") else f"$.{value}"
     matches = select(path, state)
     if not matches:
-        raise JobError(f"validate found no {what} at {path!r}")
+        raise JobError(
+            f"validate found no {what} at {path!r}",
+            code="bad_argument",
+            details={"problem": f"no {what} at {path}"},
+        )
     return matches[0]
 
 
@@ -95,14 +116,22 @@ def validate(schema: Any = "schema", path: Any = "data") -> Operation:
     def run(state: dict) -> dict:
         document = _located(schema, state, "schema")
         if not isinstance(document, dict | bool):
-            raise JobError(f"validate needs a JSON Schema object, not {type(document).__name__}")
+            raise JobError(
+                f"validate needs a JSON Schema object, not {type(document).__name__}",
+                code="wrong_type",
+                details={"expected": "a JSON Schema object", "got": type(document).__name__},
+            )
         validator_class = jsonschema.validators.validator_for(
             document, default=jsonschema.Draft202012Validator
         )
         try:
             validator_class.check_schema(document)
         except jsonschema.SchemaError as exc:
-            raise JobError(f"the schema is not a valid JSON Schema: {exc.message}") from None
+            raise JobError(
+                f"the schema is not a valid JSON Schema: {exc.message}",
+                code="bad_argument",
+                details={"problem": "the schema is not a valid JSON Schema"},
+            ) from None
         value = _located(path, state, "value")
         where = path if isinstance(path, str) else "value"
         errors = sorted(validator_class(document).iter_errors(value), key=lambda e: e.json_path)
@@ -112,7 +141,9 @@ def validate(schema: Any = "schema", path: Any = "data") -> Operation:
             listed = lines[:MAX_LISTED_ERRORS] + ([f"- ... and {more} more"] if more > 0 else [])
             raise JobError(
                 f"{where} does not match the schema ({len(errors)} problem(s)):\n"
-                + "\n".join(listed)
+                + "\n".join(listed),
+                code="validation_failed",
+                details={"count": len(errors), "first": lines[0][2:][:300]},
             )
         return state
 

@@ -44,7 +44,10 @@ def _api(config: dict, path: str) -> str:
 
 def _resource(value: Any) -> str:
     if not isinstance(value, str) or not value.strip("/"):
-        raise JobError(f"a DHIS2 resource name such as 'dataValueSets' is needed, not {value!r}")
+        raise JobError(
+            f"a DHIS2 resource name such as 'dataValueSets' is needed, not {value!r}",
+            code="bad_argument",
+        )
     return value.strip("/")
 
 
@@ -75,9 +78,16 @@ def _messages(body: Any) -> str | None:
 def _call(state: dict, method: str, path: str, *, query: Any = None, body: Any = None) -> dict:
     config = configuration(state)
     if not config.get("base_url"):
-        raise JobError("the DHIS2 credential needs a base_url such as https://play.dhis2.org/40")
+        raise JobError(
+            "the DHIS2 credential needs a base_url such as https://play.dhis2.org/40",
+            code="credential_missing_field",
+            details={"field": "base_url", "credential": "DHIS2"},
+        )
     if query is not None and not isinstance(query, dict):
-        raise JobError(f"query/params must be an object (a dict), not {type(query).__name__}")
+        raise JobError(
+            f"query/params must be an object (a dict), not {type(query).__name__}",
+            code="bad_argument",
+        )
     reply = send(
         method,
         target_url(_api(config, path), config),
@@ -127,10 +137,14 @@ def update(resource: Any, path: Any, data: Any, params: Any = None) -> Operation
         name, target = _resource(resolve(resource, state)), str(resolve(path, state)).strip("/")
         payload, options = resolve(data, state), resolve(params, state)
         if not target:
-            raise JobError(f"update({name!r}, ...) needs the id of the object to update")
+            raise JobError(
+                f"update({name!r}, ...) needs the id of the object to update", code="bad_argument"
+            )
         if name in TRACKER:
             if not isinstance(payload, dict):
-                raise JobError(f"update({name!r}, ...) needs the object as a dict")
+                raise JobError(
+                    f"update({name!r}, ...) needs the object as a dict", code="bad_argument"
+                )
             item = {**payload, TRACKER[name]: target}
             return _tracker(state, name, [item], "UPDATE", options)
         return _call(state, "PUT", f"{name}/{target}", query=options, body=payload)
@@ -159,7 +173,9 @@ def upsert(resource: Any, query: Any, data: Any, params: Any = None) -> Operatio
     def run(state: dict) -> dict:
         name, where = _resource(resolve(resource, state)), resolve(query, state)
         if not isinstance(where, dict) or not where:
-            raise JobError("upsert needs a query such as {'filter': 'code:eq:ABC'}")
+            raise JobError(
+                "upsert needs a query such as {'filter': 'code:eq:ABC'}", code="bad_argument"
+            )
         uid_field = TRACKER.get(name, "id")
         found = get(name, {**where, "fields": uid_field})(state)["data"]
         matches = (found.get("instances") or found.get(name) or []) if found else []
@@ -185,7 +201,9 @@ def delete(resource: Any, path: Any, params: Any = None) -> Operation:
         name, target = _resource(resolve(resource, state)), str(resolve(path, state)).strip("/")
         options = resolve(params, state)
         if not target:
-            raise JobError(f"delete({name!r}, ...) needs the id of the object to delete")
+            raise JobError(
+                f"delete({name!r}, ...) needs the id of the object to delete", code="bad_argument"
+            )
         if name in TRACKER:
             return _tracker(state, name, [{TRACKER[name]: target}], "DELETE", options)
         return _call(state, "DELETE", f"{name}/{target}", query=options)

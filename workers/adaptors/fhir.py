@@ -44,7 +44,11 @@ def _outcome(body: Any) -> str | None:
 def _call(state: dict, method: str, path: str, *, query: Any = None, body: Any = None) -> dict:
     config = configuration(state)
     if not config.get("base_url"):
-        raise JobError("the FHIR credential needs a base_url such as https://hapi.fhir.org/baseR4")
+        raise JobError(
+            "the FHIR credential needs a base_url such as https://hapi.fhir.org/baseR4",
+            code="credential_missing_field",
+            details={"field": "base_url", "credential": "FHIR"},
+        )
     reply = send(
         method,
         target_url(path, config),
@@ -60,23 +64,33 @@ def _call(state: dict, method: str, path: str, *, query: Any = None, body: Any =
 
 def _type(value: Any) -> str:
     if not isinstance(value, str) or not _TYPE.match(value):
-        raise JobError(f"{value!r} is not a FHIR resource type such as 'Patient'")
+        raise JobError(
+            f"{value!r} is not a FHIR resource type such as 'Patient'", code="bad_argument"
+        )
     return value
 
 
 def _id(value: Any) -> str:
     text = str(value) if isinstance(value, str | int) else ""
     if not _ID.match(text):
-        raise JobError(f"{value!r} is not a FHIR id (letters, digits, '-' and '.', up to 64)")
+        raise JobError(
+            f"{value!r} is not a FHIR id (letters, digits, '-' and '.', up to 64)",
+            code="bad_argument",
+        )
     return text
 
 
 def _resource(resource_type: str, value: Any) -> dict:
     if not isinstance(value, dict):
-        raise JobError(f"a {resource_type} resource must be an object (a dict)")
+        raise JobError(
+            f"a {resource_type} resource must be an object (a dict)", code="bad_argument"
+        )
     declared = value.get("resourceType", resource_type)
     if declared != resource_type:
-        raise JobError(f"the resource says resourceType {declared!r}, not {resource_type!r}")
+        raise JobError(
+            f"the resource says resourceType {declared!r}, not {resource_type!r}",
+            code="bad_argument",
+        )
     return {**value, "resourceType": resource_type}
 
 
@@ -121,7 +135,9 @@ def search(resource_type: Any, params: Any = None, *, all_pages: Any = False) ->
     def run(state: dict) -> dict:
         kind, query = _type(resolve(resource_type, state)), resolve(params, state)
         if query is not None and not isinstance(query, dict):
-            raise JobError("search params must be an object such as {'name': 'Ana'}")
+            raise JobError(
+                "search params must be an object such as {'name': 'Ana'}", code="bad_argument"
+            )
         result = _call(state, "GET", kind, query=query)
         if not resolve(all_pages, state):
             return result
@@ -130,7 +146,9 @@ def search(resource_type: Any, params: Any = None, *, all_pages: Any = False) ->
         pages, seen = 1, set()
         while (following := _next_link(result["data"])) is not None:
             if following in seen or pages >= MAX_PAGES:
-                raise JobError(f"stopped following FHIR search pages after {pages} pages")
+                raise JobError(
+                    f"stopped following FHIR search pages after {pages} pages", code="bad_argument"
+                )
             seen.add(following)
             result = _call(state, "GET", following)
             entries.extend(result["data"].get("entry") or [])
@@ -154,7 +172,7 @@ def _next_link(bundle: Any) -> str | None:
 def _entry(item: Any) -> dict:
     """A transaction entry; a bare resource becomes a create (or an update when it has an id)."""
     if not isinstance(item, dict):
-        raise JobError("transaction entries must be objects")
+        raise JobError("transaction entries must be objects", code="bad_argument")
     if "request" in item:
         return item
     kind = _type(item.get("resourceType"))
@@ -172,10 +190,12 @@ def transaction(bundle: Any) -> Operation:
         if isinstance(value, list):
             value = {"resourceType": "Bundle", "type": "transaction", "entry": value}
         if not isinstance(value, dict) or value.get("resourceType", "Bundle") != "Bundle":
-            raise JobError("transaction needs a Bundle or a list of entries")
+            raise JobError("transaction needs a Bundle or a list of entries", code="bad_argument")
         kind = value.get("type", "transaction")
         if kind not in ("transaction", "batch"):
-            raise JobError(f"a Bundle of type {kind!r} cannot be posted as a transaction")
+            raise JobError(
+                f"a Bundle of type {kind!r} cannot be posted as a transaction", code="bad_argument"
+            )
         entries = [_entry(item) for item in value.get("entry") or []]
         body = {**value, "resourceType": "Bundle", "type": kind, "entry": entries}
         return _call(state, "POST", "", body=body)

@@ -55,13 +55,18 @@ def request(
         config = configuration(state)
         verb = resolve(method, state)
         if not isinstance(verb, str) or not verb.isalpha():
-            raise JobError(f"request needs an HTTP method such as 'GET', not {verb!r}")
+            raise JobError(
+                f"request needs an HTTP method such as 'GET', not {verb!r}", code="bad_argument"
+            )
         payload = resolve(body, state)
         options = {"query": query, "headers": headers, "form": form}
         resolved = {name: resolve(value, state) for name, value in options.items()}
         for name, value in resolved.items():
             if value is not None and not isinstance(value, dict):
-                raise JobError(f"{name} must be an object (a dict), not {type(value).__name__}")
+                raise JobError(
+                    f"{name} must be an object (a dict), not {type(value).__name__}",
+                    code="bad_argument",
+                )
         raw = isinstance(payload, str | bytes)
         reply = send(
             verb,

@@ -24,6 +24,7 @@ from typing import Any
 import certifi
 import httpx
 
+from workers.adaptors import http_failures
 from workers.runtime.errors import JobError
 from workers.runtime.logs import emit
 
@@ -66,7 +67,9 @@ def configuration(state: dict) -> dict:
     """The step's credential (an empty dict when the step has none)."""
     config = state.get("configuration") or {}
     if not isinstance(config, dict):
-        raise JobError("state['configuration'] must be an object (the step's credential)")
+        raise JobError(
+            "state['configuration'] must be an object (the step's credential)", code="bad_argument"
+        )
     return config
 
 
@@ -96,7 +99,9 @@ def without_query(url: str) -> str:
 def target_url(path: str, config: Mapping[str, Any]) -> str:
     """Where a request for `path` goes, refusing to send credentials off the base_url origin."""
     if not isinstance(path, str):
-        raise JobError(f"a request path must be a string, not {type(path).__name__}")
+        raise JobError(
+            f"a request path must be a string, not {type(path).__name__}", code="bad_argument"
+        )
     base = config.get("base_url")
     if _ABSOLUTE.match(path):
         url = path
@@ -114,7 +119,9 @@ def target_url(path: str, config: Mapping[str, Any]) -> str:
             "with a base_url"
         )
     if httpx.URL(url).scheme not in _DEFAULT_PORTS:
-        raise JobError(f"only http and https URLs are supported, not {without_query(url)}")
+        raise JobError(
+            f"only http and https URLs are supported, not {without_query(url)}", code="bad_argument"
+        )
     return url
 
 
@@ -153,11 +160,16 @@ def send(
     """Send one request (following same-origin redirects) and parse, check and log the reply."""
     method = str(method).upper()
     if parse_as is not None and parse_as not in PARSE_AS:
-        raise JobError(f"parse_as must be one of {', '.join(PARSE_AS)}, not {parse_as!r}")
+        raise JobError(
+            f"parse_as must be one of {', '.join(PARSE_AS)}, not {parse_as!r}", code="bad_argument"
+        )
     if not (errors is None or isinstance(errors, bool | Mapping)):
-        raise JobError("errors must be True, False or a mapping of status code to False/message")
+        raise JobError(
+            "errors must be True, False or a mapping of status code to False/message",
+            code="bad_argument",
+        )
     if sum(value is not None for value in (json_body, content, form)) > 1:
-        raise JobError("give only one of body (JSON or raw text) and form")
+        raise JobError("give only one of body (JSON or raw text) and form", code="bad_argument")
     all_headers = {str(k): str(v) for k, v in (headers or {}).items()}
     all_headers.update(auth or {})
     body_bytes, body_type = _encode_body(json_body, content, form)
@@ -167,10 +179,15 @@ def send(
     for name, value in params.items():
         for item in value if isinstance(value, list | tuple) else [value]:
             if not isinstance(item, str | int | float):
-                raise JobError(f"query value {name!r} must be text, a number or a list of them")
+                raise JobError(
+                    f"query value {name!r} must be text, a number or a list of them",
+                    code="bad_argument",
+                )
     seconds = DEFAULT_TIMEOUT if timeout is None else timeout
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
-        raise JobError(f"timeout must be a number of seconds above 0, not {timeout!r}")
+        raise JobError(
+            f"timeout must be a number of seconds above 0, not {timeout!r}", code="bad_argument"
+        )
     started = time.monotonic()
     tls: ssl.SSLContext | bool = tls_context() if verify else False
     with httpx.Client(timeout=seconds, verify=tls, trust_env=False) as client:
@@ -226,16 +243,19 @@ def _exchange(
         next_url = request.url.join(location)
         if origin_of(str(next_url)) != origin_of(str(request.url)):
             if credentialed:
-                raise JobError(
+                raise http_failures.coded(
+                    "redirect_refused",
+                    request,
                     f"{request.method} {without_query(str(request.url))} redirected to "
                     f"{origin_of(str(next_url))}: refusing to follow a redirect to another "
-                    "origin with the credential attached"
+                    "origin with the credential attached",
                 )
             headers = {k: v for k, v in request.headers.items() if k not in _SENSITIVE_HEADERS}
         else:
             headers = dict(request.headers)
         request = _redirected(client, request, response.status_code, next_url, headers)
-    raise JobError(f"{request.method} {without_query(str(request.url))}: too many redirects")
+    message = f"{request.method} {without_query(str(request.url))}: too many redirects"
+    raise http_failures.coded("too_many_redirects", request, message)
 
 
 def _redirected(
@@ -259,10 +279,12 @@ def _send_logged(client: httpx.Client, request: httpx.Request, seconds: float) -
         response = client.send(request)
     except httpx.TimeoutException as exc:
         emit("error", "adaptor", f"{where} timed out after {seconds:g} s")
-        raise JobError(f"{where} timed out after {seconds:g} s") from exc
+        message = f"{where} timed out after {seconds:g} s"
+        raise http_failures.network_failure(exc, request, message, seconds) from exc
     except httpx.HTTPError as exc:
         emit("error", "adaptor", f"{where} failed: {exc}")
-        raise JobError(f"{where} failed: {exc}") from exc
+        message = f"{where} failed: {exc}"
+        raise http_failures.network_failure(exc, request, message, seconds) from exc
     elapsed = round((time.monotonic() - started) * 1000)
     level = "warn" if response.status_code >= 400 else "info"
     emit(level, "adaptor", f"{where} -> {response.status_code} in {elapsed} ms")
@@ -290,7 +312,8 @@ def _parse(response: httpx.Response, parse_as: str | None) -> Any:
         if response.status_code >= 400:
             return response.text  # let the status error speak, not the parse error
         where = f"{response.request.method} {without_query(str(response.url))}"
-        raise JobError(f"{where} returned a body that is not valid JSON: {exc}") from exc
+        message = f"{where} returned a body that is not valid JSON: {exc}"
+        raise http_failures.coded("http_bad_response", response.request, message) from exc
 
 
 def _check_status(
@@ -311,8 +334,9 @@ def _check_status(
     detail = (error_detail(data) if error_detail else None) or _excerpt(response.text)
     reason = f"{status} {response.reason_phrase}".strip()
     if message:
-        raise JobError(f"{message} ({where} returned {reason}: {detail})")
-    raise JobError(f"{where} returned {reason}: {detail}")
+        said = f"{message} ({where} returned {reason}: {detail})"
+        raise http_failures.status_failure(response, said, detail)
+    raise http_failures.status_failure(response, f"{where} returned {reason}: {detail}", detail)
 
 
 def _excerpt(text: str) -> str:

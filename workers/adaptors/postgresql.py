@@ -38,7 +38,11 @@ LOGGED_SQL_CHARS = 160
 def _connect(config: dict) -> psycopg.Connection:
     for field in ("host", "database", "user"):
         if not config.get(field):
-            raise JobError(f"the PostgreSQL credential needs {field!r}")
+            raise JobError(
+                f"the PostgreSQL credential needs {field!r}",
+                code="credential_missing_field",
+                details={"field": field, "credential": "PostgreSQL"},
+            )
     options: dict[str, Any] = {
         "host": config["host"],
         "port": int(config.get("port") or 5432),
@@ -54,7 +58,9 @@ def _connect(config: dict) -> psycopg.Connection:
     timeout = config.get("statement_timeout_ms")
     if timeout is not None:
         if not isinstance(timeout, int) or isinstance(timeout, bool) or timeout < 0:
-            raise JobError("statement_timeout_ms must be a whole number of milliseconds")
+            raise JobError(
+                "statement_timeout_ms must be a whole number of milliseconds", code="bad_argument"
+            )
         options["options"] = f"-c statement_timeout={timeout}"
     where = f"{config['host']}:{options['port']}/{config['database']}"
     # libpq opens its socket in C, out of the sandbox audit hook's sight: resolve and check
@@ -66,7 +72,11 @@ def _connect(config: dict) -> psycopg.Connection:
     try:
         return psycopg.connect(**options, row_factory=dict_row)
     except psycopg.Error as exc:
-        raise JobError(f"could not connect to PostgreSQL at {where}: {exc}") from exc
+        raise JobError(
+            f"could not connect to PostgreSQL at {where}: {exc}",
+            code="database_unreachable",
+            details={"host": str(config["host"]), "port": options["port"]},
+        ) from exc
 
 
 def _jsonable(value: Any) -> Any:
@@ -119,7 +129,11 @@ def _run(state: dict, statements: Iterable[tuple[compose.Composable | str, Any]]
         code = f" (SQLSTATE {exc.sqlstate})" if exc.sqlstate else ""
         message = exc.diag.message_primary or str(exc)
         emit("error", "adaptor", f"PostgreSQL error{code}: {message}")
-        raise JobError(f"PostgreSQL error{code}: {message}") from exc
+        raise JobError(
+            f"PostgreSQL error{code}: {message}",
+            code="database_error",
+            details={"sqlstate": exc.sqlstate or "", "said": message[:300]},
+        ) from exc
     return {**state, "data": rows if returned else {"rowcount": rowcount}}
 
 
@@ -135,13 +149,16 @@ def sql(query: Any, params: Any = None) -> Operation:
     def run(state: dict) -> dict:
         text, values = resolve(query, state), resolve(params, state)
         if not isinstance(text, str) or not text.strip():
-            raise JobError("sql needs the statement as a string")
+            raise JobError("sql needs the statement as a string", code="bad_argument")
         if isinstance(values, dict):
             values = {key: _bindable(value) for key, value in values.items()}
         elif isinstance(values, list | tuple):
             values = [_bindable(value) for value in values]
         elif values is not None:
-            raise JobError("sql params must be a list (for %s) or an object (for %(name)s)")
+            raise JobError(
+                "sql params must be a list (for %s) or an object (for %(name)s)",
+                code="bad_argument",
+            )
         return _run(state, [(text, values)])
 
     return run
@@ -150,16 +167,21 @@ def sql(query: Any, params: Any = None) -> Operation:
 def _table(name: Any) -> compose.Identifier:
     parts = name.split(".") if isinstance(name, str) else name
     if not isinstance(parts, list | tuple) or not parts:
-        raise JobError(f"a table name must be a string or [schema, table], not {name!r}")
+        raise JobError(
+            f"a table name must be a string or [schema, table], not {name!r}", code="bad_argument"
+        )
     if not all(isinstance(part, str) and part for part in parts):
-        raise JobError(f"{name!r} is not a table name")
+        raise JobError(f"{name!r} is not a table name", code="bad_argument")
     return compose.Identifier(*parts)
 
 
 def _records(value: Any) -> list[dict]:
     records = [value] if isinstance(value, dict) else value
     if not isinstance(records, list) or not all(isinstance(r, dict) and r for r in records):
-        raise JobError("records must be an object or a list of objects with at least one field")
+        raise JobError(
+            "records must be an object or a list of objects with at least one field",
+            code="bad_argument",
+        )
     return records
 
 
@@ -170,7 +192,9 @@ def _names(value: Any, what: str) -> list[str]:
         or not isinstance(names, list | tuple)
         or not all(isinstance(n, str) and n for n in names)
     ):
-        raise JobError(f"{what} must be a column name or a list of column names")
+        raise JobError(
+            f"{what} must be a column name or a list of column names", code="bad_argument"
+        )
     return list(names)
 
 

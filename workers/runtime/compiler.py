@@ -33,7 +33,7 @@ from workers.runtime.compiler_checks import (
     mentions_s,
     syntax_error,
 )
-from workers.runtime.errors import JobCompileError, RuntimeFailure, SecurityViolation
+from workers.runtime.errors import JobCompileError, RuntimeFailure, SecurityViolation, code_of
 from workers.runtime.lazy import LazyArgument, S, is_helper
 
 __all__ = ["ALLOWED_IMPORTS", "CompiledJob", "Step", "compile_job"]
@@ -112,7 +112,9 @@ def _failure(exc: Exception, line: int | None, where: str) -> RuntimeFailure:
     prefix = f"Line {line}: " if line else ""
     if isinstance(exc, PermissionError | ImportError) and "Ferry sandbox" in str(exc):
         return SecurityViolation(f"{prefix}{exc}", line=line)
-    return JobCompileError(f"{prefix}{type(exc).__name__} {where}: {exc}", line=line)
+    code, details = code_of(exc)  # an operation's own code (each given no list) survives
+    message = f"{prefix}{type(exc).__name__} {where}: {exc}"
+    return JobCompileError(message, line=line, code=code, details=details)
 
 
 def compile_job(

@@ -102,7 +102,7 @@ def _root_name(node: ast.expr) -> str | None:
 
 def _refuse(node: ast.AST, message: str) -> JobCompileError:
     line = getattr(node, "lineno", 1)
-    return JobCompileError(f"Line {line}: {message}", line=line)
+    return JobCompileError(f"Line {line}: {message}", line=line, code="code_not_allowed")
 
 
 class _SafetyVisitor(ast.NodeVisitor):
@@ -196,11 +196,13 @@ class _SafetyVisitor(ast.NodeVisitor):
 
 def _import_refused(node: ast.AST, module: str) -> JobCompileError:
     allowed = ", ".join(sorted(ALLOWED_IMPORTS))
-    return _refuse(
+    error = _refuse(
         node,
         f"importing {module!r} is not allowed in Ferry jobs. Allowed modules: {allowed}. "
         "Operations from the step's adaptor are available without importing them.",
     )
+    error.code, error.details = "import_blocked", {"module": module}
+    return error
 
 
 def syntax_error(exc: SyntaxError) -> JobCompileError:
@@ -211,6 +213,8 @@ def syntax_error(exc: SyntaxError) -> JobCompileError:
         f"Syntax error on line {line}: {exc.msg}{text}. Check that brackets, quotes and "
         "colons are closed and that indentation is consistent.",
         line=line,
+        code="syntax_error",
+        details={"line": line, "problem": exc.msg},
     )
 
 

@@ -16,6 +16,7 @@ from workers.runtime.errors import (
     RuntimeFailure,
     SecurityViolation,
     StateError,
+    code_of,
 )
 from workers.runtime.logs import emit
 from workers.runtime.state import check_json, initial_state, without_configuration
@@ -30,7 +31,9 @@ def run_job(source: str, adaptor: str, state: dict) -> dict:
         available = operations(adaptor)
         name = parse_ref(adaptor)[0]
     except UnknownAdaptor as exc:
-        raise JobCompileError(str(exc)) from None
+        raise JobCompileError(
+            str(exc), code="unknown_adaptor", details={"adaptor": adaptor}
+        ) from None
     steps = compile_job(source, available, adaptor=name).build()
     current = initial_state(state)
     for number, step in enumerate(steps, start=1):
@@ -56,31 +59,44 @@ def _apply(step: Step, state: dict) -> dict:
         raise  # the sandbox reports it as a memory limit; building messages could fail again
     except _PASS_THROUGH as exc:
         exc.line = exc.line or step.line
+        exc.details.setdefault("operation", step.name)
         if isinstance(exc, JobError) and exc.state is None:
             exc.state = _failed_state(state)
         raise
     except JobError as exc:
         # Raised on purpose by an operation (an HTTP error, a failed assertion): already worded.
         raise JobError(f"{_capital(where)} failed: {exc.message}", line=step.line,
-                       state=exc.state or _failed_state(state)) from exc  # fmt: skip
+                       state=exc.state or _failed_state(state), code=exc.code,
+                       details={"operation": step.name, **exc.details}) from exc  # fmt: skip
     except RuntimeFailure as exc:
         exc.line = exc.line or step.line
         raise
     except Exception as exc:
+        code, details = code_of(exc)
+        details = {"operation": step.name, **details}
         if isinstance(exc, PermissionError | ImportError) and "Ferry sandbox" in str(exc):
             raise SecurityViolation(
-                f"{_capital(where)} was stopped: {exc}", line=step.line, state=_failed_state(state)
+                f"{_capital(where)} was stopped: {exc}",
+                line=step.line,
+                state=_failed_state(state),
+                details=details,
             ) from exc
+        if code is None:
+            code, details["exception"] = "job_error", type(exc).__name__
         raise JobError(
             f"{_capital(where)} failed: {type(exc).__name__}: {exc}",
             line=step.line,
             state=_failed_state(state),
+            code=code,
+            details=details,
         ) from exc
     if result is None:
         raise StateError(
             f"{_capital(where)} returned None: return the state (e.g. `return state`).",
             line=step.line,
             state=_failed_state(state),
+            code="returned_none",
+            details={"operation": step.name},
         )
     if not isinstance(result, dict):
         raise StateError(
@@ -88,6 +104,8 @@ def _apply(step: Step, state: dict) -> dict:
             "such as {**state, 'data': ...}.",
             line=step.line,
             state=_failed_state(state),
+            code="returned_not_state",
+            details={"operation": step.name, "got": type(result).__name__},
         )
     return result
 

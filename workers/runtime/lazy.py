@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+from workers.runtime.errors import tag
+
 F = TypeVar("F", bound=Callable[..., Any])
 Path = tuple[str | int, ...]
 
@@ -114,11 +116,13 @@ def show_path(root: str, path: Path) -> str:
 
 
 class StateKeyError(KeyError, AttributeError):
-    """A key or index that the state does not have; the message names the path."""
+    """A key or index that the state does not have; the message names the path, and the
+    code and details (see workers.runtime.errors) say what was missing for a plain sentence."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, code: str = "job_error", **details: object):
         super().__init__(message)
         self.message = message
+        tag(self, code, **details)
 
     def __str__(self) -> str:
         return self.message
@@ -129,12 +133,26 @@ def _missing_key(path: Path, key: str | int, raw: dict) -> StateKeyError:
     shown = ", ".join(keys[:12]) + (", ..." if len(keys) > 12 else "")
     listing = f"keys: {shown}" if keys else "it is empty"
     where = show_path("state", path)
-    return StateKeyError(f"{show_path('S', (*path, key))}: no key {key!r} in {where} ({listing})")
+    return StateKeyError(
+        f"{show_path('S', (*path, key))}: no key {key!r} in {where} ({listing})",
+        "missing_key",
+        path=show_path("S", (*path, key)),
+        key=str(key),
+        where=show_path("S", path),
+        available=keys[:12],
+        more=len(keys) > 12,
+    )
 
 
 def _missing_index(path: Path, index: object, raw: list) -> StateKeyError:
     size = f"has {len(raw)} item(s)" if raw else "is an empty list"
-    return StateKeyError(f"{show_path('S', path)}[{index!r}]: {show_path('state', path)} {size}")
+    return StateKeyError(
+        f"{show_path('S', path)}[{index!r}]: {show_path('state', path)} {size}",
+        "missing_index",
+        path=show_path("S", path),
+        index=index if isinstance(index, int) else str(index),
+        size=len(raw),
+    )
 
 
 # --- Views: the state as job code reads it through S ------------------------------------
@@ -246,7 +264,11 @@ class StateList(list):
         where = show_path("S", self._path)
         raise StateKeyError(
             f"{where}.{name}: {show_path('state', self._path)} is a list, not an object; "
-            f"pick an item ({where}[0].{name}) or go through it with each(...)"
+            f"pick an item ({where}[0].{name}) or go through it with each(...)",
+            "not_an_object",
+            path=where,
+            key=name,
+            got="list",
         )
 
     def __getitem__(self, index: Any) -> Any:
@@ -256,7 +278,11 @@ class StateList(list):
             where = show_path("S", self._path)
             raise StateKeyError(
                 f"{where}[{index!r}]: {show_path('state', self._path)} is a list; "
-                f"use a number ({where}[0])"
+                f"use a number ({where}[0])",
+                "not_an_object",
+                path=where,
+                key=str(index),
+                got="list",
             )
         try:
             value = list.__getitem__(self, index)
@@ -294,7 +320,14 @@ class LazyPath:
         for depth, key in enumerate(self._path):
             if not isinstance(current, StateDict | StateList):
                 where = show_path("state", self._path[:depth])
-                raise StateKeyError(f"{self!r}: {where} is {type(current).__name__}, not an object")
+                got = type(current).__name__
+                raise StateKeyError(
+                    f"{self!r}: {where} is {got}, not an object",
+                    "not_an_object",
+                    path=show_path("S", self._path[:depth]),
+                    key=str(key),
+                    got=got,
+                )
             current = current[key]
         return unwrap(current)
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from workers.runtime import wire
+from workers.runtime.errors import error_dict
 from workers.runtime.logs import LogLine
 from workers.runtime.protocol import StepRequest, StepResult
 
@@ -179,5 +180,5 @@ class Sandbox:
 
 
 def _failure(status: str, message: str, lines: list[LogLine], started: float) -> StepResult:
-    error = {"type": "SandboxError", "message": message, "line": None}
+    error = error_dict("SandboxError", message, "sandbox_failed")
     return StepResult(status, None, error, lines, (time.monotonic() - started) * 1000)

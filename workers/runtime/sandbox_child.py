@@ -16,7 +16,7 @@ import time
 
 from app.scrub import Scrubber
 from workers.runtime import guard, logs, wire
-from workers.runtime.errors import JobError, RuntimeFailure
+from workers.runtime.errors import JobError, RuntimeFailure, SecurityViolation, error_dict
 from workers.runtime.logs import LogLine
 
 
@@ -126,12 +126,20 @@ def _run_job(request: dict, failed: dict[str, str]) -> tuple[str, dict | None, d
     """(status, state, error) of running the job body."""
     if "workers.runtime.job" in failed:
         why = failed["workers.runtime.job"]
-        return "exception", None, _error("SandboxError", f"the job runtime is missing ({why})")
+        return (
+            "exception",
+            None,
+            _error("SandboxError", f"the job runtime is missing ({why})", "sandbox_failed"),
+        )
     adaptor = str(request["adaptor"])
     why = failed.get(f"adaptor {adaptor.split('@')[0]}")
     if why is not None:
         message = f"the adaptor {adaptor!r} could not be loaded ({why})"
-        return "crashed", None, _error("JobCompileError", message)
+        return (
+            "crashed",
+            None,
+            _error("JobCompileError", message, "unknown_adaptor", adaptor=adaptor),
+        )
     from workers.runtime.job import run_job
 
     try:
@@ -145,15 +153,20 @@ def _classify(exc: BaseException, memory_mb: int) -> tuple[str, dict | None, dic
     if _caused_by(exc, MemoryError):
         guard.release_memory_headroom()  # room to build and send this result
         message = f"the step used more than {memory_mb} MB of memory and was stopped"
-        return "killed", None, _error("LimitExceeded", message)
+        return "killed", None, _error("LimitExceeded", message, "memory_limit", mb=memory_mb)
     if isinstance(exc, RuntimeFailure):
         return exc.kind, exc.state if isinstance(exc, JobError) else None, exc.as_dict()
     if isinstance(exc, PermissionError | ImportError) and "Ferry sandbox" in str(exc):
-        return "failed", None, _error("SecurityViolation", str(exc))
+        return "failed", None, SecurityViolation(str(exc)).as_dict()
     if isinstance(exc, RecursionError | SystemExit):
         message = "job code may not exit the process" if isinstance(exc, SystemExit) else exc
-        return "failed", None, _error("JobError", str(message))
-    return "exception", None, _error(type(exc).__name__, f"the runtime failed: {exc}")
+        code = "job_exit" if isinstance(exc, SystemExit) else "job_error"
+        return "failed", None, _error("JobError", str(message), code, exception=type(exc).__name__)
+    return (
+        "exception",
+        None,
+        _error(type(exc).__name__, f"the runtime failed: {exc}", "runtime_error"),
+    )
 
 
 def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
@@ -167,8 +180,8 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
     return False
 
 
-def _error(kind: str, message: str) -> dict:
-    return {"type": kind, "message": message, "line": None}
+def _error(kind: str, message: str, code: str, **details: object) -> dict:
+    return error_dict(kind, message, code, details)
 
 
 def _send_child_result(fd: int, scrubber: Scrubber, request: dict, status: str,
@@ -181,15 +194,22 @@ def _send_child_result(fd: int, scrubber: Scrubber, request: dict, status: str,
             text = json.dumps(scrubber.scrub_json(state), ensure_ascii=False, allow_nan=False)
             encoded = text.encode()
         except (TypeError, ValueError) as exc:
-            status, error = "failed", _error("StateError", f"the output state is not JSON: {exc}")
+            status, error = (
+                "failed",
+                _error("StateError", f"the output state is not JSON: {exc}", "state_not_json"),
+            )
         except MemoryError:
             guard.release_memory_headroom()
             message = f"the step's output state needs more than {request['memory_mb']} MB"
-            status, error, encoded = "killed", _error("LimitExceeded", message), b"null"
+            error = _error("LimitExceeded", message, "memory_limit", mb=request["memory_mb"])
+            status, encoded = "killed", b"null"
         limit = int(request["max_output_bytes"])
         if len(encoded) > limit:
             size = wire.human_size(len(encoded))
             message = f"the step's output state is {size}, above the {wire.human_size(limit)} limit"
-            status, error, encoded = "killed", _error("LimitExceeded", message), b"null"
+            error = _error(
+                "LimitExceeded", message, "output_limit", size=size, limit=wire.human_size(limit)
+            )
+            status, encoded = "killed", b"null"
     head = json.dumps({"status": status, "error": scrubber.scrub_json(error)}).encode()
     wire.write_all(fd, wire.encode(wire.RESULT, head[:-1] + b', "state": ' + encoded + b"}"))

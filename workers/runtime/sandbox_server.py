@@ -22,7 +22,7 @@ import time
 from collections.abc import Sequence
 
 from workers.runtime import import_guard, logs, sandbox_child, wire
-from workers.runtime.errors import LimitExceeded
+from workers.runtime.errors import LimitExceeded, error_dict
 
 # Room for the frames' JSON around the log lines and the output state.
 _SLACK_BYTES = 1024 * 1024
@@ -175,7 +175,7 @@ def _relay(pid: int, read_fd: int, request: dict, out_fd: int, reaper: Reaper) -
     reader = wire.FrameReader(read_fd, max_frame=int(request["max_output_bytes"]) + _SLACK_BYTES)
     deadline = time.monotonic() + timeout
     result: bytes | None = None
-    problem: tuple[str, str] | None = None
+    problem: tuple | None = None  # (status, message, code, details)
     try:
         while result is None and problem is None:
             frame = reader.read(deadline)
@@ -190,11 +190,15 @@ def _relay(pid: int, read_fd: int, request: dict, out_fd: int, reaper: Reaper) -
                 problem = (
                     "killed",
                     f"the step sent more than {wire.human_size(cap)} of logs and output",
+                    "log_limit",
+                    {"limit": wire.human_size(cap)},
                 )
     except TimeoutError:
-        problem = ("killed", f"the step ran longer than {timeout:g} s and was stopped")
+        message = f"the step ran longer than {timeout:g} s and was stopped"
+        problem = ("killed", message, "time_limit", {"seconds": timeout})
     except wire.WireError as exc:
-        problem = ("killed", f"the step's output was too large or malformed ({exc})")
+        message = f"the step's output was too large or malformed ({exc})"
+        problem = ("killed", message, "output_limit", {})
     if result is not None and problem is None:
         # Answer first: the caller need not wait for the child's exit to be torn down.
         wire.write_all(out_fd, wire.encode(wire.RESULT, result))
@@ -217,25 +221,34 @@ def _kill_group(pid: int) -> None:
             kill(pid, signal.SIGKILL)
 
 
-def _explain_exit(status: int, timeout: float) -> tuple[str, str]:
-    """(status, message) for a child that ended without sending a result."""
+def _explain_exit(status: int, timeout: float) -> tuple[str, str, str, dict]:
+    """(status, message, code, details) for a child that ended without sending a result."""
     if os.WIFSIGNALED(status):
         number = os.WTERMSIG(status)
         if number == signal.SIGXCPU:
-            return "killed", f"the step used more than {timeout:g} s of CPU time and was stopped"
+            message = f"the step used more than {timeout:g} s of CPU time and was stopped"
+            return "killed", message, "cpu_limit", {"seconds": timeout}
         try:
             name = signal.Signals(number).name
         except ValueError:
             name = str(number)
         hint = " (the machine may be out of memory)" if number == signal.SIGKILL else ""
-        return "killed", f"the step's process died from signal {name}{hint}"
+        message = f"the step's process died from signal {name}{hint}"
+        return "killed", message, "process_died", {"signal": name}
     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else status
-    return "exception", f"the step's process exited with status {code} before sending a result"
+    message = f"the step's process exited with status {code} before sending a result"
+    return "exception", message, "process_died", {"exit_status": code}
 
 
-def _send_result(out_fd: int, status: str, message: str) -> None:
+def _send_result(
+    out_fd: int,
+    status: str,
+    message: str,
+    code: str = "sandbox_failed",
+    details: dict | None = None,
+) -> None:
     kind = LimitExceeded.__name__ if status == "killed" else "SandboxError"
-    error = {"type": kind, "message": message, "line": None}
+    error = error_dict(kind, message, code, details)
     result = {"status": status, "state": None, "error": error}
     wire.write_all(out_fd, wire.encode_json(wire.RESULT, result))
 

@@ -18,7 +18,11 @@ _KEY_TYPES = (str, int, float, bool, type(None))  # json.dumps turns these keys 
 def initial_state(state: object) -> dict:
     """A deep copy of the input state, with `data` ({}) and `references` ([]) present."""
     if not isinstance(state, dict):
-        raise StateError(f"The input state must be an object (a dict), not {type(state).__name__}.")
+        raise StateError(
+            f"The input state must be an object (a dict), not {type(state).__name__}.",
+            code="input_not_object",
+            details={"got": type(state).__name__},
+        )
     copied = copy.deepcopy(state)
     copied.setdefault("data", {})
     copied.setdefault("references", [])
