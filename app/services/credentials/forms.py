@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from jsonschema import Draft202012Validator
 
 from app.services import adaptor_catalog
+from app.services.credentials.labels import humanise
 from app.services.errors import Invalid, NotFound
 from app.services.parsing import load_json
 
@@ -76,8 +77,9 @@ class SchemaField:
 
     @property
     def placeholder(self) -> str:
-        """The first example, shown greyed inside an empty input."""
-        return self.examples[0] if self.examples else ""
+        """Nothing: an example greyed inside an empty input reads like a value already typed,
+        so examples go in the help text below the input instead ("e.g. …")."""
+        return ""
 
 
 @dataclass(frozen=True)
@@ -197,11 +199,12 @@ def _field(name: str, prop: dict, required: bool) -> SchemaField:
         json.dumps(e) if not isinstance(e, str) else e for e in prop.get("examples", [])
     )
     help_text = prop.get("description", "")
-    if examples and not prop.get("secret"):
-        help_text = f"{help_text} Example: {examples[0]}".strip()
+    # A tick box needs no example ("Example: true" reads as a bug); secrets show none.
+    if examples and not prop.get("secret") and prop.get("type") != "boolean":
+        help_text = f"{help_text} e.g. {examples[0]}".strip()
     return SchemaField(
         name=name,
-        label=prop.get("title") or name,
+        label=prop.get("title") or humanise(name),
         kind=_kind(prop),
         required=required,
         help=help_text,

@@ -4,13 +4,16 @@ credentials module, which is why it lives above them."""
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 
 from app.extensions import db
 from app.models import Credential, Project, User
 from app.services import audit
 from app.services.credentials import forms, oauth, sharing, store, transfers
+from app.services.credentials.labels import label_for
 from app.services.credentials.sharing import StepUse
+from app.services.errors import NotFound
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,7 @@ class CredentialOverview:
     oauth_client: str | None
     values: dict  # non-secret fields, for the owner only
     stored_secrets: tuple[str, ...]
+    labels: dict[str, str]  # every body key (and name, production) in words
     projects: tuple[Project, ...]
     shareable: tuple[Project, ...]
     steps: tuple[StepUse, ...]
@@ -49,6 +53,7 @@ def overview(viewer: User, credential: Credential) -> CredentialOverview:
         oauth_client=client.name if client else None,
         values=values,
         stored_secrets=tuple(sorted(secrets_)),
+        labels=_labels(credential.schema, [*values, *secrets_, *_audited_fields(trail)]),
         projects=tuple(p for p in projects if is_owner or visible is None or p.id in visible),
         shareable=tuple(sharing.shareable_projects(viewer, credential.id)) if is_owner else (),
         steps=tuple(sharing.steps_using(credential.id, None if is_owner else visible)),
@@ -59,3 +64,17 @@ def overview(viewer: User, credential: Credential) -> CredentialOverview:
 
 
 TOKEN_EVENTS = {"created", "reauthorized", "token_refreshed", "token_refresh_failed"}
+
+
+def _labels(schema_name: str, keys) -> dict[str, str]:
+    """Each key in words: the schema's title where it has one, else the key humanised."""
+    titles = {}
+    # An adaptor that is gone has no titles left; its keys are still worth naming.
+    with suppress(NotFound):
+        if schema_name not in {forms.RAW, forms.OAUTH}:
+            titles = {f.name: f.label for f in forms.credential_type(schema_name).fields}
+    return {key: label_for(titles, key) for key in keys}
+
+
+def _audited_fields(trail) -> list[str]:
+    return [name for entry in trail for name in (entry.changes or {}).get("fields", [])]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Credential, ProjectCredential, User
+from app.models import Credential, Project, ProjectCredential, ProjectMember, User
 
 # The runtime's Scrubber is pure Python; using the very same one guarantees pages mask
 # exactly what stored logs mask.
@@ -31,11 +31,14 @@ def create_credential(
     schema_name: str,
     submitted: Mapping[str, Sequence[str]],
     production: bool = False,
+    share_into: uuid.UUID | None = None,
 ) -> Credential:
-    """Validate and store a new credential owned by `owner`, encrypted, and audit it."""
+    """Validate and store a new credential owned by `owner`, encrypted, and audit it; with
+    `share_into`, share it into that project (one of the owner's) in the same transaction."""
     name = valid_name(owner.id, name, None)
     if schema_name == forms.OAUTH:
         raise Invalid("schema", "OAuth credentials are created by authorising with the provider.")
+    project = _own_project(owner, share_into) if share_into else None
     body = forms.parse_submission(schema_name, submitted)
     credential = Credential(
         user_id=owner.id,
@@ -53,8 +56,33 @@ def create_credential(
         owner.id,
         {"name": name, "type": schema_name, "fields": sorted(body)},
     )
+    if project is not None:
+        db.session.add(ProjectCredential(project_id=project.id, credential_id=credential.id))
+        audit.record(
+            audit.CREDENTIAL,
+            credential.id,
+            "shared",
+            owner.id,
+            {"project_id": str(project.id), "project": project.name},
+        )
     db.session.commit()
     return credential
+
+
+def _own_project(owner: User, project_id: uuid.UUID) -> Project:
+    """A live project `owner` is a member of (the rule sharing.share applies), or Invalid."""
+    project = db.session.scalar(
+        select(Project)
+        .join(ProjectMember, ProjectMember.project_id == Project.id)
+        .where(
+            Project.id == project_id,
+            ProjectMember.user_id == owner.id,
+            Project.deletion_requested_at.is_(None),
+        )
+    )
+    if project is None:
+        raise Invalid("share", "You can share a credential only into your own projects.")
+    return project
 
 
 def update_credential(

@@ -22,6 +22,17 @@ class CredentialForm(FlaskForm):
     )
 
 
+class ProjectCredentialForm(CredentialForm):
+    """A credential created from a project's pages: shared into that project unless unticked."""
+
+    share = BooleanField(
+        "Share it into this project",
+        default=True,
+        description="Editors and admins of the project can then pick it in steps; "
+        "they never see its secrets.",
+    )
+
+
 class ShareForm(FlaskForm):
     """The project to share a credential into."""
 

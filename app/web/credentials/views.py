@@ -11,13 +11,12 @@ from flask_login import current_user
 from app.services.credentials import forms as credential_forms
 from app.services.credentials import oauth, sharing
 from app.services.credentials import store as credentials
-from app.services.credentials.forms import BodyInvalid
 from app.services.errors import Invalid
 from app.web.access import project_access
 from app.web.credentials.access import credential_access
 from app.web.credentials.blueprint import bp
 from app.web.credentials.forms import CredentialForm, DeleteForm
-from app.web.credentials.pages import show_page
+from app.web.credentials.pages import form_page, show_page
 from app.web.navigation import NavItem
 
 NAV = NavItem("Credentials", "key", "credentials.project_index", 40)
@@ -47,6 +46,7 @@ def new():
         "credentials/new.html",
         types=credential_forms.credential_types(),
         clients=oauth.list_clients(),
+        project=None,
     )
 
 
@@ -55,7 +55,7 @@ def new_form(schema: str):
     """The form for one credential type."""
     ctype = credential_forms.credential_type(schema)
     values = credential_forms.initial_values(schema)
-    return _form_page(ctype, CredentialForm(), values=values)
+    return form_page(ctype, CredentialForm(), values=values)
 
 
 @bp.post("/credentials")
@@ -65,13 +65,13 @@ def create():
     ctype = credential_forms.credential_type(schema)
     form, submitted = CredentialForm(), request.form.to_dict(flat=False)
     if not form.validate_on_submit():
-        return _form_page(ctype, form, submitted=submitted, status=422)
+        return form_page(ctype, form, submitted=submitted, status=422)
     try:
         credential = credentials.create_credential(
             current_user, form.name.data, schema, submitted, form.production.data
         )
     except Invalid as error:
-        return _form_page(ctype, form, submitted=submitted, error=error, status=422)
+        return form_page(ctype, form, submitted=submitted, error=error, status=422)
     flash(f"Credential “{credential.name}” saved. Its secrets will not be shown again.", "success")
     return redirect(url_for("credentials.show", credential_id=credential.id))
 
@@ -88,7 +88,7 @@ def edit(credential_id: uuid.UUID):
     credential = credential_access(credential_id, owner_only=True)
     values, stored = credentials.stored_values(credential)
     form = CredentialForm(obj=credential)
-    return _form_page(_type_of(credential), form, credential, values=values, stored=stored)
+    return form_page(_type_of(credential), form, credential, values=values, stored=stored)
 
 
 @bp.post("/credentials/<uuid:credential_id>")
@@ -99,13 +99,13 @@ def update(credential_id: uuid.UUID):
     _, stored = credentials.stored_values(credential)
     ctype = _type_of(credential)
     if not form.validate_on_submit():
-        return _form_page(ctype, form, credential, submitted=submitted, stored=stored, status=422)
+        return form_page(ctype, form, credential, submitted=submitted, stored=stored, status=422)
     try:
         credentials.update_credential(
             current_user, credential.id, form.name.data, form.production.data, submitted
         )
     except Invalid as error:
-        return _form_page(
+        return form_page(
             ctype, form, credential, submitted=submitted, stored=stored, error=error, status=422
         )
     flash("Credential saved.", "success")
@@ -147,42 +147,5 @@ def _type_of(credential) -> credential_forms.CredentialType:
     return credential_forms.credential_type(credential.schema)
 
 
-def _form_page(
-    ctype,
-    form,
-    credential=None,
-    *,
-    values=None,
-    submitted=None,
-    stored=(),
-    error: Invalid | None = None,
-    status: int = 200,
-):
-    errors: dict[str, str] = {}
-    if submitted is not None:
-        values = credential_forms.echo_values(ctype.name, submitted) if ctype.fields else {}
-        if ctype.fields and error is None and credential is None:
-            # The name was wrong too: show the body's problems in the same round trip.
-            try:
-                credential_forms.parse_submission(ctype.name, submitted)
-            except BodyInvalid as body_error:
-                errors = body_error.errors
-    if isinstance(error, BodyInvalid):
-        errors = error.errors
-    elif error is not None and hasattr(form, error.field):
-        getattr(form, error.field).errors = [*getattr(form, error.field).errors, error.message]
-    elif error is not None:
-        errors = {error.field: error.message}
-    return render_template(
-        "credentials/form.html",
-        ctype=ctype,
-        form=form,
-        credential=credential,
-        values=values or {},
-        errors=errors,
-        stored=set(stored),
-    ), status
-
-
 # The area's other routes live beside this module; importing them registers them on `bp`.
-from app.web.credentials import oauth_views, sharing_views  # noqa: E402, F401
+from app.web.credentials import oauth_views, project_views, sharing_views  # noqa: E402, F401
