@@ -20,6 +20,7 @@ from app.web.audit import views as audit
 from app.web.auth import views as auth
 from app.web.credentials import views as credentials
 from app.web.dashboard import views as dashboard
+from app.web.favicon import views as favicon
 from app.web.health import views as health
 from app.web.history import views as history
 from app.web.members import views as members
@@ -51,6 +52,7 @@ AREAS: tuple[ModuleType, ...] = (
     profile,
     audit,
     notifications,
+    favicon,
 )
 
 
