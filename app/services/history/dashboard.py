@@ -1,5 +1,10 @@
 """The project dashboard: work orders, runs, success rate and failures over a period, runs per
-hour or day by state, and each workflow's last failure."""
+hour or day by state, and each workflow's last failure.
+
+Every figure that links to the history counts what that list shows: work orders received
+since the period's start (`history_filter` builds the very filter of each link). Runs, which
+the list groups into work orders, are given in words beside them ("3 failed runs, 1 retried
+since")."""
 
 from __future__ import annotations
 
@@ -8,10 +13,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.models import Run, RunState, Workflow, WorkOrder, WorkOrderState
 from app.services.errors import Invalid
+from app.services.history.filters import HistoryFilter
 
 PERIODS = {"24h": ("hour", 24), "7d": ("day", 7), "30d": ("day", 30)}
 PERIOD_LABELS = {"24h": "24 hours", "7d": "7 days", "30d": "30 days"}
@@ -47,6 +54,8 @@ class WorkflowHealth:
     runs: int
     failures: int
     last_failure_at: datetime | None
+    work_orders: int = 0  # received in the period: the rows its "History" link shows
+    failed_work_orders: int = 0  # of those, in a failure state: its failures link's rows
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,8 @@ class Dashboard:
     runs_by_state: dict[str, int]
     buckets: list[Bucket]
     workflows: list[WorkflowHealth] = field(default_factory=list)
+    failed_work_orders: int = 0  # received in the period, in a failure state
+    retried_failures: int = 0  # failed runs of the period that were followed by another run
 
     @property
     def runs(self) -> int:
@@ -80,8 +91,19 @@ class Dashboard:
 
     @property
     def failing_workflows(self) -> list[WorkflowHealth]:
-        """Workflows with failures in the period, most failures first."""
-        return sorted((w for w in self.workflows if w.failures), key=lambda w: -w.failures)
+        """Workflows with failed work orders in the period, most first."""
+        return sorted(
+            (w for w in self.workflows if w.failed_work_orders),
+            key=lambda w: -w.failed_work_orders,
+        )
+
+    def history_filter(
+        self, *, failed: bool = False, workflow_id: uuid.UUID | None = None
+    ) -> HistoryFilter:
+        """The history filter of a dashboard link: work orders received in the period (in a
+        failure state when `failed`), of one workflow when given."""
+        states = tuple(s.value for s in FAILED_WORK_ORDER_STATES) if failed else ()
+        return HistoryFilter(states=states, workflow_id=workflow_id, received_since=self.since)
 
 
 def dashboard(project_id: uuid.UUID, period: str, now: datetime | None = None) -> Dashboard:
@@ -117,6 +139,7 @@ def dashboard(project_id: uuid.UUID, period: str, now: datetime | None = None) -
     ):
         counted.setdefault(_as_utc(start), {})[state.value] = count
     buckets = [Bucket(since + step * i, counted.get(since + step * i, {})) for i in range(size)]
+    orders = _work_orders(project_id, since)
     return Dashboard(
         period=period,
         unit=unit,
@@ -124,11 +147,50 @@ def dashboard(project_id: uuid.UUID, period: str, now: datetime | None = None) -
         work_orders=work_orders or 0,
         runs_by_state=runs_by_state,
         buckets=buckets,
-        workflows=_workflows(project_id, per_workflow),
+        workflows=_workflows(project_id, per_workflow, orders),
+        failed_work_orders=sum(failed for _, failed in orders.values()),
+        retried_failures=_retried_failures(project_id, since),
     )
 
 
-def _workflows(project_id: uuid.UUID, per_workflow: dict) -> list[WorkflowHealth]:
+def _work_orders(project_id: uuid.UUID, since: datetime) -> dict[uuid.UUID, tuple[int, int]]:
+    """Per workflow: work orders received since `since`, and those in a failure state (the
+    history list's own conditions, so each link opens as many rows as its figure says)."""
+    failed = WorkOrder.state.in_(FAILED_WORK_ORDER_STATES)
+    rows = db.session.execute(
+        select(WorkOrder.workflow_id, func.count(), func.count().filter(failed))
+        .where(WorkOrder.project_id == project_id, WorkOrder.inserted_at >= since)
+        .group_by(WorkOrder.workflow_id)
+    )
+    return {workflow_id: (total, failures) for workflow_id, total, failures in rows}
+
+
+def _retried_failures(project_id: uuid.UUID, since: datetime) -> int:
+    """Failed runs of the period after which their work order was run again."""
+    later = aliased(Run)
+    retried = (
+        select(later.id)
+        .where(later.work_order_id == Run.work_order_id, later.inserted_at > Run.inserted_at)
+        .exists()
+    )
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Run)
+            .where(
+                Run.project_id == project_id,
+                Run.inserted_at >= since,
+                Run.state.in_(FAILURES),
+                retried,
+            )
+        )
+        or 0
+    )
+
+
+def _workflows(
+    project_id: uuid.UUID, per_workflow: dict, orders: dict[uuid.UUID, tuple[int, int]]
+) -> list[WorkflowHealth]:
     last_failure = (
         select(func.max(WorkOrder.inserted_at))
         .where(
@@ -149,6 +211,8 @@ def _workflows(project_id: uuid.UUID, per_workflow: dict) -> list[WorkflowHealth
             runs=sum(per_workflow.get(workflow_id, {}).values()),
             failures=sum(per_workflow.get(workflow_id, {}).get(s.value, 0) for s in FAILURES),
             last_failure_at=_as_utc(failed_at) if failed_at else None,
+            work_orders=orders.get(workflow_id, (0, 0))[0],
+            failed_work_orders=orders.get(workflow_id, (0, 0))[1],
         )
         for workflow_id, name, failed_at in rows
     ]

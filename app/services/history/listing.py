@@ -230,6 +230,8 @@ def _matching(project_id: uuid.UUID, filters: HistoryFilter) -> Select:
         query = query.where(WorkOrder.inserted_at >= day_start(filters.received_from))
     if filters.received_to:
         query = query.where(WorkOrder.inserted_at < day_end(filters.received_to))
+    if filters.received_since:
+        query = query.where(WorkOrder.inserted_at >= filters.received_since)
     if filters.activity_from:
         query = query.where(WorkOrder.last_activity_at >= day_start(filters.activity_from))
     if filters.activity_to:
