@@ -271,6 +271,7 @@ def test_a_written_line_travels_in_an_event_and_closes_the_form(signed_in, flow)
     assert json.loads(reply.headers["HX-Trigger"])["ferry:insert-line"] == {
         "line": "get(S.data.url)",
         "row": 3,
+        "end": 3,
     }
 
 

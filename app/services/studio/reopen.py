@@ -1,22 +1,76 @@
-"""Reading a line the request builder wrote back into its form, with `ast` (never run)."""
+"""Reading an operation the request builder wrote back into its form, with `ast` (never run).
+
+The builder lays long operations out over several lines, so "Edit line" finds the whole
+statement around the cursor (`statement_at`) before reading it."""
 
 from __future__ import annotations
 
 import ast
 import json
+from dataclasses import dataclass
 
 from app.services.errors import Invalid
 from app.services.studio.request_builder import ParamField, RequestForm, Value, form_for
+
+# How far around the cursor a statement is looked for when the body does not parse as a whole.
+SCAN_LINES = 80
+
+
+@dataclass
+class Statement:
+    """The text of one statement of the body and the rows (0-based, inclusive) it spans."""
+
+    text: str
+    first: int
+    last: int
+
+
+def statement_at(body: str, row: int) -> Statement:
+    """The top-level statement of `body` that covers line `row`; Invalid when there is none.
+
+    When the body has a syntax error elsewhere (a half-typed line), the nearest lines around
+    the cursor that parse as one expression are taken instead."""
+    lines = (body or "").split("\n")
+    if not 0 <= row < len(lines) or not lines[row].strip():
+        raise Invalid("line", "Put the cursor on a line the form wrote, then press Edit line.")
+    try:
+        tree = ast.parse(body)
+    except (SyntaxError, ValueError):
+        tree = None
+    if tree is not None:
+        for stmt in tree.body:
+            if stmt.lineno - 1 <= row <= (stmt.end_lineno or stmt.lineno) - 1:
+                first, last = stmt.lineno - 1, (stmt.end_lineno or stmt.lineno) - 1
+                return Statement("\n".join(lines[first : last + 1]), first, last)
+        raise Invalid("line", "Put the cursor on a line the form wrote, then press Edit line.")
+    for first in range(row, max(-1, row - SCAN_LINES), -1):
+        if lines[first][:1].isspace():
+            continue  # a statement the builder wrote starts at the left edge
+        for last in range(row, min(len(lines), first + SCAN_LINES)):
+            text = "\n".join(lines[first : last + 1])
+            try:
+                ast.parse(text, mode="eval")
+            except (SyntaxError, ValueError):
+                continue
+            return Statement(text, first, last)
+    return Statement(lines[row], row, row)  # parse_line says why it cannot be read
 
 
 def parse_line(adaptor_ref: str, line: str) -> RequestForm:
     """The form filled from a line the builder wrote, or Invalid when it cannot be read back."""
     try:
         call = ast.parse((line or "").strip(), mode="eval").body
-    except SyntaxError:
+    except (SyntaxError, ValueError):  # ValueError: a NUL character
         raise Invalid("line", "This line is not a single operation call.") from None
     each = ""
-    if _called(call) == "each" and len(call.args) == 2 and not call.keywords:
+    # each(<list>, <operation>) is "Repeat for each"; common.each written with other values
+    # (its own form) is an ordinary call.
+    if (
+        _called(call) == "each"
+        and len(call.args) == 2
+        and not call.keywords
+        and _called(call.args[1]) is not None
+    ):
         each = _path_of(call.args[0]) or ""
         if not each:
             raise Invalid("line", "each() must repeat over a field of the input, e.g. S.data.")
@@ -48,7 +102,7 @@ def _spread_of(nodes: list[ast.expr], param: ParamField) -> Value:
     value the rows can hold."""
     rows = []
     for node in nodes:
-        scalar = _scalar(node)
+        scalar = _row_value(node)
         if scalar is None:
             break
         rows.append({"mode": scalar.mode, "value": scalar.value})
@@ -88,7 +142,7 @@ def _value_of(node: ast.AST, param: ParamField) -> Value:
         for key, item in zip(node.keys, node.values, strict=True):
             if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
                 return _json_value(node, param)
-            inner = _scalar(item)
+            inner = _row_value(item)
             if inner is None:
                 return _json_value(node, param)
             rows.append({"key": key.value, "mode": inner.mode, "value": inner.value})
@@ -114,6 +168,18 @@ def _scalar(node: ast.AST) -> Value | None:
         if isinstance(node.value, str):
             return Value("text", node.value)
     return None
+
+
+def _row_value(node: ast.AST) -> Value | None:
+    """One row of a list of fields or values: a plain value, or JSON (a row may hold it)."""
+    scalar = _scalar(node)
+    if scalar is not None:
+        return scalar
+    try:
+        literal = ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, RecursionError):
+        return None
+    return Value("json", json.dumps(literal, ensure_ascii=False))
 
 
 def _json_value(node: ast.AST, param: ParamField) -> Value:

@@ -1,5 +1,6 @@
 """The request builder: a form per adaptor operation, generated from its parameter schema,
-that writes one line of job code (and reads such a line back into the form).
+that writes one operation of job code, laid out over lines when long (code_format), and
+reads such an operation back into the form (reopen).
 
 A value is written in one of a few modes: text, number, true/false, a choice, a value from
 the input (`S.data.name`), JSON, or a list of named fields (headers, query, a body). A
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from app.services import adaptor_catalog
 from app.services.errors import Invalid
 from app.services.parsing import load_json
+from app.services.studio.code_format import format_line
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Object parameters whose values are plain strings: key/value rows are the natural form.
@@ -82,6 +84,11 @@ def form_for(adaptor_ref: str, operation: str) -> RequestForm:
     return RequestForm(
         adaptor_ref, operation, spec.get("summary", ""), spec.get("example", ""), fields, values
     )
+
+
+def param_fields(adaptor_ref: str, operation: str) -> list[ParamField]:
+    """The form's fields for one operation, required ones first."""
+    return _fields(operation_spec(adaptor_ref, operation))
 
 
 def _fields(spec: dict) -> list[ParamField]:
@@ -152,8 +159,8 @@ def build_line(adaptor_ref: str, operation: str, form: dict, each: str = "") -> 
     call = f"{operation}({', '.join(positional + spread + keywords)})"
     each = (each or "").strip()
     if each:
-        return f"each({reference(each, 'each')}, {call})"
-    return call
+        call = f"each({reference(each, 'each')}, {call})"
+    return format_line(call)
 
 
 def _spread(param: ParamField, value: Value) -> list[str]:
@@ -195,6 +202,11 @@ def _check_spread_order(spec: dict, fields: list[ParamField], keywords: list[str
                 f"{titles[name]}: leave it empty while {star.title} has values, "
                 "or write this line in the code editor.",
             )
+
+
+def code_for(param: ParamField, value: Value) -> str | None:
+    """The Python text of one value (None when it is empty); Invalid when it is wrong."""
+    return _code(param, value)
 
 
 def _code(param: ParamField, value: Value) -> str | None:

@@ -60,8 +60,10 @@ def test_a_json_list_is_spread_and_other_modes_give_one_value():
     )
     assert line == 'log("total", {"n": 2}, [1, True])'
     assert logged(line, {"data": {}}) == ['total {"n": 2} [1, true]']
-    # Values a row cannot hold reopen as JSON, and still write the same line.
-    assert studio_reopen.parse_line("common@1", line).values["args"].mode == "json"
+    # Objects and lists reopen as JSON rows of the list, and still write the same line.
+    reopened = studio_reopen.parse_line("common@1", line).values["args"]
+    assert reopened.mode == "list"
+    assert [row["mode"] for row in reopened.rows] == ["text", "json", "json"]
     assert round_trip("common@1", line) == line
     assert (
         studio_requests.build_line("common@1", "log", {"args": Value("json", '"alone"')})
