@@ -10,9 +10,7 @@ on the project with the values before and after.
 from __future__ import annotations
 
 import uuid
-import zoneinfo
 from dataclasses import dataclass
-from functools import cache
 
 from sqlalchemy import select
 
@@ -20,13 +18,15 @@ from app.extensions import db
 from app.models import DigestFrequency, ProjectMember, Role, User, Workflow
 from app.models.notifications import WorkflowAlertChoice
 from app.services import audit
+from app.services import time_zones as zone_names
 from app.services.errors import Invalid, NotFound
 
 ITEM = "project_member"
 # A per-workflow choice: follow the member's project-wide setting, or override it.
 AS_PROJECT, ON, OFF = "project", "on", "off"
 WORKFLOW_CHOICES = (AS_PROJECT, ON, OFF)
-MAX_ZONE_LENGTH = 64
+MAX_ZONE_LENGTH = zone_names.MAX_LENGTH
+TIME_FORMATS = ("24h", "12h")
 NOT_A_MEMBER = (
     "You are not a member of this project, so Ferry sends you none of its alerts or digests."
 )
@@ -174,30 +174,31 @@ def parse_hour(raw: object) -> int:
     return raw
 
 
-@cache
 def time_zones() -> tuple[str, ...]:
     """Every IANA time zone name this server knows, sorted."""
-    return tuple(sorted(zoneinfo.available_timezones()))
+    return zone_names.names()
 
 
-def set_time_zone(user_id: uuid.UUID, zone: object) -> User:
-    """Store the user's time zone (an IANA name such as Africa/Nairobi)."""
+def set_time_zone(user_id: uuid.UUID, zone: object, time_format: object = None) -> User:
+    """Store the user's time zone (an IANA name such as Africa/Nairobi) and, when given, how
+    they want times written: "24h" (14:30) or "12h" (2:30 PM)."""
     text = zone.strip() if isinstance(zone, str) else ""
-    if not text:
-        raise Invalid("time_zone", "Choose a time zone from the list, for example Africa/Nairobi.")
-    if len(text) > MAX_ZONE_LENGTH or text not in time_zones():
-        raise Invalid(
-            "time_zone",
-            "That is not a time zone Ferry knows. Choose one from the list, "
-            "for example Africa/Nairobi or UTC.",
-        )
+    zone_names.check(text, "time_zone")
+    if time_format is not None and time_format not in TIME_FORMATS:
+        raise Invalid("time_format", "Choose 24-hour or 12-hour times.")
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound("user")
+    changes = {}
     if user.time_zone != text:
-        changes = {"time_zone": [user.time_zone, text]}
-        audit.record("user", user.id, "time_zone_changed", user.id, changes)
+        changes["time_zone"] = [user.time_zone, text]
         user.time_zone = text
+    if time_format is not None and user.time_format != time_format:
+        changes["time_format"] = [user.time_format, time_format]
+        user.time_format = time_format
+    if changes:
+        action = "time_zone_changed" if "time_zone" in changes else "time_format_changed"
+        audit.record("user", user.id, action, user.id, changes)
         db.session.commit()
     return user
 

@@ -25,9 +25,10 @@ from app.models import (
     Workflow,
     WorkOrder,
 )
+from app.services import time_zones
 from app.services.credentials import forms
 from app.services.errors import Invalid
-from app.services.triggers import cron
+from app.services.triggers import cron, cron_words
 from app.services.workflows import export, store
 
 FAILURE_STATES = (
@@ -278,7 +279,14 @@ def cron_preview(expression: str, timezone: str = "UTC", now: datetime | None = 
             f"“{expression}” is not a valid cron expression: use five fields, "
             "minute hour day-of-month month day-of-week (e.g. 30 6 * * 1 for Mondays 06:30).",
         )
-    try:
-        return cron.next_ticks(expression, timezone or "UTC", now or datetime.now(UTC), 5)
-    except (KeyError, ValueError, OSError) as error:  # "Africa" is a folder: OSError
-        raise Invalid("cron_timezone", f"Unknown time zone: {error}.") from None
+    zone = time_zones.check(timezone or "UTC", "cron_timezone")
+    return cron.next_ticks(expression, zone, now or datetime.now(UTC), 5)
+
+
+def trigger_words(workflow: Workflow, time_format: str = "24h") -> dict[str, str]:
+    """Each saved cron trigger's schedule in words, by trigger key, for the canvas labels."""
+    return {
+        t.key: cron_words.describe(t.cron_expression or "", t.cron_timezone, time_format)
+        for t in workflow.triggers
+        if t.type is TriggerType.CRON
+    }

@@ -10,12 +10,11 @@ from __future__ import annotations
 import ast
 import re
 from enum import Enum
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 
 from app.models import CronInput, EdgeCondition, TriggerType, WebhookReply
-from app.services import adaptor_catalog
+from app.services import adaptor_catalog, time_zones
 from app.services.parsing import kind_of as kind
 from app.services.workflows.shapes import EdgeDoc, JobDoc, Report, TriggerDoc
 
@@ -283,14 +282,8 @@ def _known(value: object, keys: set[str]) -> bool:
 
 
 def _timezone(report: Report, value: object, path: str) -> str:
-    if isinstance(value, str) and len(value) <= 64:
-        try:
-            ZoneInfo(value)
-            return value
-        except (ZoneInfoNotFoundError, ValueError, OSError):  # "Africa" is a folder: OSError
-            pass
-    report.add(
-        f"{path}.cron_timezone",
-        f"{show(value)} is not a time zone name such as UTC or Africa/Nairobi.",
-    )
+    problem = time_zones.problem(value)
+    if problem is None:
+        return value  # type: ignore[return-value]
+    report.add(f"{path}.cron_timezone", problem)
     return "UTC"

@@ -77,14 +77,20 @@ def revoke_token(token_id: uuid.UUID):
 
 @bp.post("/time-zone")
 def change_time_zone():
-    """Store the user's time zone: alert times and digest hours are in it."""
+    """Store the user's time zone (alert times and digest hours are in it) and clock."""
+    chosen = request.form.get("time_format")
     try:
-        user = preferences.set_time_zone(current_user.id, request.form.get("time_zone"))
+        user = preferences.set_time_zone(current_user.id, request.form.get("time_zone"), chosen)
     except Invalid as error:
-        g.time_zone_error = error.message
-        g.time_zone_typed = (request.form.get("time_zone") or "")[:64].replace("\x00", "")
+        if error.field == "time_format":
+            g.time_format_error = error.message
+        else:
+            g.time_zone_error = error.message
+            g.time_zone_typed = (request.form.get("time_zone") or "")[:64].replace("\x00", "")
+        g.time_format_typed = chosen if chosen in preferences.TIME_FORMATS else None
         return _page(status=422)
-    flash(f"Time zone set to {user.time_zone}.", "success")
+    clock = "a 24-hour clock" if user.time_format == "24h" else "a 12-hour clock"
+    flash(f"Time zone set to {user.time_zone}; times are written on {clock}.", "success")
     return redirect(url_for("profile.index") + "#time-zone")
 
 
@@ -110,7 +116,6 @@ def _page(*, password_form=None, token_form=None, status: int = 200):
             tokens=api_tokens.list_tokens(current_user.id),
             is_expired=api_tokens.is_expired,
             last_day=api_tokens.last_day,
-            time_zones=preferences.time_zones(),
         ),
         status,
     )

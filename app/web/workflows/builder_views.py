@@ -93,11 +93,18 @@ def cron_preview(project_id: uuid.UUID):
     """The next five fire times of the typed expression, or why it is not valid."""
     project_access(project_id)
     timezone = request.args.get("cron_timezone") or "UTC"
+    expression = request.args.get("cron_expression", "")
     try:
-        ticks, error = studio.cron_preview(request.args.get("cron_expression", ""), timezone), None
+        ticks, error = studio.cron_preview(expression, timezone), None
     except Invalid as invalid:
         ticks, error = [], invalid.message
-    html = render_template("workflows/_cron_preview.html", ticks=ticks, error=error)
+    html = render_template(
+        "workflows/_cron_preview.html",
+        ticks=ticks,
+        error=error,
+        expression=" ".join(expression.split()),
+        timezone=timezone,
+    )
     return Response(html, status=200)
 
 
