@@ -7,6 +7,7 @@ import uuid
 from flask import Blueprint, render_template, request
 from flask_login import login_required
 
+from app.models import Role
 from app.services.history import dashboard as dashboard_service
 from app.web.access import project_access
 from app.web.dashboard import chart
@@ -33,4 +34,5 @@ def show(project_id: uuid.UUID):
         colours=chart.STATE_COLOURS,
         periods=dashboard_service.PERIOD_LABELS,
         failed_states=[s.value for s in dashboard_service.FAILED_WORK_ORDER_STATES],
+        can_edit=access.can(Role.EDITOR),
     )

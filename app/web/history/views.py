@@ -11,12 +11,13 @@ from flask_login import login_required
 from app.models import Role
 from app.services.errors import Invalid
 from app.services.history import bulk as history_bulk
-from app.services.history import listing
+from app.services.history import first_request, listing
 from app.services.history.filters import PLACE_LABELS, STATES, HistoryFilter, parse_filter
 from app.web.access import ProjectAccess, project_access
 from app.web.history.blueprint import bp
 from app.web.htmx import is_fragment_request, is_htmx_request, vary_on_htmx
 from app.web.navigation import NavItem
+from app.web.workflows.present import webhook_url
 
 NAV = NavItem("History", "clock-history", "history.index", 30)
 
@@ -37,6 +38,8 @@ def index(project_id: uuid.UUID):
         error, filters, cursor = problem, HistoryFilter(), None
         view = listing.page_view(project_id, filters)
     context = _context(access, filters, view=view, cursor=cursor, error=error)
+    if not view.page.rows and not cursor and filters.is_empty:
+        context["first_hooks"] = _first_hooks(project_id)
     if is_fragment_request():
         template = "history/_results.html"
     else:
@@ -98,6 +101,20 @@ def detail(project_id: uuid.UUID, work_order_id: uuid.UUID):
     return render_template(
         "history/_detail.html", **_context(access, HistoryFilter()), detail=found
     )
+
+
+def _first_hooks(project_id: uuid.UUID) -> list[dict]:
+    """The project's webhooks with their URL and a ready curl line, for the empty history."""
+    hooks = []
+    for hook in first_request.project_webhooks(project_id):
+        url = webhook_url(hook.trigger)
+        auth = {"api_key": ' -H "x-api-key: YOUR-KEY"', "basic": " -u USERNAME:PASSWORD"}
+        curl = (
+            f'curl -X POST "{url}"{auth.get(hook.trigger.webhook_auth.value, "")} '
+            """-H "Content-Type: application/json" -d '{"hello": "world"}'"""
+        )
+        hooks.append({"hook": hook, "url": url, "curl": curl})
+    return hooks
 
 
 def _context(
