@@ -25,6 +25,8 @@ from app.services.history.filters import (
 )
 from app.services.history.run_page import run_scrubber
 from app.services.history.search import search_condition
+from app.services.runs import stored_errors
+from app.services.runs.plain_errors import PlainError
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -175,7 +177,7 @@ class WorkOrderDetail:
 
     row: HistoryRow
     runs: list[tuple[Run, list[StepRun]]]
-    errors: dict[uuid.UUID, str]  # run or step run id -> its error message, masked
+    errors: dict[uuid.UUID, PlainError]  # run or step run id -> its error, masked, in words
 
 
 def work_order_detail(project_id: uuid.UUID, work_order_id: uuid.UUID) -> WorkOrderDetail:
@@ -201,13 +203,20 @@ def work_order_detail(project_id: uuid.UUID, work_order_id: uuid.UUID) -> WorkOr
 
 def _errors(
     project_id: uuid.UUID, runs: list[Run], steps: dict[uuid.UUID, list[StepRun]]
-) -> dict[uuid.UUID, str]:
-    failed = [(run.id, run.error_message) for run in runs if run.error_message]
-    failed += [(s.id, s.error_message) for ss in steps.values() for s in ss if s.error_message]
+) -> dict[uuid.UUID, PlainError]:
+    failed = any(run.error_type or run.error_message for run in runs) or any(
+        s.error_type or s.error_message for ss in steps.values() for s in ss
+    )
     if not failed:
         return {}  # most rows: no credential needs decrypting
     scrub = run_scrubber(project_id, {run.snapshot_id for run in runs})
-    return {item_id: str(scrub(message)) for item_id, message in failed}
+    explained: dict[uuid.UUID, PlainError] = {}
+    for run in runs:
+        run_plain, step_plains = stored_errors.explain_all(run, steps[run.id], scrub)
+        explained.update(step_plains)
+        if run_plain is not None:
+            explained[run.id] = run_plain
+    return explained
 
 
 def newest_arrival(project_id: uuid.UUID) -> datetime | None:

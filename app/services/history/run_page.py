@@ -35,6 +35,7 @@ from app.scrub import Scrubber
 from app.services.credentials import store
 from app.services.errors import Invalid, NotFound
 from app.services.history.search import shown_contains
+from app.services.runs import stored_errors
 
 Scrub = Callable[[object], object]
 
@@ -266,6 +267,8 @@ class RunPage:
     logs: LogView
     run_error: str | None  # the run's and the step's error messages, masked
     step_error: str | None
+    run_plain: stored_errors.PlainError | None = None  # the same, in plain words
+    step_plain: stored_errors.PlainError | None = None
 
 
 def run_page(
@@ -291,9 +294,10 @@ def run_page(
         masker=masker,
     )
     run_error = shown_text(scrub, view.run.error_message)
+    run_plain, step_plains = stored_errors.explain_all(view.run, view.steps, scrub)
     if step is None:
         clip = dataclip_view(project_id, view.run.dataclip_id, scrub)
-        return RunPage(view, None, clip, None, logs, run_error, None)
+        return RunPage(view, None, clip, None, logs, run_error, None, run_plain)
     return RunPage(
         view,
         step,
@@ -302,6 +306,8 @@ def run_page(
         logs,
         run_error,
         shown_text(scrub, step.error_message),
+        run_plain,
+        step_plains.get(step.id),
     )
 
 

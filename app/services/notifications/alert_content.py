@@ -9,7 +9,7 @@ and the steps') and of the input's values, since a step may print either.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -31,6 +31,8 @@ from app.models import (
 from app.scrub import MIN_SECRET_LENGTH, Scrubber
 from app.services.credentials.store import display_masker
 from app.services.history.filters import STATES, HistoryFilter
+from app.services.runs import stored_errors
+from app.services.runs.plain_errors import PlainError
 
 LOG_LINES = 20
 ERROR_LIMIT = 2000
@@ -61,6 +63,9 @@ class AlertFacts:
     run_url: str
     history_url: str
     log_lines: list[str] = field(default_factory=list)
+    # The error in plain words and what to check first; `error` stays the technical text.
+    error_plain: str = ""
+    error_check: str = ""
 
     @property
     def subject(self) -> str:
@@ -113,6 +118,7 @@ def facts_for_run(run_id: uuid.UUID, *, include_logs: bool | None = None) -> Ale
     error_type = run.error_type or (failing.error_type if failing else None)
     message = run.error_message or (failing.error_message if failing else None) or ""
     error = f"{error_type}: {message}" if error_type and message else error_type or message
+    plain = _plain_error(run, failing, scrubber)
     if include_logs is None:
         include_logs = project.alert_include_logs
     lines = []
@@ -137,6 +143,28 @@ def facts_for_run(run_id: uuid.UUID, *, include_logs: bool | None = None) -> Ale
         run_url=run_url(project.id, run.id),
         history_url=history_url(project.id, workflow.id),
         log_lines=lines,
+        error_plain=_cut(plain.sentence, ERROR_LIMIT) if plain else "",
+        error_check=plain.check if plain else "",
+    )
+
+
+def _plain_error(run: Run, failing: StepRun | None, scrubber: Scrubber) -> PlainError | None:
+    """The run's error (or its failing step's) in plain words, masked like the rest."""
+    step_runs = list(
+        db.session.scalars(
+            select(StepRun).where(StepRun.run_id == run.id).order_by(StepRun.started_at)
+        )
+    )
+    run_plain, step_plains = stored_errors.explain_all(run, step_runs, scrubber.scrub_json)
+    plain = run_plain or (step_plains.get(failing.id) if failing else None)
+    if plain is None:
+        return None
+    # Details (a value that was not a list, an answer excerpt) may quote the input: mask
+    # the finished sentence too, as the technical text is.
+    return replace(
+        plain,
+        sentence=scrubber.scrub_text(plain.sentence),
+        check=scrubber.scrub_text(plain.check),
     )
 
 

@@ -24,6 +24,7 @@ from app.scrub import Scrubber
 from app.services.credentials.store import display_masker
 from app.services.history.filters import HistoryFilter
 from app.services.notifications.alert_content import collect_values
+from app.services.runs import queries, stored_errors
 
 TOP_ERRORS = 3
 _QUOTED = re.compile(r"""(['"])(?:(?!\1).){1,300}\1""")
@@ -68,7 +69,8 @@ class WorkflowDigest:
     succeeded: int = 0
     unsuccessful: int = 0
     other: int = 0
-    errors: list[tuple[str, int]] = field(default_factory=list)
+    # (technical message, count, the sample run's error in plain words or "" if none fits)
+    errors: list[tuple[str, int, str]] = field(default_factory=list)
     history_url: str = ""
     failures_url: str = ""
 
@@ -110,11 +112,15 @@ def project_digest(
                 digest.other += count
         else:
             errors.append((digest, label, count, sample))
-    scrubbers = _scrubbers(project_id, [uuid.UUID(sample) for *_, sample in errors])
+    samples = [uuid.UUID(sample) for *_, sample in errors]
+    scrubbers = _scrubbers(project_id, samples)
+    plain = _plain_errors(samples)
     for digest, label, count, sample in errors:
-        digest.errors.append((_clean(scrubbers[uuid.UUID(sample)], label), count))
+        masker = scrubbers[uuid.UUID(sample)]
+        words = plain.get(uuid.UUID(sample), "")
+        digest.errors.append((_clean(masker, label), count, _clean(masker, words) if words else ""))
     for digest in result.values():
-        digest.errors.sort(key=lambda pair: (-pair[1], pair[0]))
+        digest.errors.sort(key=lambda item: (-item[1], item[0]))
     return sorted(result.values(), key=lambda d: d.name.lower())
 
 
@@ -135,6 +141,21 @@ def history_url(
     )
     base = current_app.config["FERRY_SETTINGS"].base_url
     return f"{base}/projects/{project_id}/history?{urlencode(wanted.to_args(), doseq=True)}"
+
+
+def _plain_errors(run_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The plain sentence of each sample run's error, when one fits better than the generic
+    one (masked by the caller like the technical text)."""
+    if not run_ids:
+        return {}
+    runs = db.session.scalars(sa.select(Run).where(Run.id.in_(run_ids))).all()
+    steps = queries.steps_of([run.id for run in runs])
+    found = {}
+    for run in runs:
+        plain = stored_errors.explain_all(run, steps[run.id], lambda value: value)[0]
+        if plain is not None and plain.code != "unknown":
+            found[run.id] = plain.sentence
+    return found
 
 
 def _scrubbers(project_id: uuid.UUID, run_ids: list[uuid.UUID]) -> dict[uuid.UUID, _Masker]:

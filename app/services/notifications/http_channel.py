@@ -51,6 +51,8 @@ def failure_payload(facts: alert_content.AlertFacts, last: bool) -> dict:
         "state": facts.state,
         "step": facts.step_name,
         "error": facts.error,
+        "error_plain": facts.error_plain,
+        "error_check": facts.error_check,
         "time": facts.finished_at.isoformat(),
         "links": {"run": facts.run_url, "history": facts.history_url},
         "last_before_limit": last,

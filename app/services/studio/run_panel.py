@@ -4,7 +4,7 @@ and one step's input, output and logs."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from sqlalchemy import select
 
@@ -14,7 +14,8 @@ from app.services.credentials import store
 from app.services.errors import Invalid, NotFound
 from app.services.history.run_page import ShownLogLine, run_scrubber, shown_text
 from app.services.parsing import load_json
-from app.services.runs import commands, queries
+from app.services.runs import commands, queries, stored_errors
+from app.services.runs.plain_errors import PlainError
 from app.services.workflows import store as workflows
 
 MAX_INPUT_NAME = 200
@@ -38,6 +39,7 @@ class StepDetail:
     output_body: object
     logs: list[ShownLogLine]
     error: str | None = None
+    plain: PlainError | None = None  # the error in plain words, technical text beside it
 
 
 def parse_custom_input(text: str) -> dict:
@@ -179,7 +181,8 @@ def progress(run_id: uuid.UUID, project_id: uuid.UUID) -> dict:
     run = queries.get_run(run_id, project_id)
     state = RunState(run.state)
     steps: dict[str, dict] = {}
-    for step_run in queries.steps_of([run.id])[run.id]:
+    step_runs = queries.steps_of([run.id])[run.id]
+    for step_run in step_runs:
         steps[str(step_run.step_id)] = {
             "state": step_run.exit_reason.value if step_run.exit_reason else "started",
             "step_run_id": str(step_run.id),
@@ -190,11 +193,18 @@ def progress(run_id: uuid.UUID, project_id: uuid.UUID) -> dict:
         "work_order_id": str(run.work_order_id),
         "state": state.value,
         "final": state.is_final,
-        "error": shown_text(run_scrubber(project_id, [run.snapshot_id]), run.error_message)
-        if run.error_message
-        else None,
+        "error": _plain_run_error(run, step_runs, project_id),
         "steps": steps,
     }
+
+
+def _plain_run_error(run: Run, step_runs: list[StepRun], project_id: uuid.UUID) -> dict | None:
+    """The run's error in plain words (as a dict: the status fragment is fingerprinted as JSON)."""
+    if not (run.error_type or run.error_message):
+        return None
+    scrub = run_scrubber(project_id, [run.snapshot_id])
+    plain = stored_errors.explain_all(run, step_runs, scrub)[0]
+    return asdict(plain) if plain is not None else None
 
 
 def step_detail(
@@ -209,12 +219,14 @@ def step_detail(
     # What the history's run page shows passes the same mask (see history_runs).
     scrub = run_scrubber(project_id, [run.snapshot_id])
     logs = [ShownLogLine.of(line, scrub) for line in queries.logs_of(run.id, step_run.id, level)]
+    error = stored_errors.step_errors([step_run]).get(step_run.id)
     return StepDetail(
         step_run=step_run,
         input_body=scrub(_body_or_none(project_id, step_run.input_dataclip_id)),
         output_body=scrub(_body_or_none(project_id, step_run.output_dataclip_id)),
         logs=logs,
         error=shown_text(scrub, step_run.error_message),
+        plain=stored_errors.explained(scrub, error, None) if error else None,
     )
 
 

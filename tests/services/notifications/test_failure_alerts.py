@@ -165,7 +165,11 @@ def test_the_alert_says_what_failed_where_and_when_and_nothing_private(db, clien
     text = mail.text
     assert "State: failed" in text
     assert f"Failing step: {workflow.step_name}" in text
-    assert "Error: HTTPError: 401 for *** using ***" in text
+    # The plain sentence first, the technical text still there (both masked).
+    assert (
+        f"What happened: Step “{workflow.step_name}” did not finish: 401 for *** using ***" in text
+    )
+    assert "Technical detail: HTTPError: 401 for *** using ***" in text
     assert SECRET not in text and PATIENT not in text
     assert "line 29" not in text  # no log lines unless the project asks
     from app.extensions import db as _db
