@@ -6,6 +6,8 @@ is offered with a copy button once saved (in the save message and on the workflo
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -163,3 +165,156 @@ def test_the_toolbar_keeps_its_height_when_unsaved_changes_appear(
     title = page.locator("#studio-title").bounding_box()
     assert abs(title["y"] - after[1]["y"]) < after[1]["height"], (title, after)
     shot(page, "toolbar-dirty")
+
+
+def node_marked(page: Page, node_id: str) -> bool:
+    """Whether the canvas draws the node as having a problem (red dashed border)."""
+    return page.evaluate(
+        "id => window.ferryStudio.graph.cy.getElementById(id).hasClass('problem')", node_id
+    )
+
+
+def wait_for_checks(page: Page, text: str) -> None:
+    """Wait until the live check has found a problem saying `text` (shown or not)."""
+    page.wait_for_function(
+        "text => window.ferryStudio.state.problems.some(p => p.message.includes(text))", arg=text
+    )
+
+
+ADAPTOR_ERROR = "This step needs an adaptor"
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_a_new_step_stays_calm_until_a_field_is_left_or_saving_is_tried(
+    page: Page, live_server: str, width: int, height: int
+):
+    ids = make_project("Calm steps")
+    page.set_viewport_size({"width": width, "height": height})
+    sign_in(page)
+    page.goto(builder_url(ids))
+    page.wait_for_load_state("load")
+    click_node(page, "job:send")
+    page.locator("#studio-plus").click()  # a new step after "Send to registry"
+    expect(page.locator("#step-panel")).to_be_visible()
+    new_step = page.evaluate("() => window.ferryStudio.graph.selectedId")
+    wait_for_checks(page, ADAPTOR_ERROR)
+    # Nothing red anywhere: not in the panel, not on the canvas, not in the problem list.
+    expect(page.locator("#step-adaptor-error")).to_be_empty()
+    expect(page.locator("#step-adaptor")).not_to_have_class(re.compile("is-invalid"))
+    expect(page.locator("#studio-problems")).not_to_contain_text(ADAPTOR_ERROR)
+    expect(page.locator("#studio-save-message")).to_be_empty()
+    assert not node_marked(page, new_step)
+    shot(page, "new-step-calm")
+
+    # Leaving the name (filled in) says nothing about the adaptor; leaving the adaptor does.
+    page.get_by_label("Name", exact=True).fill("Tell the registry")
+    page.get_by_label("Adaptor", exact=True).focus()
+    expect(page.locator("#step-adaptor-error")).to_be_empty()
+    page.keyboard.press("Tab")
+    expect(page.locator("#step-adaptor-error")).to_contain_text(ADAPTOR_ERROR)
+    expect(page.locator("#step-adaptor-error")).to_be_visible()
+    expect(page.locator("#step-adaptor")).to_have_class(re.compile("is-invalid"))
+    expect(page.locator("#studio-problems")).to_contain_text(ADAPTOR_ERROR)
+    assert node_marked(page, new_step)
+    shot(page, "new-step-left-field")
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_saving_an_untouched_new_step_is_refused_with_the_errors_shown(
+    page: Page, live_server: str, width: int, height: int
+):
+    ids = make_project("Refused save")
+    page.set_viewport_size({"width": width, "height": height})
+    sign_in(page)
+    page.goto(builder_url(ids))
+    page.wait_for_load_state("load")
+    click_node(page, "job:send")
+    page.locator("#studio-plus").click()
+    new_step = page.evaluate("() => window.ferryStudio.graph.selectedId")
+    wait_for_checks(page, ADAPTOR_ERROR)
+    page.locator("#studio-canvas").click(position={"x": 20, "y": 20})  # nothing selected
+    expect(page.locator("#studio-problems")).not_to_contain_text(ADAPTOR_ERROR)
+
+    page.get_by_role("button", name="Save").click()
+    message = page.locator("#studio-save-message").get_by_role("alert")
+    expect(message).to_contain_text(f"Not saved: {ADAPTOR_ERROR}")
+    expect(page.locator("#studio-version")).to_have_text("v1")
+    expect(page.locator("#studio-dirty")).to_be_visible()
+    # The step to fix is opened, the message stands next to its field, the node is marked.
+    expect(page.locator("#step-panel")).to_be_visible()
+    expect(page.locator("#step-adaptor-error")).to_contain_text(ADAPTOR_ERROR)
+    expect(page.locator("#step-adaptor")).to_have_class(re.compile("is-invalid"))
+    expect(page.locator("#studio-problems")).to_contain_text(ADAPTOR_ERROR)
+    assert node_marked(page, new_step)
+    shot(page, "save-refused")
+
+    # Fixed, it saves; the refusal gives way to the saved message.
+    page.get_by_label("Adaptor", exact=True).select_option("common")
+    expect(page.locator("#step-adaptor-error")).to_be_empty()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved as version 2.")).to_be_visible()
+    expect(message).to_have_count(0)
+    assert not node_marked(page, new_step)
+
+
+def copies(page: Page, button, url: str) -> None:
+    """The copy button puts `url` on the clipboard."""
+    button.click()
+    expect(button).to_contain_text("Copied")
+    assert page.evaluate("() => navigator.clipboard.readText()") == url
+
+
+def falls_back_to_selecting(page: Page, button, field) -> None:
+    """Where the clipboard is refused, the URL ends up selected for Ctrl+C (or copied the
+    old way), and the button says which."""
+    page.evaluate(
+        "() => { navigator.clipboard.writeText = () => Promise.reject(new Error('denied')); }"
+    )
+    button.click()
+    expect(button).to_contain_text(re.compile("Copied|Press Ctrl\\+C"))
+    expect(field).to_be_focused()
+    selected = field.evaluate("el => [el.selectionStart, el.selectionEnd, el.value.length]")
+    assert selected[0] == 0 and selected[1] == selected[2], selected
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_the_webhook_url_is_offered_with_a_copy_button_once_saved(
+    page: Page, live_server: str, width: int, height: int
+):
+    ids = make_project("Webhook URL")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.set_viewport_size({"width": width, "height": height})
+    sign_in(page)
+    page.goto(builder_url(ids))
+    page.wait_for_load_state("load")
+    click_node(page, "job:send")
+    page.get_by_label("Name", exact=True).fill("Send to the registry")
+    page.get_by_role("button", name="Save").click()
+    saved = page.locator("#studio-save-message").get_by_role("status")
+    expect(saved).to_contain_text("Saved as version 2.")
+    field = saved.get_by_label("Webhook URL", exact=True)
+    expect(field).to_have_value(re.compile(r"^http://127\.0\.0\.1:\d+/i/[0-9a-f-]{36}$"))
+    url = field.input_value()
+    click_node(page, "trigger:webhook")
+    assert page.locator("#webhook-url").input_value() == url  # the trigger's own URL
+    box = saved.bounding_box()  # whole, over the canvas, below the toolbar
+    canvas = page.locator("#studio-canvas").bounding_box()
+    assert box["y"] >= canvas["y"] and box["x"] + box["width"] <= canvas["x"] + canvas["width"]
+    shot(page, "saved-webhook-url")
+    copy = saved.get_by_role("button", name="Copy the webhook URL")
+    copies(page, copy, url)
+    falls_back_to_selecting(page, copy, field)
+
+    # An edit makes the message stale: it goes; the URL stays in the trigger's panel.
+    page.get_by_label("Enabled: starts runs when it fires").uncheck()
+    expect(saved).to_have_count(0)
+
+    # The workflow list shows it too, with its own copy button.
+    page.goto(f"/projects/{ids['project']}/workflows")
+    row = page.get_by_role("row", name=re.compile("Long form"))
+    listed = row.get_by_label("Webhook URL of Long form", exact=True)
+    expect(listed).to_have_value(url)
+    shot(page, "list-webhook-url")
+    listed_copy = row.get_by_role("button", name="Copy the webhook URL of Long form")
+    copies(page, listed_copy, url)
+    falls_back_to_selecting(page, listed_copy, listed)

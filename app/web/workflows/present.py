@@ -16,6 +16,12 @@ def webhook_url(trigger: Trigger) -> str:
     return base + url_for("webhooks.receive", reference=trigger.custom_path or str(trigger.id))
 
 
+def webhook_urls(workflow: Workflow) -> list[tuple[str, str]]:
+    """Each saved webhook trigger's key and URL (the workflow list offers them to copy)."""
+    hooks = [t for t in workflow.triggers if t.type.value == "webhook"]
+    return [(t.key, webhook_url(t)) for t in sorted(hooks, key=lambda t: t.key)]
+
+
 def workflow_json(workflow: Workflow) -> dict:
     """The saved workflow as the canvas needs it after loading or saving."""
     return {

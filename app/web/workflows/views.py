@@ -10,6 +10,8 @@ from flask_login import current_user, login_required
 from app.models import Role
 from app.services.errors import Invalid
 from app.services.studio import canvas
+from app.services.workflow_templates import catalog as workflow_templates
+from app.services.workflow_templates import saving
 from app.services.workflows import export as workflow_export
 from app.services.workflows import store
 from app.services.workflows.documents import Problem
@@ -22,7 +24,7 @@ from app.web.workflows.forms import DeleteForm, ImportForm, WorkflowNameForm
 NAV = NavItem("Workflows", "diagram-3", "workflows.index", 10)
 
 # The builder's and the run panel's routes live in their own modules on the same blueprint.
-from app.web.workflows import builder_views, run_views  # noqa: E402, F401
+from app.web.workflows import builder_views, run_views, template_views  # noqa: E402, F401
 
 
 @bp.get("")
@@ -43,18 +45,23 @@ def index(project_id: uuid.UUID):
 @bp.get("/new")
 @login_required
 def new(project_id: uuid.UUID):
-    """Create a workflow: start empty, or paste YAML."""
+    """Create a workflow: from a template, empty, or from pasted YAML."""
     access = project_access(project_id, Role.EDITOR)
     return _new_page(access, WorkflowNameForm(), ImportForm())
 
 
 def _new_page(access, name_form, import_form, status: int = 200):
+    is_admin = access.can(Role.ADMIN)
     html = render_template(
         "workflows/new.html",
         access=access,
         project=access.project,
         form=name_form,
         import_form=import_form,
+        templates=workflow_templates.all_templates(),
+        can_delete=lambda t: saving.can_delete(current_user, t.saved_by_id),
+        # Admins may save any of the project's workflows as a template.
+        own_workflows=store.list_workflows(access.project.id) if is_admin else [],
     )
     return html, status
 

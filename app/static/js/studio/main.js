@@ -6,6 +6,8 @@ import { Model } from "./model.js";
 import { Panels } from "./panels.js";
 import { RequestBuilder } from "./request_builder.js";
 import { RunPanel } from "./run_panel.js";
+import { clearSavedMessage, showSaveMessage } from "./save_message.js";
+import { Validation } from "./validation.js";
 import { $, debounce, enableCopyButtons, postJSON, toast, wireHtmx } from "./util.js";
 
 function start() {
@@ -24,10 +26,12 @@ function start() {
       runs.select(id);
       const remove = document.querySelector("[data-action=delete]");
       if (remove) remove.disabled = !id;
-      panels.showProblems(state.problems);
+      panels.showProblems(validation.visible(state.problems));
     },
   });
   panels = new Panels(model, data);
+  // Problems of what the user has not touched yet wait (studio/validation.js).
+  const validation = new Validation(model, panels, document.querySelector(".studio-panels"), () => showProblems(state.problems));
   const builder = new RequestBuilder(model, panels);
   runs = new RunPanel(data, model, graph, { save, isDirty: () => state.dirty });
   const FIRST_FIELD = { job: "step-name", trigger: "trigger-enabled", edge: "edge-condition" };
@@ -45,6 +49,7 @@ function start() {
   function markDirty(value) {
     state.dirty = value;
     $("studio-dirty").hidden = !value;
+    if (value) clearSavedMessage();
   }
 
   const validate = debounce(async () => {
@@ -52,13 +57,15 @@ function start() {
     if (reply.ok) showProblems(reply.body.problems);
   }, 350);
 
+  /** Keep every problem of the document; show those the user should see now. */
   function showProblems(problems) {
     state.problems = problems;
-    graph.markProblems(problems);
-    panels.showProblems(problems);
+    const shown = validation.visible(problems);
+    graph.markProblems(shown);
+    panels.showProblems(shown);
     const box = $("studio-problems");
     box.replaceChildren();
-    for (const problem of problems.slice(0, 8)) {
+    for (const problem of shown.slice(0, 8)) {
       const target = Model.elementOf(problem.path);
       const item = document.createElement("button");
       item.type = "button";
@@ -90,19 +97,21 @@ function start() {
   async function sendSave() {
     const button = document.querySelector("[data-action=save]");
     button.disabled = true;
+    validation.attempt(); // from now on every problem shows, touched or not
     const reply = await postJSON(data.urls.save, { document: model.doc, positions: model.positions, lock_version: state.lockVersion });
     button.disabled = false;
     if (reply.ok) {
       Object.assign(data, { triggers: reply.body.triggers, steps: reply.body.steps });
       state.lockVersion = reply.body.lock_version;
       model.load(reply.body.document, model.positions);
+      validation.settle();
       graph.render();
       markDirty(false);
       $("studio-version").textContent = `v${state.lockVersion}`;
       $("studio-title").textContent = reply.body.name;
       panels.show(graph.selectedId);
       runs.select(graph.selectedId);
-      toast(`Saved as version ${state.lockVersion}.`, "success");
+      showSaveMessage({ saved: true, message: `Saved as version ${state.lockVersion}.`, triggers: reply.body.triggers });
       validate();
       return true;
     }
@@ -114,9 +123,9 @@ function start() {
       showProblems([problem, ...state.problems.filter((p) => p.path !== problem.path)]);
       const target = Model.elementOf(problem.path);
       if (target) graph.select(target.id);
-      toast(`Not saved: ${reply.body.error}`, "danger");
+      showSaveMessage({ saved: false, message: `Not saved: ${reply.body.error} Fix what is marked in red, then save again.` });
     } else {
-      toast(reply.body.error || "The workflow could not be saved.", "danger");
+      showSaveMessage({ saved: false, message: `Not saved: ${reply.body.error || "the workflow could not be saved."}` });
     }
     return false;
   }

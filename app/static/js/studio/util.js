@@ -69,22 +69,40 @@ export function debounce(fn, ms) {
   };
 }
 
-/** Make every [data-copy-target] button, now or swapped in later, copy its target's text. */
+/** Make every [data-copy-target] button, now or swapped in later, copy its target's text
+ * (an input's value or an element's text). Where the clipboard is refused (plain http, an
+ * old browser) the text is selected and copied the old way, or left selected for Ctrl+C. */
 export function enableCopyButtons() {
   document.addEventListener("click", async (event) => {
     const button = event.target.closest("[data-copy-target]");
     if (!button) return;
     const target = document.querySelector(button.dataset.copyTarget);
-    const text = target ? (target.value ?? target.textContent) : "";
+    if (!target) return;
+    const text = target.value ?? target.textContent;
+    let copied = false;
     try {
       await navigator.clipboard.writeText(text);
+      copied = true;
     } catch {
-      // Clipboard access can be refused (plain http); selecting lets people copy by hand.
-      if (target && target.select) target.select();
+      copied = selectAndCopy(target);
     }
     const label = button.querySelector("[data-copy-label]");
     if (!label) return;
-    label.textContent = "Copied";
-    setTimeout(() => { label.textContent = "Copy"; }, 1500);
+    label.textContent = copied ? "Copied" : "Press Ctrl+C to copy";
+    setTimeout(() => { label.textContent = "Copy"; }, copied ? 1500 : 4000);
   });
+}
+
+function selectAndCopy(target) {
+  if (target.select) {
+    target.focus();
+    target.select();
+  } else {
+    window.getSelection().selectAllChildren(target);
+  }
+  try {
+    return document.execCommand("copy");
+  } catch {
+    return false;
+  }
 }
