@@ -105,13 +105,20 @@ def can_delete(user: User, created_by_id: uuid.UUID | None) -> bool:
     return bool(user.is_superuser or (created_by_id and created_by_id == user.id))
 
 
-def delete_template(template_id: uuid.UUID, actor: User) -> str:
-    """Delete a saved template (its saver or a superuser); the name it had."""
+def deletable_template(template_id: uuid.UUID, actor: User) -> WorkflowTemplate:
+    """The saved template if `actor` may delete it: NotFound, or Forbidden for anyone but
+    its saver and superusers."""
     row = db.session.get(WorkflowTemplate, template_id)
     if row is None:
         raise NotFound("There is no such template: it may have been deleted.")
     if not can_delete(actor, row.created_by_id):
         raise Forbidden("Only the person who saved this template, or a superuser, may delete it.")
+    return row
+
+
+def delete_template(template_id: uuid.UUID, actor: User) -> str:
+    """Delete a saved template (its saver or a superuser); the name it had."""
+    row = deletable_template(template_id, actor)
     name = row.name
     db.session.delete(row)
     db.session.commit()
