@@ -215,13 +215,13 @@ def test_the_straight_away_reply_says_what_the_caller_gets(client, signed_in, pr
     trigger = next(t for t in nightly.triggers if t.key == "webhook")
     reply = client.post(f"/i/{trigger.id}", json={"a": 1})
     # The words name the status and the body the caller really gets.
-    assert f"gets {reply.status_code} and the work order id" in words
+    assert words == f"Straight away: {reply.status_code} and the work order id"
     assert "work_order_id" in reply.get_json()
 
 
 def test_the_after_the_run_reply_says_what_the_caller_gets(db, signed_in, project, nightly):
     words = _reply_options(_builder(signed_in, project, nightly))["after_completion"]
-    assert "When the run has finished" in words and "the run's output" in words
+    assert words == "When the run has finished: the run's output"
     flow = history_factories.workflow(project)
     order = history_factories.work_order(flow, state="success")
     run = db.session.query(Run).filter_by(work_order_id=order.id).one()

@@ -115,7 +115,7 @@ def _days(dom: str, month: str, dow: str) -> tuple[str, str] | None:
     if dom in ("*", "?") and month == "*":
         week = sorted({day % 7 for day in _numbers(dow, 0, 7, _DAY_NAMES)})
         if week == [1, 2, 3, 4, 5]:
-            return "every weekday (Monday to Friday)", "on weekdays (Monday to Friday)"
+            return "every Monday to Friday", "on weekdays (Monday to Friday)"
         if week == [0, 6]:
             return "every Saturday and Sunday", "on Saturdays and Sundays"
         names = [WEEKDAYS[day] for day in (week[1:] + week[:1] if week[0] == 0 else week)]

@@ -25,7 +25,7 @@ from app.services.triggers.cron_words import describe
         ("0 * * * 1-5", "every hour on weekdays (Monday to Friday)"),
         ("0 8,17 * * *", "every day at 08:00 and 17:00 Africa/Nairobi"),
         ("0 0,6,12,18 * * *", "every day at 00:00, 06:00, 12:00 and 18:00 Africa/Nairobi"),
-        ("0 9 * * 1-5", "every weekday (Monday to Friday) at 09:00 Africa/Nairobi"),
+        ("0 9 * * 1-5", "every Monday to Friday at 09:00 Africa/Nairobi"),
         ("0 10 * * 6,0", "every Saturday and Sunday at 10:00 Africa/Nairobi"),
         ("0 10 * * 0", "every Sunday at 10:00 Africa/Nairobi"),
         ("0 10 * * 7", "every Sunday at 10:00 Africa/Nairobi"),
