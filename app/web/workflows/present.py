@@ -6,7 +6,9 @@ from flask import current_app, url_for
 
 from app.models import Role, Trigger, Workflow
 from app.services import adaptor_catalog
+from app.services.studio import canvas
 from app.services.workflows import export
+from app.web import filters
 from app.web.access import ProjectAccess
 
 
@@ -24,6 +26,7 @@ def webhook_urls(workflow: Workflow) -> list[tuple[str, str]]:
 
 def workflow_json(workflow: Workflow) -> dict:
     """The saved workflow as the canvas needs it after loading or saving."""
+    words = canvas.trigger_words(workflow, filters.time_format())
     return {
         "lock_version": workflow.lock_version,
         "name": workflow.name,
@@ -36,6 +39,14 @@ def workflow_json(workflow: Workflow) -> dict:
                 "url": webhook_url(t) if t.type.value == "webhook" else None,
                 "auth": t.webhook_auth.value,
                 "username": t.webhook_username,
+                # The schedule in words for the canvas label (see _trigger_panel.html).
+                "schedule": {
+                    "expression": " ".join(t.cron_expression.split()),
+                    "timezone": t.cron_timezone,
+                    "words": words[t.key],
+                }
+                if t.key in words
+                else None,
             }
             for t in workflow.triggers
         },
