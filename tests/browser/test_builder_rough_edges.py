@@ -318,3 +318,45 @@ def test_the_webhook_url_is_offered_with_a_copy_button_once_saved(
     listed_copy = row.get_by_role("button", name="Copy the webhook URL of Long form")
     copies(page, listed_copy, url)
     falls_back_to_selecting(page, listed_copy, listed)
+
+
+def test_the_yaml_modal_says_why_an_import_was_refused_next_to_the_field(
+    page: Page, live_server: str
+):
+    ids = make_project("YAML refusals")
+    sign_in(page)
+    page.goto(builder_url(ids))
+    page.wait_for_load_state("load")
+    page.get_by_role("button", name="YAML").click()
+    modal = page.locator("#yaml-modal")
+    field = modal.get_by_label("Workflow YAML")
+    send = modal.get_by_role("button", name="Import workflow")
+    message = modal.locator("#import-form [role=alert]")
+
+    # A NUL character is refused at the door (400, an error page): its message shows under
+    # the field, and the form and what was pasted stay.
+    field.fill("name: Patients\x00")
+    send.click()
+    expect(message).to_contain_text("contains a NUL character")
+    expect(field).to_have_value("name: Patients\x00")
+    expect(field).to_have_class(re.compile("is-invalid"))
+    expect(modal.locator("main, .display-5")).to_have_count(0)  # no error page inside
+    shot(page, "yaml-modal-nul")
+
+    # An expired form (stale CSRF token) says so in the same place.
+    modal.locator("#import-form [name=csrf_token]").evaluate("input => { input.value = 'x'; }")
+    field.fill("name: Patients")
+    send.click()
+    expect(message).to_contain_text("security token")
+    expect(field).to_have_value("name: Patients")
+
+    # The document's own problems (422) come back in the form, next to the field.
+    page.reload()
+    page.wait_for_load_state("load")
+    page.get_by_role("button", name="YAML").click()
+    field.fill("jobs: {}")
+    send.click()
+    expect(modal.locator("#import-form .invalid-feedback")).to_contain_text(
+        "The workflow needs a name."
+    )
+    shot(page, "yaml-modal-422")
