@@ -128,6 +128,11 @@ def test_the_canvas_names_the_schedule_in_words(page: Page):
     page.wait_for_function("() => window.ferryStudio && window.ferryStudio.graph")
     assert label(page, "trigger:cron") == "⚡ Schedule\nevery Monday at 07:05 Europe/Berlin"
     shot(page, "F-3-saved-canvas")
+    # The workflows list says it in the same words.
+    page.get_by_role("navigation", name="breadcrumb").get_by_role("link", name="Workflows").click()
+    row = page.get_by_role("row").filter(has_text="Nightly registry export")
+    expect(row.locator("[data-schedule-words]")).to_have_text("every Monday at 07:05 Europe/Berlin")
+    shot(page, "F-7-workflows-list")
 
 
 def test_the_webhook_reply_choices_say_what_the_caller_gets(page: Page):

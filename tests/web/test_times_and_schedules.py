@@ -235,3 +235,8 @@ def test_the_after_the_run_reply_says_what_the_caller_gets(db, signed_in, projec
     accepted = Accepted(work_order_id=order.id, run_id=run.id, created=False)
     status, body = sync_reply.reply_for(accepted, None, time.monotonic() + 1)
     assert (status, body) == (200, {"saved": 2})  # the run's output
+
+
+def test_the_workflows_list_says_each_schedule_in_words(signed_in, project, nightly):
+    page = text(signed_in.get(f"/projects/{project.id}/workflows"))
+    assert "every day at 02:00 Africa/Nairobi" in page
