@@ -61,14 +61,16 @@ def _twelve_hour() -> bool:
     return time_format() == "12h"
 
 
-def clock(moment: datetime | None, seconds: bool = False) -> str:
-    """The time of day as written on the page: '14:05' (or '2:05 PM'), with seconds if asked."""
+def clock(moment: datetime | None, seconds: bool = False, millis: bool = False) -> str:
+    """The time of day as written on the page: '14:05' (or '2:05 PM'); seconds and
+    milliseconds ('14:05:09.123', for log lines) when asked."""
     if moment is None:
         return ""
+    rest = f":{moment:%S}" if seconds or millis else ""
+    rest += f".{moment.microsecond // 1000:03d}" if millis else ""
     if _twelve_hour():
-        text = f"{moment.hour % 12 or 12}:{moment:%M}" + (f":{moment:%S}" if seconds else "")
-        return f"{text} {'AM' if moment.hour < 12 else 'PM'}"
-    return moment.strftime("%H:%M:%S" if seconds else "%H:%M")
+        return f"{moment.hour % 12 or 12}:{moment:%M}{rest} {'AM' if moment.hour < 12 else 'PM'}"
+    return f"{moment:%H:%M}{rest}"
 
 
 def date_and_clock(moment: datetime | None) -> str:

@@ -62,6 +62,7 @@ def test_times_are_24_hour_by_default(app, signed_in):
         assert filters.exact_time(AFTERNOON) == "2026-03-02 14:05:09 UTC"
         assert filters.clock(AFTERNOON) == "14:05"
         assert filters.date_and_clock(AFTERNOON) == "Mon 02 Mar 2026, 14:05"
+        assert filters.clock(AFTERNOON.replace(microsecond=7000), millis=True) == "14:05:09.007"
 
 
 def test_the_profile_offers_the_clock_and_stores_the_choice(signed_in, db, user):
@@ -90,6 +91,8 @@ def test_a_user_who_chose_12_hour_times_gets_them(app, db, user, signed_in):
         login_user(user)
         assert filters.exact_time(AFTERNOON) == "2026-03-02 2:05:09 PM UTC"
         assert filters.clock(AFTERNOON) == "2:05 PM"
+        assert filters.clock(AFTERNOON, seconds=True) == "2:05:09 PM"
+        assert filters.clock(AFTERNOON.replace(hour=0), millis=True) == "12:05:09.000 AM"
         assert filters.cron_words("0 2 * * *", "UTC") == "every day at 2:00 AM UTC"
 
 
@@ -240,3 +243,18 @@ def test_the_after_the_run_reply_says_what_the_caller_gets(db, signed_in, projec
 def test_the_workflows_list_says_each_schedule_in_words(signed_in, project, nightly):
     page = text(signed_in.get(f"/projects/{project.id}/workflows"))
     assert "every day at 02:00 Africa/Nairobi" in page
+
+
+def test_run_page_log_times_follow_the_choice(signed_in, db, user, project):
+    flow = history_factories.workflow(project)
+    order = history_factories.work_order(
+        flow, state="failed", received=AFTERNOON, logs=[("info", "fetched 3 cases")]
+    )
+    run = db.session.query(Run).filter_by(work_order_id=order.id).one()
+    url = f"/projects/{project.id}/runs/{run.id}/logs?logs=all"
+    stamp = r'<time class="text-body-secondary" title="[^"]+">([^<]+)</time>'
+    assert re.fullmatch(r"\d{2}:\d{2}:\d{2}\.\d{3}", re.search(stamp, text(signed_in.get(url)))[1])
+    user.time_format = "12h"
+    db.session.commit()
+    written = re.search(stamp, text(signed_in.get(url)))[1]
+    assert re.fullmatch(r"\d{1,2}:\d{2}:\d{2}\.\d{3} (AM|PM)", written)
