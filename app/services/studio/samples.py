@@ -69,6 +69,8 @@ def load(
     pasted sample cannot be read or the choice is unknown."""
     workflows.get_workflow(workflow_id, project_id)
     if source == "paste":
+        if not (pasted or "").strip():  # nothing typed yet is not an error
+            return Sample(None, source, "Paste a JSON sample in the box above.")
         return _found(parse_pasted(pasted), source)
     if source == "last":
         clip_id = _last_input(workflow_id)

@@ -36,8 +36,7 @@ def _form(project_id: uuid.UUID, form, rows=(None, None), error=None, status=200
         error=error,
         ids={"project_id": project_id},
     )
-    # The mapper's preview follows the form that is open.
-    return htmx.trigger(make_response(html, status), "ferry:rb-form")
+    return make_response(html, status)
 
 
 def _row(name: str) -> int | None:

@@ -38,8 +38,6 @@ def test_a_pasted_state_with_data_is_taken_as_it_is(db, flow):
 @pytest.mark.parametrize(
     ("text", "said"),
     [
-        ("", "Paste a JSON sample"),
-        ("   ", "Paste a JSON sample"),
         ('{"name": "Ada"', "is not valid JSON"),
         ("{'name': 'Ada'}", "is not valid JSON"),
         ('{"name": "A\\u0000da"}', "NUL"),
@@ -53,6 +51,13 @@ def test_bad_pasted_json_is_refused_on_the_paste_box(db, flow, text, said):
         samples.load(flow.id, flow.project_id, "paste", pasted=text)
     assert caught.value.field == "sample_json"
     assert said.lower() in caught.value.message.lower()
+
+
+def test_an_empty_paste_box_asks_for_a_sample_without_an_error(db, flow):
+    sample = samples.load(flow.id, flow.project_id, "paste", pasted="  ")
+    assert sample.state is None and "Paste a JSON sample" in sample.note
+    with pytest.raises(Invalid):
+        samples.parse_pasted("")
 
 
 def test_the_last_input_is_the_latest_runs_input_masked_like_run_pages(db, flow):

@@ -24,7 +24,16 @@ export class RequestBuilder {
     builder.addEventListener("focusin", (event) => {
       if (event.target.matches(VALUE_BOX) && event.target.closest("#rb-op-form")) this.choose(event.target);
     });
+    // Typing a value into the chosen box means giving it by hand: the sample's fields then
+    // go to the first empty row of fields again.
+    builder.addEventListener("input", (event) => {
+      if (event.isTrusted && event.target === this.target && event.target.value) this.choose(null);
+    });
     builder.addEventListener("click", (event) => this.onClick(event));
+    // The preview follows the form: opened, reopened, shown again with an error, or closed.
+    builder.addEventListener("htmx:afterSettle", (event) => {
+      if (event.detail.target.id === "rb-form") window.htmx.trigger(document.body, "ferry:rb-form");
+    });
     // A step shown anew brings the toolbar anew: its sample may be another step's output.
     document.body.addEventListener("htmx:oobAfterSwap", (event) => {
       if (event.detail.target.id === "rb-toolbar" && $("rb-sample")?.value === "previous") window.htmx.trigger(document.body, "ferry:sample-reload");
@@ -64,6 +73,7 @@ export class RequestBuilder {
     editor.gotoLine(at + lines.length, lines[lines.length - 1].length, false);
     this.model.update(this.panels.current, { body: editor.getValue() });
     editor.focus();
+    this.choose(null); // the form closes: the mapper says so
   }
 
   onClick(event) {
@@ -99,7 +109,10 @@ export class RequestBuilder {
     document.querySelectorAll("[data-rb-target]").forEach((el) => el.removeAttribute("data-rb-target"));
     this.target = box;
     if (box) box.setAttribute("data-rb-target", "");
-    this.say(box ? `Clicking a field of the sample fills ${this.describe(box)}.` : "Click a value box in the form, then a field of the sample to fill it.");
+    const next = box || ($("rb-op-form") ? this.firstEmptyRow($("rb-op-form")) : null);
+    if (next) this.say(`Clicking a field of the sample fills ${this.describe(next)}${box ? "" : " (or click the value box to fill first)"}.`);
+    else if ($("rb-op-form")) this.say("Click a value box in the form, then a field of the sample to fill it.");
+    else this.say("Open a form above, click a value box in it, then click a field of the sample to fill it.");
   }
 
   /** "Body → “full_name”" or "Path or URL": which value box, in the form's words. */
