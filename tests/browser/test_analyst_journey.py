@@ -193,6 +193,8 @@ def test_the_mapper_by_keyboard_bad_samples_and_edit_line_on_laid_out_code(
     page.locator("[data-path='data.records.0.id']").press("Enter")
     expect(body.get_by_label("Body value").first).to_have_value("data.id")
     expect(page.locator("#rb-preview-body")).to_contain_text('"name": 7')
+    body.scroll_into_view_if_needed()
+    shot(page, "mapper-form-row-filled")
     form.get_by_role("button", name="Insert into body").click()
     expect(page.locator("#step-body-editor")).to_contain_text("S.data.records")
     code = "() => window.ace.edit('step-body-editor').getValue()"
