@@ -52,6 +52,9 @@ def test_a_pasted_sample_is_drawn_as_a_tree_of_fields_with_its_lists(signed_in, 
     assert 'data-path="data.records.0.name"' in html and "“Ada”" in html
     assert 'data-each="data.records"' in html
     assert '<option value="data.records">2 items</option>' in html
+    # The "From input" boxes now suggest this sample's fields.
+    assert '<datalist id="rb-paths" hx-swap-oob="true">' in html
+    assert '<option value="data.records.0.age"></option>' in html
     assert re.search(r'id="rb-sample-error" role="alert" hx-swap-oob="true"></div>', html)
 
 

@@ -178,6 +178,23 @@ def lists_in(state: object, limit: int = 20) -> list[dict]:
     return found
 
 
+def paths_in(state: object, limit: int = 80) -> list[str]:
+    """Field paths of a sample (`data.records`, `data.records.0.name`), breadth first, for the
+    "From input" boxes' suggestions; of a list, its first item stands for the others."""
+    found: list[str] = []
+    pending: list[tuple[object, str]] = [(state, "")]
+    while pending and len(found) < limit:
+        value, path = pending.pop(0)
+        if path:
+            found.append(path)
+        if isinstance(value, list) and value:
+            pending.append((value[0], f"{path}.0" if path else "0"))
+        elif isinstance(value, dict):
+            for key, child in list(value.items())[:TREE_KEYS]:
+                pending.append((child, f"{path}.{key}" if path else str(key)))
+    return found
+
+
 def describe(value: object) -> str:
     """A value as the tree shows it next to its name: short text, or its kind and size."""
     if isinstance(value, dict):

@@ -64,10 +64,15 @@ def sample_tree(project_id: uuid.UUID, workflow_id: uuid.UUID):
             sample=samples.Sample(None, "", "This sample cannot be used."),
             message=error.message,
             describe=samples.describe,
+            paths=samples.paths_in,
         )
         return make_response(html, 422)
     html = render_template(
-        "workflows/_sample_tree.html", sample=sample, message="", describe=samples.describe
+        "workflows/_sample_tree.html",
+        sample=sample,
+        message="",
+        describe=samples.describe,
+        paths=samples.paths_in,
     )
     return htmx.trigger(make_response(html), "ferry:sample-loaded")
 

@@ -125,3 +125,19 @@ def test_describe_shows_short_values_and_sizes():
     assert samples.describe({"a": 1}) == "1 field"
     assert samples.describe(None) == "empty" and samples.describe(True) == "yes"
     assert samples.describe(3) == "3"
+
+
+def test_the_paths_of_a_sample_follow_the_first_record_of_each_list():
+    state = {"data": {"records": [{"name": "Ada", "address": {"city": "Kisumu"}}, {"x": 1}]}}
+    assert samples.paths_in(state) == [
+        "data",
+        "data.records",
+        "data.records.0",
+        "data.records.0.name",
+        "data.records.0.address",
+        "data.records.0.address.city",
+    ]
+    # At most TREE_KEYS keys of an object, and 80 paths in all.
+    assert len(samples.paths_in({"data": {str(n): n for n in range(200)}})) == 61
+    wide = {"data": {f"k{n}": {"a": 1, "b": 2} for n in range(50)}}
+    assert len(samples.paths_in(wide)) == 80
