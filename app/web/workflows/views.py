@@ -20,6 +20,7 @@ from app.web.access import project_access
 from app.web.navigation import NavItem
 from app.web.workflows.blueprint import bp
 from app.web.workflows.forms import DeleteForm, ImportForm, WorkflowNameForm
+from app.web.workflows.present import webhook_urls
 
 NAV = NavItem("Workflows", "diagram-3", "workflows.index", 10)
 
@@ -39,6 +40,7 @@ def index(project_id: uuid.UUID):
         project=access.project,
         rows=rows,
         can_edit=access.can(Role.EDITOR),
+        webhook_urls=webhook_urls,
     )
 
 
@@ -195,7 +197,11 @@ def set_enabled(project_id: uuid.UUID, workflow_id: uuid.UUID):
     row = next(r for r in canvas.workflow_rows(project_id) if r.workflow.id == workflow_id)
     if htmx.is_fragment_request():
         html = render_template(
-            "workflows/_row.html", row=row, error=error, can_edit=access.can(Role.EDITOR)
+            "workflows/_row.html",
+            row=row,
+            error=error,
+            can_edit=access.can(Role.EDITOR),
+            webhook_urls=webhook_urls,
         )
         return htmx.vary_on_htmx(Response(html, status=422 if error else 200))
     flash(
