@@ -187,7 +187,7 @@ def test_the_profile_offers_the_zone_picker_and_a_12_hour_clock(page: Page):
     page.locator("#time-zone").get_by_label("12-hour clock (2:30 PM)").check()
     page.locator("#time-zone").get_by_role("button", name="Save").click()
     expect(
-        page.get_by_text(f"Time zone set to {ZONE}; times are written on a 12-hour clock.")
+        page.get_by_text(f"Time zone set to {ZONE}. Times are written on a 12-hour clock.")
     ).to_be_visible()
     expect(page.locator("#time-zone").get_by_label("12-hour clock (2:30 PM)")).to_be_checked()
     page.locator("#time-zone").scroll_into_view_if_needed()
@@ -205,4 +205,4 @@ def test_the_profile_offers_the_zone_picker_and_a_12_hour_clock(page: Page):
     page.goto("/profile")
     page.locator("#time-zone").get_by_label("24-hour clock (14:30)").check()
     page.locator("#time-zone").get_by_role("button", name="Save").click()
-    expect(page.get_by_text("times are written on a 24-hour clock")).to_be_visible()
+    expect(page.get_by_text("Times are written on a 24-hour clock")).to_be_visible()

@@ -90,7 +90,7 @@ def change_time_zone():
         g.time_format_typed = chosen if chosen in preferences.TIME_FORMATS else None
         return _page(status=422)
     clock = "a 24-hour clock" if user.time_format == "24h" else "a 12-hour clock"
-    flash(f"Time zone set to {user.time_zone}; times are written on {clock}.", "success")
+    flash(f"Time zone set to {user.time_zone}. Times are written on {clock}.", "success")
     return redirect(url_for("profile.index") + "#time-zone")
 
 
