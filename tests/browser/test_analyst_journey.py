@@ -85,6 +85,11 @@ def test_an_analyst_maps_webhook_records_to_an_api_with_forms_only(page: Page, l
         hands.select(page.locator("#rb-operation"), "post")
         hands.click(page.get_by_role("button", name="Open form"))
         form = page.locator("#rb-op-form")
+        # Before any choice, the mapper says plainly what a click on a field will fill.
+        expect(page.locator("#rb-target")).to_have_text(
+            "Clicking a field of the sample fills Body → “(no name yet)” "
+            "(or click the value box to fill first)."
+        )
         hands.fill(form.get_by_label("Path or URL", exact=True), f"{api.url}/patients")
         hands.select(page.get_by_label("Sample input"), "paste")
         hands.fill(page.get_by_label("JSON sample"), SAMPLE)
@@ -126,6 +131,8 @@ def test_an_analyst_maps_webhook_records_to_an_api_with_forms_only(page: Page, l
             "    ),\n"
             ")"
         )
+        expect(page.locator("#rb-preview")).to_contain_text("Open a form above")
+        expect(page.locator("#rb-target")).to_contain_text("Open a form above")
         shot(page, "mapper-inserted")
 
         hands.press("Control+s")
@@ -219,6 +226,7 @@ def test_the_mapper_by_keyboard_bad_samples_and_edit_line_on_laid_out_code(
     page.evaluate("() => window.ace.edit('step-body-editor').gotoLine(3, 0, false)")
     page.get_by_role("button", name="Edit line").click()
     expect(form.get_by_label("Repeat for each record in")).to_have_value("data.records")
+    expect(form.get_by_label("Path or URL", exact=True)).to_be_focused()  # autofocus done
     form.locator("[data-param=body]").get_by_label("Body name").first.fill("registry_id")
     form.get_by_role("button", name="Update line").click()
     expect(page.locator("#rb-op-form")).to_have_count(0)

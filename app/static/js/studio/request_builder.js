@@ -32,7 +32,9 @@ export class RequestBuilder {
     builder.addEventListener("click", (event) => this.onClick(event));
     // The preview follows the form: opened, reopened, shown again with an error, or closed.
     builder.addEventListener("htmx:afterSettle", (event) => {
-      if (event.detail.target.id === "rb-form") window.htmx.trigger(document.body, "ferry:rb-form");
+      if (event.detail.target.id !== "rb-form") return;
+      this.choose(null); // a new form (or none): the mapper says what a click fills now
+      window.htmx.trigger(document.body, "ferry:rb-form");
     });
     // A step shown anew brings the toolbar anew: its sample may be another step's output.
     document.body.addEventListener("htmx:oobAfterSwap", (event) => {
@@ -73,7 +75,6 @@ export class RequestBuilder {
     editor.gotoLine(at + lines.length, lines[lines.length - 1].length, false);
     this.model.update(this.panels.current, { body: editor.getValue() });
     editor.focus();
-    this.choose(null); // the form closes: the mapper says so
   }
 
   onClick(event) {
