@@ -43,66 +43,11 @@ export function toast(message, kind = "info") {
   setTimeout(() => item.remove(), kind === "danger" ? 12000 : 5000);
 }
 
-/** Wire the page-wide htmx behaviour of the Studio: server toasts, fragments answered with
- * 422 (a message next to the field) swapped like any other, whole error pages kept out of
- * the panels, and failed requests announced. */
+/** Wire the Studio's toasts: the server asks for one with HX-Trigger `ferry:toast`, and
+ * refused requests with nothing to show next to a field are announced there too
+ * (js/htmx_refusals.js, loaded on every page, keeps error pages out of the panels). */
 export function wireHtmx() {
   document.body.addEventListener("ferry:toast", (event) => toast(event.detail.message, event.detail.kind));
-  document.body.addEventListener("htmx:beforeSwap", (event) => {
-    const { xhr } = event.detail;
-    if (xhr.status >= 400 && isWholePage(xhr)) {
-      // An error page (the NUL-character guard, an expired form, a refusal raised past the
-      // view) would replace a form or panel with a page of its own: say its message instead.
-      event.detail.shouldSwap = false;
-      event.detail.isError = false;
-      refused(event, pageMessage(xhr));
-    } else if (xhr.status === 422) {
-      event.detail.shouldSwap = true;
-      event.detail.isError = false;
-    }
-  });
-  document.body.addEventListener("htmx:responseError", (event) => {
-    const status = event.detail.xhr.status;
-    const what = { 403: "your role does not allow this", 404: "it no longer exists" }[status] || `Ferry answered ${status}`;
-    refused(event, pageMessage(event.detail.xhr) || `That did not work: ${what}. Reload the page if it keeps happening.`);
-  });
-  document.body.addEventListener("htmx:sendError", () => toast("Ferry could not be reached. Check your connection and try again.", "danger"));
-}
-
-function isWholePage(xhr) {
-  return /^\s*<!doctype html/i.test(xhr.responseText || "");
-}
-
-/** The message of one of Ferry's error pages (templates/errors/error.html), if it is one. */
-function pageMessage(xhr) {
-  if (!isWholePage(xhr)) return "";
-  const page = new DOMParser().parseFromString(xhr.responseText, "text/html");
-  const lead = page.querySelector("main .lead");
-  return lead ? lead.textContent.trim() : "";
-}
-
-/** Show why a request was refused next to the field of the form that sent it (its first
- * field), or in a toast when no form sent it. */
-function refused(event, message) {
-  const text = message || `Ferry answered ${event.detail.xhr.status}.`;
-  const source = event.detail.requestConfig && event.detail.requestConfig.elt;
-  const form = source && source.closest ? source.closest("form") : null;
-  const field = form && form.querySelector("textarea, select, input:not([type=hidden])");
-  if (!field) {
-    toast(text, "danger");
-    return;
-  }
-  let slot = form.querySelector("[data-refused]");
-  if (!slot) {
-    slot = document.createElement("div");
-    slot.className = "invalid-feedback d-block";
-    slot.setAttribute("role", "alert");
-    slot.dataset.refused = "";
-    field.after(slot);
-  }
-  slot.textContent = text;
-  field.classList.add("is-invalid");
-  field.setAttribute("aria-invalid", "true");
 }
 
 export function debounce(fn, ms) {
