@@ -42,7 +42,9 @@ def test_a_run_shows_its_state_from_the_fragment_and_recolours_the_canvas(page: 
     expect(status).to_have_attribute("data-run-state", "failed", timeout=30_000)
     expect(status).not_to_have_attribute("hx-trigger", "every 1s")  # it stopped re-reading
     expect(status.locator("[data-step-state]")).to_have_count(2)
-    expect(status.get_by_text("Divide by zero")).to_be_visible()
+    expect(status.get_by_text("Divide by zero", exact=True)).to_be_visible()
+    # The failed step's error reads as a sentence naming the step.
+    expect(status.locator("[data-error-sentence]")).to_contain_text("Step “Divide by zero”")
     expect(page.get_by_text("The run finished: failed.")).to_be_visible()
     expect(status.get_by_role("link", name="Open in History")).to_be_visible()
 

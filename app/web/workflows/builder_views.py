@@ -37,7 +37,18 @@ def builder(project_id: uuid.UUID, workflow_id: uuid.UUID):
         can_edit=access.can(Role.EDITOR),
         import_form=ImportForm(formdata=None),
         ids={"project_id": project_id, "workflow_id": workflow_id},
+        preselected_input=_input_hint(request.args.get("input")),
     )
+
+
+def _input_hint(value: str | None) -> uuid.UUID | None:
+    """The stored input `?input=` asks the run panel to offer first (a template's sample
+    after "Create from template"). Only a hint: a value that is not an id is ignored, and the
+    choices list shows only inputs the project owns whatever it names."""
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
 
 
 @bp.post("/<uuid:workflow_id>/save")
