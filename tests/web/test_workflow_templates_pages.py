@@ -122,6 +122,13 @@ def test_an_editor_may_use_templates_but_not_save_or_delete_others(client, db, u
     base = f"/projects/{project.id}/workflows"
     assert client.get(f"{base}/{flow.id}/save_as_template").status_code == 403
     assert client.get(f"{base}/templates/{row.id}/delete").status_code == 403
+    assert "Save as template" not in client.get(base).get_data(as_text=True)
+
+
+def test_the_workflow_list_offers_admins_save_as_template(signed_in, project, flow):
+    html = signed_in.get(f"/projects/{project.id}/workflows").get_data(as_text=True)
+    assert f'href="/projects/{project.id}/workflows/{flow.id}/save_as_template"' in html
+    assert "Save as template" in html
 
 
 def test_the_saver_deletes_after_confirming(signed_in, db, user, project, flow):

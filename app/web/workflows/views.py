@@ -40,6 +40,7 @@ def index(project_id: uuid.UUID):
         project=access.project,
         rows=rows,
         can_edit=access.can(Role.EDITOR),
+        can_admin=access.can(Role.ADMIN),
         webhook_urls=webhook_urls,
     )
 
@@ -201,6 +202,7 @@ def set_enabled(project_id: uuid.UUID, workflow_id: uuid.UUID):
             row=row,
             error=error,
             can_edit=access.can(Role.EDITOR),
+            can_admin=access.can(Role.ADMIN),
             webhook_urls=webhook_urls,
         )
         return htmx.vary_on_htmx(Response(html, status=422 if error else 200))
