@@ -103,3 +103,12 @@ def test_a_bad_since_says_what_to_fix(signed_in, project, since):
     if response.status_code == 422:  # (a NUL is refused before any page is drawn)
         text = response.get_data(as_text=True)
         assert "YYYY-MM-DDTHH:MM" in text or "Choose a moment" in text
+
+
+def test_the_filter_form_keeps_the_dashboards_period(signed_in, project):
+    since = "2026-01-05T07:00"
+    page = signed_in.get(f"/projects/{project.id}/history", query_string={"since": since})
+    assert page.status_code == 200
+    assert f'<input type="hidden" name="since" value="{since}">' in page.get_data(as_text=True)
+    plain = signed_in.get(f"/projects/{project.id}/history").get_data(as_text=True)
+    assert 'name="since"' not in plain
