@@ -9,6 +9,7 @@ from app.models.credentials import (
     OAuthClient,
     ProjectCredential,
 )
+from app.models.git_remotes import ProjectGitRemote
 from app.models.mail import MailMessage, MailStatus
 from app.models.notifications import AlertLogEntry, AlertWindow, DigestSend, WorkflowAlertChoice
 from app.models.projects import DigestFrequency, Project, ProjectMember, Role
@@ -69,6 +70,7 @@ __all__ = [
     "PasswordReset",
     "Project",
     "ProjectCredential",
+    "ProjectGitRemote",
     "ProjectMember",
     "Role",
     "Run",

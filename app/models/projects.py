@@ -68,6 +68,13 @@ class Project(db.Model):
     # The optional HTTP channel: alerts as JSON, signed with the secret (HMAC-SHA256).
     alert_webhook_url: Mapped[str | None] = mapped_column(sa.String(2000))
     alert_webhook_secret_encrypted: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    # A sandbox: the project it was cloned from, when, and the parent's project document at
+    # that moment (a merge warns about what the parent changed since).
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("projects.id", ondelete="SET NULL"), index=True
+    )
+    cloned_at: Mapped[datetime | None]
+    sandbox_base: Mapped[dict | None]
     inserted_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 

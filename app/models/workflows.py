@@ -218,6 +218,9 @@ class WorkflowSnapshot(db.Model):
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
+    # The author's words for this version, and for a restore the version it copied.
+    message: Mapped[str | None] = mapped_column(sa.String(500))
+    restored_from_version: Mapped[int | None]
     inserted_at: Mapped[datetime] = created_at()
 
     __table_args__ = (sa.UniqueConstraint("workflow_id", "lock_version"),)
