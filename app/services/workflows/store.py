@@ -60,9 +60,14 @@ def list_workflows(project_id: uuid.UUID) -> list[Workflow]:
 
 
 def create_workflow(
-    project_id: uuid.UUID, source: str | bytes | dict, actor_id: uuid.UUID | None = None
+    project_id: uuid.UUID,
+    source: str | bytes | dict,
+    actor_id: uuid.UUID | None = None,
+    *,
+    commit: bool = True,
 ) -> Workflow:
-    """Create a workflow from a document and take its first snapshot."""
+    """Create a workflow from a document and take its first snapshot. `commit=False` leaves
+    the commit (and the change notice after it) to a caller saving many things at once."""
     document, credentials = _checked(project_id, source)
     _name_is_free(project_id, document.name, None)
     workflow = Workflow(
@@ -76,6 +81,8 @@ def create_workflow(
     db.session.flush()
     _apply(workflow, document, credentials, existing_triggers={}, existing_steps={})
     snapshots.take_snapshot(workflow, actor_id)
+    if not commit:
+        return get_workflow(workflow.id)
     db.session.commit()
     saved = get_workflow(workflow.id)
     change_notices.notify(saved.id, saved.project_id, actor_id, "created", None, 1)
@@ -89,6 +96,7 @@ def replace_workflow(
     project_id: uuid.UUID | None = None,
     expected_version: int | None = None,
     actor_id: uuid.UUID | None = None,
+    commit: bool = True,
 ) -> Workflow:
     """Replace a workflow's definition; triggers and steps keep their ids by key.
 
@@ -114,6 +122,8 @@ def replace_workflow(
     workflow.lock_version += 1
     snapshots.take_snapshot(workflow, actor_id)
     version = workflow.lock_version
+    if not commit:  # the caller commits, then sends the change notice
+        return get_workflow(workflow.id)
     db.session.commit()
     saved = get_workflow(workflow.id)
     change_notices.notify(saved.id, saved.project_id, actor_id, "changed", version - 1, version)
@@ -124,6 +134,8 @@ def delete_workflow(
     workflow_id: uuid.UUID,
     project_id: uuid.UUID | None = None,
     actor_id: uuid.UUID | None = None,
+    *,
+    commit: bool = True,
 ) -> None:
     """Soft-delete: the workflow disappears and its triggers stop; history stays."""
     workflow = get_workflow(workflow_id, project_id)
@@ -133,6 +145,9 @@ def delete_workflow(
     for trigger in workflow.triggers:
         trigger.enabled = False
         trigger.custom_path = None
+    if not commit:
+        db.session.flush()
+        return
     db.session.commit()
     change_notices.notify(workflow_id, owner_id, actor_id, "deleted", version, version)
 
