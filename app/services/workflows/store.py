@@ -18,6 +18,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.services.errors import Conflict, Invalid, NotFound
+from app.services.git_sync import queueing as git_sync
 from app.services.notifications import change_notices
 from app.services.workflows import snapshots
 from app.services.workflows.documents import (
@@ -86,6 +87,7 @@ def create_workflow(
     db.session.commit()
     saved = get_workflow(workflow.id)
     change_notices.notify(saved.id, saved.project_id, actor_id, "created", None, 1)
+    git_sync.saved(saved.project_id, actor_id, saved.id, 1)
     return saved
 
 
@@ -127,6 +129,7 @@ def replace_workflow(
     db.session.commit()
     saved = get_workflow(workflow.id)
     change_notices.notify(saved.id, saved.project_id, actor_id, "changed", version - 1, version)
+    git_sync.saved(saved.project_id, actor_id, saved.id, version)
     return saved
 
 
@@ -150,6 +153,7 @@ def delete_workflow(
         return
     db.session.commit()
     change_notices.notify(workflow_id, owner_id, actor_id, "deleted", version, version)
+    git_sync.saved(owner_id, actor_id, workflow_id, None)
 
 
 def _apply(
