@@ -10,7 +10,9 @@ from pathlib import Path
 import click
 
 from app.services.startup import require_database
+from workers.cli_code import deploy, diff, pull
 from workers.cli_credentials import rotate_keys
+from workers.cli_openfn import import_openfn
 from workers.cli_projects import project_allow, project_allowlist
 from workers.cli_support import build_app, fails_cleanly, settings_from_env, upgrade_database
 
@@ -266,3 +268,7 @@ def generate_key() -> None:
 main.add_command(rotate_keys)
 main.add_command(project_allowlist)
 main.add_command(project_allow)
+main.add_command(import_openfn)
+main.add_command(pull)
+main.add_command(diff)
+main.add_command(deploy)
