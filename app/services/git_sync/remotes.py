@@ -59,10 +59,10 @@ def check_url(raw: object) -> tuple[str, bool]:
         raise Invalid("url", f"The URL is too long: at most {MAX_URL_LENGTH} characters.")
     if "\x00" in url:
         raise Invalid("url", "The URL contains a NUL character (\\u0000); remove it.")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in url) or " " in url:
-        raise Invalid("url", "The URL contains spaces or control characters; remove them.")
     if url.startswith("-") or _TRANSPORT_PREFIX.match(url):
         raise Invalid("url", "Give an https://, ssh:// or git@host:path URL.")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in url) or " " in url:
+        raise Invalid("url", "The URL contains spaces or control characters; remove them.")
     if url.startswith("file://") or url.startswith("/"):
         if not local_allowed():
             raise Invalid(
@@ -154,7 +154,9 @@ def check_egress(project: Project, url: str) -> None:
         try:
             found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (OSError, UnicodeError):
-            raise Invalid("url", f"The host {host} could not be found; check the URL.") from None
+            # A name that resolves to nothing reaches nothing; git will say so at the sync,
+            # and this check runs again before every sync.
+            found = []
         addresses = [egress_rules.parse_ip(str(info[4][0])) for info in found]
     for each in addresses:
         if each is None:
