@@ -104,12 +104,18 @@ def diff(directory: Path, endpoint, token) -> None:
 @click.command("deploy")
 @click.argument("directory", default=".", type=_DIRECTORY)
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Deploy even over workflows someone changed on the server since the pull.",
+)
 @_connection_options
 @_reports_failures()
-def deploy(directory: Path, yes: bool, endpoint, token) -> None:
+def deploy(directory: Path, yes: bool, force: bool, endpoint, token) -> None:
     """Apply DIRECTORY's project.yaml and job files to the server after showing the changes
-    (workflows removed from project.yaml are deleted there), then refresh the state file."""
-    plan = _Plan(directory, endpoint, token)
+    (workflows removed from project.yaml are deleted there), then refresh the state file.
+    A workflow someone saved on the server since the pull is refused unless --force."""
+    plan = _Plan(directory, endpoint, token, locked=not force)
     if not plan.changes:
         plan.refresh(plan.server)
         click.echo(f"Nothing to deploy: {directory} matches {plan.title}.")
@@ -125,7 +131,7 @@ def deploy(directory: Path, yes: bool, endpoint, token) -> None:
                 "apply without asking."
             )
         question = (
-            f"Apply these {count} {_changes(plan.changes)} to "
+            f"Apply {'this' if count == 1 else 'these'} {count} {_changes(plan.changes)} to "
             f"{plan.server.get('name')} on {plan.connection.endpoint}?"
         )
         if not click.confirm(question, default=False):
@@ -133,8 +139,7 @@ def deploy(directory: Path, yes: bool, endpoint, token) -> None:
     try:
         answer = plan.api.apply(plan.project_id, plan.outgoing)
     except Refused as refused:
-        lines = problem_lines(refused.problems, plan.local)
-        raise Failure(refused.message, REFUSED, lines) from None
+        raise _refusal(refused, plan.local) from None
     plan.refresh(answer.get("document") or plan.api.document(plan.project_id))
     applied = len(answer.get("changes") or plan.changes)
     click.echo(f"Deployed {applied} {_changes(range(applied))} to {plan.title}.")
@@ -143,8 +148,11 @@ def deploy(directory: Path, yes: bool, endpoint, token) -> None:
 class _Plan:
     """The directory, the server's project and the changes deploying would make."""
 
-    def __init__(self, directory: Path, endpoint: str | None, token: str | None) -> None:
+    def __init__(
+        self, directory: Path, endpoint: str | None, token: str | None, *, locked: bool = False
+    ) -> None:
         self.directory = directory
+        self.locked = locked
         self.state = files.read_state(directory)
         if self.state is None:
             raise Failure(
@@ -165,12 +173,12 @@ class _Plan:
         self.server = self.api.document(self.project_id)
         self.title = f"{self.server.get('name')} on {self.connection.endpoint}"
         self.outgoing = self._outgoing()
-        self._warn_changed_on_server()
+        if not locked:
+            self._warn_changed_on_server()
         try:
             self.changes = self.api.plan(self.project_id, self.outgoing)
         except Refused as refused:
-            lines = problem_lines(refused.problems, self.local)
-            raise Failure(refused.message, REFUSED, lines) from None
+            raise _refusal(refused, self.local) from None
 
     def lines(self) -> list[str]:
         """The changes, with line diffs of changed bodies."""
@@ -189,7 +197,9 @@ class _Plan:
     def _outgoing(self) -> dict:
         """The local document with the ids the state knows (so a renamed workflow is still
         the same workflow), and `delete: true` for each known workflow gone from project.yaml.
-        Ids the server no longer has are left out: the workflow is matched by name."""
+        Ids the server no longer has are left out: the workflow is matched by name. When
+        `locked`, each known workflow carries the lock version it was pulled at, so the
+        server refuses to overwrite what someone saved since."""
         document = dict(self.local.document)
         local = document.get("workflows")
         if local is None:
@@ -202,10 +212,16 @@ class _Plan:
         for key, entry in local.items():
             if isinstance(entry, dict) and "id" not in entry and known.get(key) in alive:
                 entry = {"id": known[key], **entry}
+                version = self.state.workflows[key].get("lock_version")
+                if self.locked and isinstance(version, int) and "lock_version" not in entry:
+                    entry["lock_version"] = version
             workflows[key] = entry
         for key, workflow_id in known.items():
             if key not in local and workflow_id in alive:
                 workflows[key] = {"id": workflow_id, "delete": True}
+                version = self.state.workflows[key].get("lock_version")
+                if self.locked and isinstance(version, int):
+                    workflows[key]["lock_version"] = version
         document["workflows"] = workflows
         return document
 
@@ -222,6 +238,19 @@ class _Plan:
                     "deploying replaces those changes. `ferry pull` first to keep them.",
                     err=True,
                 )
+
+
+def _refusal(refused: Refused, local: files.Local) -> Failure:
+    """A refused document as a Failure listing each problem at its file and line (and how
+    to get past a workflow someone saved on the server since the pull)."""
+    lines = problem_lines(refused.problems, local)
+    if any(str(p.get("path", "")).endswith(".lock_version") for p in refused.problems):
+        lines.append(
+            "Someone saved a workflow on the server since your pull. `ferry deploy --force` "
+            "replaces their change with yours; or keep a copy of your files, `ferry pull "
+            "--force`, and redo your change."
+        )
+    return Failure(refused.message, REFUSED, lines)
 
 
 def _guard_pull(directory: Path, state, project_id: str, connection: Connection, force: bool):
