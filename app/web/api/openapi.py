@@ -46,6 +46,10 @@ _DOCUMENT = {
     "application/json": {"schema": {"$ref": "#/components/schemas/WorkflowDocument"}},
 }
 _P, _W, _R = ("project_id", "path"), ("workflow_id", "path"), ("run_id", "path")
+_PROJECT_DOCUMENT = {
+    "application/yaml": {"schema": {"type": "string"}},
+    "application/json": {"schema": {"$ref": "#/components/schemas/ProjectDocument"}},
+}
 
 SPEC = {
     "openapi": "3.1.0",
@@ -61,6 +65,32 @@ SPEC = {
         "/projects": {
             "get": _op("List the projects you can open"),
             "post": _op("Create a project (you become its owner)", body=_JSON_OBJECT, ok="201"),
+        },
+        "/projects/document": {
+            "post": _op(
+                "Create a project from a project document (you become its owner); "
+                "?dry_run=true only lists what it would create",
+                params=[("dry_run", "query")],
+                body=_PROJECT_DOCUMENT,
+                ok="201",
+            )
+            | {"description": "Superusers only."},
+        },
+        "/projects/{project_id}/document": {
+            "get": _op(
+                "The whole project as a document (project.yaml): ?format=yaml for YAML, "
+                "?ids=true to add the ids (and workflow lock versions) that updates match on",
+                params=[_P, ("format", "query"), ("ids", "query")],
+            ),
+            "put": _op(
+                "Make the project match a document (workflows matched by id, then name; "
+                "delete: true deletes; workflows left out are left alone). Answers the "
+                "document with ids and the changes; ?dry_run=true changes nothing. A bad "
+                "document is refused whole (422) with every problem at its path",
+                params=[_P, ("dry_run", "query")],
+                body=_PROJECT_DOCUMENT,
+                role="admin",
+            ),
         },
         "/projects/{project_id}/egress_allowlist": {
             "get": _op("The internal systems the project's steps may reach", params=[_P]),
@@ -181,6 +211,40 @@ SPEC = {
                         "description": "An IP address, CIDR range or hostname, each with an "
                         "optional port: 10.0.0.5, 10.0.0.0/24, dhis2.lan, [fd00::5]:443",
                         "items": {"type": "string", "maxLength": 260},
+                    },
+                },
+            },
+            "ProjectDocument": {
+                "type": "object",
+                "required": ["name"],
+                "description": "A whole project (project.yaml): name, description, settings, "
+                "credentials shared into it by name (never secrets), and workflows by key, "
+                "each a WorkflowDocument (plus optional id, lock_version and delete: true).",
+                "properties": {
+                    "id": {"type": "string", "format": "uuid"},
+                    "name": {"type": "string"},
+                    "description": {"type": "string"},
+                    "settings": {
+                        "type": "object",
+                        "properties": {
+                            "egress_allowlist": {"type": "array", "items": {"type": "string"}},
+                            "require_mfa": {"type": "boolean"},
+                            "concurrency": {"type": ["integer", "null"]},
+                            "alert_limit_count": {"type": "integer"},
+                            "alert_limit_minutes": {"type": "integer"},
+                            "alert_include_logs": {"type": "boolean"},
+                        },
+                    },
+                    "credentials": {
+                        "type": "object",
+                        "additionalProperties": {
+                            "type": "object",
+                            "properties": {"type": {"type": "string"}},
+                        },
+                    },
+                    "workflows": {
+                        "type": "object",
+                        "additionalProperties": {"$ref": "#/components/schemas/WorkflowDocument"},
                     },
                 },
             },
