@@ -28,6 +28,7 @@ from app.models import (
 from app.services import time_zones
 from app.services.credentials import forms
 from app.services.errors import Invalid
+from app.services.studio import versions
 from app.services.triggers import cron, cron_words
 from app.services.workflows import export, store
 
@@ -213,12 +214,15 @@ def save_canvas(
     positions: object,
     expected_version: int,
     actor_id: uuid.UUID | None,
+    *,
+    message: object = None,
 ) -> Workflow:
     """Save the builder's document as a new snapshot, refusing a stale `expected_version`
-    (Conflict), then keep the node positions."""
+    (Conflict), then keep the node positions; `message` is the author's words for it."""
     if not isinstance(document, dict):
         raise Invalid("", "The builder sent no workflow document.")
     clean_positions = _clean_positions(positions)
+    words = versions.check_message(message)
     # The one document check runs in replace_workflow: its first error names the path.
     saved = store.replace_workflow(
         workflow_id,
@@ -226,6 +230,7 @@ def save_canvas(
         project_id=project_id,
         expected_version=expected_version,
         actor_id=actor_id,
+        message=words,
     )
     # Positions are layout only: they need no snapshot, so they are written after the save.
     saved.positions = clean_positions

@@ -24,14 +24,23 @@ def latest_snapshot(workflow_id: uuid.UUID) -> WorkflowSnapshot:
     return snapshot
 
 
-def take_snapshot(workflow: Workflow, actor_id: uuid.UUID | None) -> WorkflowSnapshot:
-    """Record the workflow's current version (call after its rows are flushed)."""
+def take_snapshot(
+    workflow: Workflow,
+    actor_id: uuid.UUID | None,
+    *,
+    message: str | None = None,
+    restored_from_version: int | None = None,
+) -> WorkflowSnapshot:
+    """Record the workflow's current version (call after its rows are flushed), with the
+    author's words for it and, for a restore, the version it copied."""
     db.session.refresh(workflow, ["triggers", "steps", "edges"])
     snapshot = WorkflowSnapshot(
         workflow_id=workflow.id,
         lock_version=workflow.lock_version,
         definition=snapshot_definition(workflow),
         created_by_id=actor_id,
+        message=message or None,
+        restored_from_version=restored_from_version,
     )
     db.session.add(snapshot)
     db.session.flush()
@@ -53,6 +62,9 @@ def snapshot_definition(workflow: Workflow) -> dict:
                 "cron_expression": t.cron_expression,
                 "cron_input": t.cron_input.value,
                 "cron_input_step_id": str(t.cron_input_step_id) if t.cron_input_step_id else None,
+                # Not needed to run, but a restore of this version must give them back.
+                "cron_timezone": t.cron_timezone,
+                "custom_path": t.custom_path,
             }
             for t in workflow.triggers
         ],
@@ -75,6 +87,7 @@ def snapshot_definition(workflow: Workflow) -> dict:
                 "target_step_id": str(e.target_step_id),
                 "condition_type": e.condition_type.value,
                 "condition_expression": e.condition_expression,
+                "condition_label": e.condition_label,
                 "enabled": e.enabled,
             }
             for e in workflow.edges

@@ -98,12 +98,15 @@ def replace_workflow(
     project_id: uuid.UUID | None = None,
     expected_version: int | None = None,
     actor_id: uuid.UUID | None = None,
+    message: str | None = None,
+    restored_from_version: int | None = None,
     commit: bool = True,
 ) -> Workflow:
     """Replace a workflow's definition; triggers and steps keep their ids by key.
 
     `expected_version` is the lock_version the editor started from: when someone saved in
-    between, Conflict is raised instead of overwriting their work.
+    between, Conflict is raised instead of overwriting their work. `message` (the author's
+    words) and `restored_from_version` are kept on the new version's snapshot.
     """
     workflow = get_workflow(workflow_id, project_id)
     if expected_version is not None and expected_version != workflow.lock_version:
@@ -122,7 +125,9 @@ def replace_workflow(
     db.session.flush()
     _apply(workflow, document, credentials, existing_triggers, existing_steps)
     workflow.lock_version += 1
-    snapshots.take_snapshot(workflow, actor_id)
+    snapshots.take_snapshot(
+        workflow, actor_id, message=message, restored_from_version=restored_from_version
+    )
     version = workflow.lock_version
     if not commit:  # the caller commits, then sends the change notice
         return get_workflow(workflow.id)

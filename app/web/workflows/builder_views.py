@@ -69,6 +69,7 @@ def save(project_id: uuid.UUID, workflow_id: uuid.UUID):
             body.get("positions"),
             body["lock_version"],
             current_user.id,
+            message=body.get("message"),
         )
     except Conflict as error:
         return jsonify({"error": error.message, "conflict": True}), 409
@@ -181,4 +182,4 @@ def adaptor_docs(project_id: uuid.UUID):
 
 
 # The request builder's fragments and the egress warning register on the same blueprint.
-from app.web.workflows import egress_views, request_views  # noqa: E402, F401
+from app.web.workflows import egress_views, request_views, version_views  # noqa: E402, F401

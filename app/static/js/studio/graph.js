@@ -15,6 +15,8 @@ function stateLooks() {
   });
   return looks;
 }
+// A comparison's marks (studio/versions.js): a word on the element as well as a colour.
+const MARK_WORDS = { added: "+ added", changed: "~ changed", removed: "− removed" };
 const CONDITION_LABELS = { always: "", on_job_success: "on success", on_job_failure: "on failure" };
 
 /** Schedules in words by "expression|zone", as the server wrote them on [data-cron-words]
@@ -49,6 +51,13 @@ function style(looks) {
     { selector: ".eh-ghost-edge, edge.eh-preview", style: { "line-color": "#0d6efd", "target-arrow-color": "#0d6efd", "line-style": "dashed" } },
     { selector: ".eh-ghost-node", style: { opacity: 0 } },
     { selector: "node.eh-hover", style: { "border-color": "#0d6efd", "border-width": 4 } },
+    { selector: "node[mark]", style: { height: 74, "border-width": 4 } },
+    { selector: "node[mark = 'added']", style: { "border-color": "#198754", "background-color": "#d1e7dd" } },
+    { selector: "node[mark = 'changed']", style: { "border-color": "#fd7e14", "background-color": "#fff3cd" } },
+    { selector: "node[mark = 'removed']", style: { "border-color": "#6c757d", "border-style": "dashed", "background-color": "#e9ecef", opacity: 0.7 } },
+    { selector: "edge[mark = 'added']", style: { "line-color": "#198754", "target-arrow-color": "#198754", width: 3 } },
+    { selector: "edge[mark = 'changed']", style: { "line-color": "#fd7e14", "target-arrow-color": "#fd7e14", width: 3 } },
+    { selector: "edge[mark = 'removed']", style: { "line-color": "#adb5bd", "target-arrow-color": "#adb5bd", "line-style": "dashed" } },
   ];
   for (const [state, { border, fill }] of Object.entries(looks)) {
     rules.push({ selector: `node[state = '${state}']`, style: { "border-color": border, "background-color": fill, "border-width": 4 } });
@@ -62,6 +71,7 @@ export class Graph {
     this.editable = editable;
     this.onSelect = onSelect;
     this.states = {};
+    this.marks = {};
     this.looks = stateLooks();
     // A cron preview brings the typed schedule in words: relabel the node with them.
     document.addEventListener("htmx:afterSwap", (e) => { if (e.target.id === "cron-preview") this.render(); });
@@ -161,20 +171,26 @@ export class Graph {
     const { doc } = this.model;
     for (const [key, t] of Object.entries(doc.triggers)) {
       const what = t.type === "cron" ? `Schedule\n${scheduleWords(t)}` : "Webhook";
-      wanted.set(Model.nodeId("trigger", key), { group: "nodes", data: { kind: "trigger", label: `⚡ ${what}${t.enabled === false ? "\n(disabled)" : ""}` } });
+      const id = Model.nodeId("trigger", key);
+      const mark = this.marks[id] ? `${MARK_WORDS[this.marks[id]]}\n` : "";
+      wanted.set(id, { group: "nodes", data: { kind: "trigger", label: `${mark}⚡ ${what}${t.enabled === false ? "\n(disabled)" : ""}`, mark: this.marks[id] } });
     }
     for (const [key, j] of Object.entries(doc.jobs)) {
       const id = Model.nodeId("job", key);
       const state = this.states[id];
       const lines = [j.name || "(no name)", j.adaptor || "no adaptor"];
       if (state) lines.push(this.looks[state] ? this.looks[state].label : state);
-      wanted.set(id, { group: "nodes", data: { kind: "job", label: lines.join("\n"), state: state || "" } });
+      if (this.marks[id]) lines.unshift(MARK_WORDS[this.marks[id]]);
+      wanted.set(id, { group: "nodes", data: { kind: "job", label: lines.join("\n"), state: state || "", mark: this.marks[id] } });
     }
     for (const [key, e] of Object.entries(doc.edges)) {
       const ends = this.model.edgeEnds(key);
       if (!wanted.has(ends.source) || !wanted.has(ends.target)) continue;
-      const text = e.condition_label || (e.condition_type === "expression" ? `if ${e.condition_expression || "…"}` : CONDITION_LABELS[e.condition_type] || "");
-      wanted.set(`edge:${key}`, { group: "edges", data: { ...ends, label: text.length > 40 ? `${text.slice(0, 39)}…` : text, condition: e.condition_type, disabled: e.enabled === false } });
+      let text = e.condition_label || (e.condition_type === "expression" ? `if ${e.condition_expression || "…"}` : CONDITION_LABELS[e.condition_type] || "");
+      if (text.length > 40) text = `${text.slice(0, 39)}…`;
+      const mark = this.marks[`edge:${key}`];
+      if (mark) text = text ? `${MARK_WORDS[mark]}: ${text}` : MARK_WORDS[mark];
+      wanted.set(`edge:${key}`, { group: "edges", data: { ...ends, label: text, condition: e.condition_type, disabled: e.enabled === false, mark } });
     }
     const fresh = [];
     this.cy.batch(() => {
@@ -242,6 +258,12 @@ export class Graph {
   zoom(factor) {
     const { width, height } = this.cy.container().getBoundingClientRect();
     this.cy.zoom({ level: this.cy.zoom() * factor, renderedPosition: { x: width / 2, y: height / 2 } });
+  }
+
+  /** Mark elements added, changed or removed ({"job:fetch": "changed"}) for a comparison. */
+  paintMarks(marks) {
+    this.marks = marks || {};
+    this.render();
   }
 
   paintRun(states) {

@@ -98,9 +98,11 @@ function start() {
     const button = document.querySelector("[data-action=save]");
     button.disabled = true;
     validation.attempt(); // from now on every problem shows, touched or not
-    const reply = await postJSON(data.urls.save, { document: model.doc, positions: model.positions, lock_version: state.lockVersion });
+    const note = $("studio-save-note"); // the author's words for this version (History)
+    const reply = await postJSON(data.urls.save, { document: model.doc, positions: model.positions, lock_version: state.lockVersion, message: note ? note.value : "" });
     button.disabled = false;
     if (reply.ok) {
+      if (note) note.value = "";
       Object.assign(data, { triggers: reply.body.triggers, steps: reply.body.steps });
       state.lockVersion = reply.body.lock_version;
       model.load(reply.body.document, model.positions);
