@@ -21,6 +21,7 @@ from app.web.auth import views as auth
 from app.web.credentials import views as credentials
 from app.web.dashboard import views as dashboard
 from app.web.favicon import views as favicon
+from app.web.git_sync import views as git_sync
 from app.web.health import views as health
 from app.web.history import views as history
 from app.web.members import views as members
@@ -47,6 +48,7 @@ AREAS: tuple[ModuleType, ...] = (
     outbox,
     api,
     project_settings,
+    git_sync,
     members,
     users,
     profile,
