@@ -29,9 +29,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import yaml
+from sqlalchemy import select
 
+from app.extensions import db
+from app.models import Project, User
 from app.services import adaptor_catalog, parsing
-from app.services.errors import Invalid
+from app.services.errors import Invalid, NotFound
+from app.services.project_code import importing
 from app.services.project_code.document import slug, unique_key
 from app.services.workflows.documents import check_document
 from app.services.workflows.shapes import DocumentInvalid, Problem
@@ -76,6 +80,7 @@ class Note:
     path: str
     kind: str
     message: str
+    subject: str = ""  # for a job to port: “Job” in “Workflow”, to list in a sentence
 
     def as_dict(self) -> dict:
         """The note as JSON (the API answers with these)."""
@@ -171,9 +176,10 @@ class _Converter:
         self.notes: list[Note] = []
         self.problems: list[Problem] = []
         self.credentials: dict[str, str] = {}  # Lightning credential key -> a name to show
+        self.current = ""  # the name of the workflow being read, for the notes
 
-    def note(self, path: str, kind: str, message: str) -> None:
-        self.notes.append(Note(path, kind, message))
+    def note(self, path: str, kind: str, message: str, subject: str = "") -> None:
+        self.notes.append(Note(path, kind, message, subject))
 
     def problem(self, path: str, message: str) -> None:
         self.problems.append(Problem(path, message))
@@ -257,6 +263,7 @@ class _Converter:
             self.problem(f"{path}.jobs", f"At most {MAX_JOBS} jobs in one workflow.")
             return None
         workflow: dict = {"name": name}
+        self.current = name
         concurrency = raw.get("concurrency")
         if isinstance(concurrency, int) and not isinstance(concurrency, bool) and concurrency > 0:
             workflow["concurrency"] = concurrency
@@ -286,7 +293,7 @@ class _Converter:
             self.problem(f"{path}.name", "The job's name must be text.")
             name = key
         credential = self.credential(raw.get("credential"), path, workflow, name)
-        adaptor, original = self.adaptor(raw.get("adaptor"), f"{path}.adaptor")
+        adaptor, original = self.adaptor(raw.get("adaptor"), f"{path}.adaptor", name)
         body = raw.get("body")
         if body is not None and not isinstance(body, str):
             self.problem(f"{path}.body", "The job's body must be text (JavaScript).")
@@ -297,7 +304,8 @@ class _Converter:
                 IGNORED,
                 f"“{name}” was switched off in Lightning; Ferry steps have no switch.",
             )
-        self.note(path, PORT, f"Port “{name}” in “{workflow}” from JavaScript ({original}).")
+        subject = f"“{name}” in “{workflow}”"
+        self.note(path, PORT, f"Port {subject} ({original})", subject)
         return {
             "name": name,
             "adaptor": adaptor,
@@ -320,7 +328,7 @@ class _Converter:
         )
         return name
 
-    def adaptor(self, raw: object, path: str) -> tuple[str, str]:
+    def adaptor(self, raw: object, path: str, job: str) -> tuple[str, str]:
         if not isinstance(raw, str) or not raw.strip():
             self.problem(path, 'Name the job\'s adaptor, e.g. "@openfn/language-http@6.4.0".')
             return "common@1", "no adaptor"
@@ -334,7 +342,8 @@ class _Converter:
         self.note(
             path,
             ADAPTOR,
-            f"Ferry has no adaptor for {raw.strip()}: the step uses common@1; "
+            f"Ferry has no adaptor for {raw.strip()} (“{job}” in “{self.current}”): the step "
+            "uses common@1; "
             "port its operations to http@1 or another adaptor.",
         )
         return "common@1", raw.strip()
@@ -372,7 +381,8 @@ class _Converter:
                 self.note(
                     where,
                     TRIGGER,
-                    f"The {trigger['type']} trigger was on in Lightning and is off in Ferry: "
+                    f"The {trigger['type']} trigger of “{self.current}” was on in Lightning and "
+                    "is off in Ferry: "
                     "switch it on once the jobs are ported.",
                 )
             converted[keys[key]] = trigger
@@ -438,7 +448,8 @@ class _Converter:
             self.note(
                 f"{where}.condition_expression",
                 CONDITION,
-                f"Port this JavaScript condition to Python (the edge is never taken until "
+                f"Port the JavaScript condition of {where.rsplit('.', 1)[-1]} in “{self.current}” "
+                "to Python (the edge is never taken until "
                 f"then): {one_line[:200]}",
             )
         elif condition in CONDITIONS:
@@ -514,3 +525,36 @@ def _lightning_path(path: str, prefix: str, back: dict) -> str:
     if len(parts) >= 2 and parts[0] in back:
         parts[1] = back[parts[0]].get(parts[1], parts[1])
     return f"{prefix}.{'.'.join(parts)}" if path else prefix
+
+
+def import_project(source: str | bytes | Mapping, owner: User) -> tuple[Project, list[Note]]:
+    """Create a project (owned by `owner`) from a Lightning project.yaml, all or nothing;
+    LightningInvalid or ProjectDocumentInvalid (paths in the Ferry document) when it cannot."""
+    document, notes = convert(source)
+    result = importing.apply_project(document, owner)
+    return result.project, notes
+
+
+def owner_for_email(email: str) -> User:
+    """The user who will own an imported project (`ferry import-openfn --owner`), or NotFound."""
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise NotFound(f"No user has the email {email}.")
+    return user
+
+
+def summary(document: Mapping) -> list[dict]:
+    """What an import will create, workflow by workflow, for the preview: each workflow's
+    name, triggers (kind, schedule), jobs (name, adaptor) and number of edges."""
+    return [
+        {
+            "name": workflow["name"],
+            "triggers": [
+                f"cron {trigger['cron_expression']}" if trigger["type"] == "cron" else "webhook"
+                for trigger in workflow["triggers"].values()
+            ],
+            "jobs": [(job["name"], job["adaptor"]) for job in workflow["jobs"].values()],
+            "edges": len(workflow["edges"]),
+        }
+        for workflow in document.get("workflows", {}).values()
+    ]

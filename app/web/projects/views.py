@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from app.models import Role
@@ -13,10 +13,13 @@ from app.services.errors import Invalid
 from app.services.studio import canvas
 from app.web.access import project_access
 from app.web.navigation import NavItem
+from app.web.projects.blueprint import bp
 from app.web.projects.forms import ProjectForm
 
-bp = Blueprint("projects", __name__)
 NAV = NavItem("Overview", "speedometer2", "projects.show", 0)
+
+# Importing an OpenFn project lives in its own module on the same blueprint.
+from app.web.projects import openfn_views  # noqa: E402, F401
 
 
 @bp.get("/")
