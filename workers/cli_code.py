@@ -60,11 +60,22 @@ def _reports_failures(refused_exit: int = REFUSED):
 @click.argument("project")
 @click.argument("directory", default=".", type=_DIRECTORY)
 @click.option("--force", is_flag=True, help="Overwrite changes in DIRECTORY not yet deployed.")
+@click.option(
+    "--from-git",
+    is_flag=True,
+    help="On the server: bring in what was pushed to PROJECT's git remote now (PROJECT is "
+    "its id; uses DATABASE_URL and REDIS_URL, not a token; DIRECTORY is not used).",
+)
 @_connection_options
 @_reports_failures()
-def pull(project: str, directory: Path, force: bool, endpoint, token) -> None:
+def pull(project: str, directory: Path, force: bool, from_git: bool, endpoint, token) -> None:
     """Write PROJECT (its id, or its exact name) into DIRECTORY (default: here): project.yaml,
     one file per job body under jobs/, and .ferry/state.json."""
+    if from_git:
+        from workers.cli_git import pull_from_git
+
+        pull_from_git(project)
+        return
     state = files.read_state(directory)
     connection = resolve(endpoint, token, pulled_from=state.endpoint if state else None)
     api = Api(connection)
