@@ -63,6 +63,9 @@ class Settings:
     login_attempts_per_account: int = 10
     login_attempts_per_address: int = 50
     login_attempt_window_minutes: int = 15
+    # Git sync to repositories on this machine (a path or file://): off, since a project
+    # admin could otherwise read any repository the server can; tests always allow it.
+    git_allow_local: bool = False
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -99,6 +102,7 @@ class Settings:
             lost_after_s=_positive_int(environ, "FERRY_LOST_AFTER_S", cls.lost_after_s),
             sse_max_streams=_sse_max_streams(environ, cls.sse_max_streams),
             allow_signup=_flag(environ, "FERRY_ALLOW_SIGNUP"),
+            git_allow_local=_flag(environ, "FERRY_GIT_ALLOW_LOCAL"),
             superuser_mfa_required=_choice(
                 environ, "FERRY_SUPERUSER_MFA", ("optional", "required"), "optional"
             )
