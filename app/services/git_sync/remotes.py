@@ -47,7 +47,7 @@ def local_allowed() -> bool:
     """Whether remotes on this machine (paths, file://) are allowed: in tests, or when
     FERRY_GIT_ALLOW_LOCAL is on."""
     settings = current_app.config["FERRY_SETTINGS"]
-    return settings.env == "test" or bool(current_app.config.get("FERRY_GIT_ALLOW_LOCAL"))
+    return settings.env == "test" or settings.git_allow_local
 
 
 def check_url(raw: object) -> tuple[str, bool]:

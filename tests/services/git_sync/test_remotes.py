@@ -90,7 +90,8 @@ def test_local_paths_only_where_allowed(app, db, bare, monkeypatch):
     for url in (str(bare), f"file://{bare}"):
         with pytest.raises(Invalid, match="Ferry's own machine"):
             remotes.check_url(url)
-    monkeypatch.setitem(app.config, "FERRY_GIT_ALLOW_LOCAL", True)
+    allowed = dataclasses.replace(production_like, git_allow_local=True)
+    monkeypatch.setitem(app.config, "FERRY_SETTINGS", allowed)
     assert remotes.check_url(str(bare))[1] is True
 
 
@@ -168,3 +169,12 @@ def test_try_connection_reads_the_branch_head(user, project, bare, tmp_path):
     with pytest.raises(Invalid, match="could not reach") as failed:
         remotes.try_connection(project.id)
     assert failed.value.field == "connection"
+
+
+def test_ferry_git_allow_local_is_read_from_the_environment():
+    from app.config import ConfigError, Settings
+
+    assert Settings.from_env({}).git_allow_local is False
+    assert Settings.from_env({"FERRY_GIT_ALLOW_LOCAL": "true"}).git_allow_local is True
+    with pytest.raises(ConfigError, match="FERRY_GIT_ALLOW_LOCAL"):
+        Settings.from_env({"FERRY_GIT_ALLOW_LOCAL": "maybe"})
