@@ -31,6 +31,7 @@ from app.web.outbox import views as outbox
 from app.web.profile import views as profile
 from app.web.project_settings import views as project_settings
 from app.web.projects import views as projects
+from app.web.sandboxes import views as sandboxes
 from app.web.users import views as users
 from app.web.webhooks import views as webhooks
 from app.web.workflows import views as workflows
@@ -55,6 +56,7 @@ AREAS: tuple[ModuleType, ...] = (
     audit,
     notifications,
     favicon,
+    sandboxes,
 )
 
 
