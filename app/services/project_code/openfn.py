@@ -18,7 +18,7 @@ Choices, so an imported project is safe before anyone has ported it:
 Problems are reported with their path in the Lightning document (`workflows.a.jobs.b.adaptor`)
 and all at once.
 
-Long because one conversion reads four kinds of entries (project, workflow, job, trigger,
+Long because one conversion reads five kinds of entries (project, workflow, job, trigger,
 edge) field by field, each with its own notes; splitting it would scatter one mapping.
 """
 

@@ -339,3 +339,33 @@ def test_too_many_workflows_are_refused():
         f"w{i}": {**flow, "name": f"W {i}"} for i in range(openfn.MAX_WORKFLOWS + 1)
     }
     assert "workflows" in problems_of(raw)
+
+
+def test_a_kafka_trigger_becomes_a_webhook_with_a_note():
+    raw = lightning()
+    raw["workflows"]["Nightly-summary"]["triggers"]["cron"] = {"type": "kafka", "enabled": True}
+    document, notes = convert(raw)
+    trigger = document["workflows"]["nightly-summary"]["triggers"]["cron"]
+    assert trigger == {"type": "webhook", "enabled": False}
+    assert any("Kafka" in n.message for n in notes if n.kind == openfn.TRIGGER)
+
+
+def test_a_credential_not_listed_under_credentials_is_still_a_placeholder():
+    raw = lightning()
+    raw["workflows"]["Nightly-summary"]["jobs"]["Summarise"]["credential"] = "someone-Warehouse"
+    document, notes = convert(raw)
+    assert document["workflows"]["nightly-summary"]["jobs"]["Summarise"]["credential"] is None
+    assert any("“someone-Warehouse”" in m for m in openfn.credential_placeholders(notes))
+
+
+def test_a_mapping_holding_a_nul_character_is_refused():
+    raw = lightning()
+    raw["workflows"]["Nightly-summary"]["jobs"]["Summarise"]["body"] = "fn()\x00"
+    assert "NUL" in problems_of(raw)[""]
+
+
+def test_a_job_switched_off_in_lightning_is_noted():
+    raw = lightning()
+    raw["workflows"]["Nightly-summary"]["jobs"]["Summarise"]["enabled"] = False
+    _, notes = convert(raw)
+    assert any("switched off in Lightning" in n.message for n in notes)
