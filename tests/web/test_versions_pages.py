@@ -101,7 +101,7 @@ def test_a_version_opens_read_only_with_its_banner(signed_in, flow, user):
 def test_a_comparison_lists_the_body_diff_and_marks_the_step(signed_in, flow, user):
     _change_body(flow, "log('two')\n", user)
     html = html_of(signed_in.get(f"{base(flow)}/versions/2/compare"))
-    assert "Changes from version 1 to version 2" in html
+    assert f'Changes from <a href="{base(flow)}/versions/1"' in html
     assert 'data-change-path="jobs.fetch.body"' in html
     assert "+log(&#39;two&#39;)" in html
     data = json.loads(html.split('id="version-data">', 1)[1].split("</script>", 1)[0])
