@@ -10,6 +10,9 @@ API = {"api": True}
 NOT_SUPERUSER = {role: 403 for role in ("outsider", "viewer", "editor", "admin", "owner")}
 
 ROUTES = {
+    "project_settings.download_code": Rule("viewer"),
+    "project_settings.plan_code": Rule("admin", data={"document": "name: Matrix project\n"}),
+    "project_settings.apply_code": Rule("admin", data={"document": "name: Matrix project\n"}),
     "api.get_project_document": Rule("viewer", **API),
     "api.put_project_document": Rule("admin", data={"name": "Matrix project"}, **API),
     "api.create_project_document": Rule(

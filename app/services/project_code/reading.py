@@ -191,7 +191,8 @@ def _allowlist(reading: Reading, value: object) -> None:
         try:
             entry = allowlist.parse_entry(line, index + 1)
         except Invalid as error:
-            reading.add(f"{path}.{index}", error.message.split("): ", 1)[-1])
+            message = error.message.split("): ", 1)[-1]  # the path says which entry
+            reading.add(f"{path}.{index}", message[:1].upper() + message[1:])
             continue
         if entry.text not in texts:
             texts.append(entry.text)

@@ -1,9 +1,10 @@
 """Project settings forms: their shape only; what an allowlist entry may be is decided by
-app/services/egress/allowlist.py."""
+app/services/egress/allowlist.py, what a project.yaml may hold by app/services/project_code."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
@@ -47,3 +48,21 @@ class DeleteForm(FlaskForm):
         "Type the project's name to confirm",
         validators=[DataRequired("Type the project's name to confirm.")],
     )
+
+
+# A project.yaml of a few dozen workflows is well under this.
+MAX_DOCUMENT_LENGTH = 2_000_000
+
+
+class ProjectCodeForm(FlaskForm):
+    """A project.yaml to apply, pasted or uploaded (an upload wins)."""
+
+    document = TextAreaField(
+        "Paste a project.yaml",
+        validators=[
+            Length(max=MAX_DOCUMENT_LENGTH, message="The document is too long for a project.")
+        ],
+        description="Workflows left out of the document are left as they are; an entry with "
+        "delete: true deletes one.",
+    )
+    upload = FileField("Or upload the file", description="A .yaml or .yml file.")

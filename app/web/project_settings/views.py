@@ -1,4 +1,5 @@
-"""A project's settings: name and description, egress allowlist, MFA requirement, deletion.
+"""A project's settings: name and description, egress allowlist, MFA requirement, the
+project as code (project.yaml downloaded, or planned and applied), deletion.
 
 Every member reads the page (the forms shown disabled); admins and owners change the
 settings; only the owner deletes the project. Each form posts to its own URL and comes back
@@ -9,16 +10,25 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.models import Role
 from app.services import project_settings
 from app.services.egress import allowlist
 from app.services.errors import Invalid
+from app.services.project_code import diff, document, importing
+from app.services.workflows.shapes import Problem
 from app.web.access import ProjectAccess, project_access
 from app.web.navigation import NavItem
-from app.web.project_settings.forms import DeleteForm, DetailsForm, EgressForm, MfaForm
+from app.web.project_settings.forms import (
+    MAX_DOCUMENT_LENGTH,
+    DeleteForm,
+    DetailsForm,
+    EgressForm,
+    MfaForm,
+    ProjectCodeForm,
+)
 
 bp = Blueprint("project_settings", __name__)
 NAV = NavItem(
@@ -114,6 +124,92 @@ def delete(project_id: uuid.UUID):
     return redirect(url_for("projects.index"))
 
 
+@bp.get("/projects/<uuid:project_id>/settings/project.yaml")
+def download_code(project_id: uuid.UUID):
+    """The whole project as a project.yaml file (every member)."""
+    access = project_access(project_id)
+    text = document.to_yaml(document.export_project(access.project.id))
+    return Response(
+        text,
+        mimetype="application/yaml",
+        headers={"Content-Disposition": 'attachment; filename="project.yaml"'},
+    )
+
+
+@bp.post("/projects/<uuid:project_id>/settings/code/plan")
+def plan_code(project_id: uuid.UUID):
+    """What a pasted or uploaded project.yaml would change (admins); nothing is stored."""
+    access = project_access(project_id, Role.ADMIN)
+    form = ProjectCodeForm()
+    text = _document_text(form)
+    if text is None:
+        return _page(access, code=form, status=422)
+    try:
+        planned = importing.plan_project(text, project_id, actor=current_user)
+    except Invalid as error:
+        return _page(access, code=form, problems=_problems(error), status=422)
+    return _page(access, code=form, plan=planned)
+
+
+@bp.post("/projects/<uuid:project_id>/settings/code/apply")
+def apply_code(project_id: uuid.UUID):
+    """Make the project match the project.yaml (admins): all of it, or nothing."""
+    access = project_access(project_id, Role.ADMIN)
+    form = ProjectCodeForm()
+    text = _document_text(form)
+    if text is None:
+        return _page(access, code=form, status=422)
+    try:
+        result = importing.apply_project(text, current_user, project_id=project_id)
+    except Invalid as error:
+        return _page(access, code=form, problems=_problems(error), status=422)
+    count = len(result.changes)
+    if count:
+        flash(f"project.yaml applied: {count} change{'s' if count != 1 else ''}.", "success")
+    else:
+        flash("project.yaml applied: the project already matched it, nothing changed.", "info")
+    return redirect(url_for("project_settings.show", project_id=project_id, _anchor="code"))
+
+
+def _document_text(form: ProjectCodeForm) -> str | None:
+    """The pasted or uploaded project.yaml (an upload fills the box, so Apply sends it
+    again); None, with the error on the form, when there is none or it cannot be read."""
+    if not form.validate_on_submit():
+        return None
+    upload = form.upload.data
+    if upload is not None and getattr(upload, "filename", ""):
+        data = upload.stream.read(MAX_DOCUMENT_LENGTH + 1)
+        if len(data) > MAX_DOCUMENT_LENGTH:
+            form.upload.errors.append("The file is too large for a project.yaml.")
+            return None
+        try:
+            form.document.data = data.decode("utf-8")
+        except UnicodeDecodeError:
+            form.upload.errors.append("The file is not UTF-8 text: upload the project.yaml.")
+            return None
+    text = form.document.data or ""
+    if not text.strip():
+        form.document.errors.append("Paste a project.yaml, or upload the file.")
+        return None
+    return text
+
+
+def _plan_rows(planned: list) -> list[dict]:
+    """Each planned change for the page, with the line diff of changed text (job bodies)."""
+    rows = []
+    for change in planned:
+        lines: list[str] = []
+        texts = isinstance(change.before, str) and isinstance(change.after, str)
+        if change.kind == diff.CHANGED and texts and "\n" in change.before + change.after:
+            lines = diff.text_diff(change.before, change.after)
+        rows.append({"path": change.path, "kind": change.kind, "lines": lines})
+    return rows
+
+
+def _problems(error: Invalid) -> list[Problem]:
+    return getattr(error, "problems", None) or [Problem(error.field, error.message)]
+
+
 def _suggestion(access: ProjectAccess, text: str) -> str | None:
     """The entry an admin was sent to add, when it is valid and not in the list yet."""
     if not text or not access.can(Role.ADMIN):
@@ -125,7 +221,15 @@ def _suggestion(access: ProjectAccess, text: str) -> str | None:
     return None if entry.text in (access.project.egress_allowlist or []) else entry.text
 
 
-def _page(access: ProjectAccess, *, suggested: str | None = None, status: int = 200, **forms):
+def _page(
+    access: ProjectAccess,
+    *,
+    suggested: str | None = None,
+    status: int = 200,
+    plan: list | None = None,
+    problems: list | None = None,
+    **forms,
+):
     """The settings page; forms not given show the saved values."""
     project = access.project
     saved = list(project.egress_allowlist or [])
@@ -138,6 +242,9 @@ def _page(access: ProjectAccess, *, suggested: str | None = None, status: int = 
         egress=forms.get("egress") or EgressForm(formdata=None, egress_allowlist=egress_text),
         mfa=forms.get("mfa") or MfaForm(formdata=None, require_mfa=project.require_mfa),
         delete=forms.get("delete") or DeleteForm(formdata=None),
+        code=forms.get("code") or ProjectCodeForm(formdata=None),
+        plan=_plan_rows(plan) if plan is not None else None,
+        problems=problems or [],
         warnings=project_settings.allowlist_warnings(project),
         suggested=suggested,
         can_change=access.can(Role.ADMIN),
