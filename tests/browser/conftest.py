@@ -88,6 +88,8 @@ def live_server(smtp_inbox: Inbox) -> str:
             # sign-ins must not add up to a lockout. The limits are tested in tests/web.
             "FERRY_LOGIN_ATTEMPTS_PER_ACCOUNT": "1000",
             "FERRY_LOGIN_ATTEMPTS_PER_ADDRESS": "1000",
+            # Git sync journeys push to bare repositories in the test's temporary folder.
+            "FERRY_GIT_ALLOW_LOCAL": "true",
         },
         stdout=log,
         stderr=subprocess.STDOUT,
