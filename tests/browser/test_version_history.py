@@ -4,10 +4,19 @@ line in the body diff), restore the version before, and a run then uses the rest
 
 from __future__ import annotations
 
+import uuid
+
 from playwright.sync_api import Page, expect
 
+from app.extensions import db
 from tests.browser.conftest import screenshot
-from tests.browser.studio_helpers import click_empty_canvas, click_node, sign_in, type_in_editor
+from tests.browser.studio_helpers import (
+    click_empty_canvas,
+    click_node,
+    sign_in,
+    type_in_editor,
+    with_live_data,
+)
 from tests.browser.test_studio import open_new_workflow
 
 
@@ -103,3 +112,74 @@ def test_compare_then_restore_the_version_before_and_run_it(page: Page):
     status.get_by_role("link", name="Open in History").click()
     page.get_by_role("link", name="version 4").click()
     expect(page.locator("#version-banner")).to_contain_text("Version 4 of 4, read-only")
+
+
+THREE_STEPS = """
+name: {name}
+triggers:
+  webhook:
+    type: webhook
+jobs:
+  fetch:
+    name: Fetch cases
+    adaptor: common@1
+    body: "fn(lambda state: state)"
+  shape:
+    name: Shape cases
+    adaptor: common@1
+    body: "fn(lambda state: state)"
+  load:
+    name: Load cases
+    adaptor: common@1
+    body: "fn(lambda state: state)"
+edges:
+  webhook->fetch: {{source_trigger: webhook, target_job: fetch}}
+  fetch->shape: {{source_job: fetch, target_job: shape}}
+  shape->load: {{source_job: shape, target_job: load}}
+"""
+
+
+def _a_step_removed_and_one_added() -> tuple[str, str]:
+    """A workflow whose version 2 drops "Load cases" and adds "Notify" after "Shape cases"."""
+    from app.models import Project
+    from app.services.workflows import export, store
+
+    project = db.session.query(Project).filter_by(name="Demo project").one()
+    flow = store.create_workflow(
+        project.id, THREE_STEPS.format(name=f"Marks {uuid.uuid4().hex[:6]}")
+    )
+    document = export.export_document(store.get_workflow(flow.id))
+    del document["jobs"]["load"], document["edges"]["shape->load"]
+    document["jobs"]["notify"] = {"name": "Notify", "adaptor": "common@1", "body": "log('done')"}
+    document["edges"]["shape->notify"] = {"source_job": "shape", "target_job": "notify"}
+    document["jobs"]["shape"]["adaptor"] = "http@1"
+    store.replace_workflow(flow.id, document, message="Notify instead of loading")
+    return str(project.id), str(flow.id)
+
+
+def test_a_comparison_draws_removed_steps_greyed_and_names_each_change(page: Page):
+    sign_in(page)
+    project_id, workflow_id = with_live_data(_a_step_removed_and_one_added)
+    page.goto(f"/projects/{project_id}/workflows/{workflow_id}/versions/2/compare")
+    page.wait_for_function("() => window.ferryVersion !== undefined")
+    marks = {
+        "job:load": "removed",
+        "edge:shape->load": "removed",
+        "job:notify": "added",
+        "edge:shape->notify": "added",
+        "job:shape": "changed",
+        "job:fetch": "",
+    }
+    assert {element: mark_of(page, element) for element in marks} == marks
+    style = page.evaluate(
+        "() => window.ferryVersion.graph.cy.getElementById('job:load').style('border-style')"
+    )
+    assert style == "dashed"
+    changes = page.locator("#compare-changes")
+    expect(changes.locator('[data-change-path="jobs.load"]')).to_contain_text(
+        "Step “Load cases” removed"
+    )
+    expect(changes.locator('[data-change-path="jobs.shape.adaptor"]')).to_contain_text(
+        "common@1 → http@1"
+    )
+    screenshot(page, "versions-4-comparison-removed-added")
