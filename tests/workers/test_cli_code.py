@@ -21,7 +21,7 @@ from tests.services.project_code.sample_project import sample_project
 from tests.support import free_port
 from workers.cli import main
 from workers.project_code import directory as files
-from workers.project_code.client import Api, project_id_for
+from workers.project_code.client import Api, Refused, project_id_for
 from workers.project_code.config import Connection, resolve
 from workers.project_code.failure import Failure
 from workers.project_code.report import change_lines, problem_lines
@@ -376,3 +376,30 @@ def test_a_server_that_is_down_exits_3(home, tmp_path):
     assert result.exit_code == 3
     assert f"Cannot reach Ferry at http://127.0.0.1:{port} (from --endpoint)" in result.output
     assert not (tmp_path / "x").exists()
+
+
+def test_the_document_keeps_the_server_s_order_and_ids(api_of, db):
+    owner = factories.user()
+    project = sample_project(owner)
+    _, token = api_tokens.create_token(owner.id, "cli")
+    found = api_of(token).document(str(project.id))
+    assert found == export_project(project.id, with_ids=True)
+    assert list(found) == list(export_project(project.id, with_ids=True))
+    assert list(found)[:2] == ["id", "name"]
+
+
+def test_a_refused_plan_lists_every_problem_with_its_path(api_of, db):
+    owner = factories.user()
+    project = sample_project(owner)
+    _, token = api_tokens.create_token(owner.id, "cli")
+    document = export_project(project.id)
+    document["workflows"]["patient-sync"]["jobs"]["load"]["adaptor"] = "nosuch@1"
+    document["settings"]["egress_allowlist"] = ["10.0.0.5:8080", "not a host!"]
+    with pytest.raises(Refused) as raised:
+        api_of(token).plan(str(project.id), document)
+    assert "refused the document (2 problems); nothing was changed" in raised.value.message
+    assert sorted(p["path"] for p in raised.value.problems) == [
+        "settings.egress_allowlist.1",
+        "workflows.patient-sync.jobs.load.adaptor",
+    ]
+    assert api_of(token).plan(str(project.id), export_project(project.id)) == []

@@ -9,6 +9,8 @@ import uuid
 
 import httpx
 
+from app.services.errors import Invalid
+from app.services.parsing import load_yaml
 from workers.project_code.config import Connection
 from workers.project_code.failure import REFUSED, UNREACHABLE, Failure
 
@@ -40,10 +42,23 @@ class Api:
         return self._call("GET", "/projects", what="The project list")["projects"]
 
     def document(self, project_id: str) -> dict:
-        """The project document with ids (workflows and their entries)."""
-        return self._call(
-            "GET", f"/projects/{project_id}/document", params={"ids": "true"}, what=_p(project_id)
+        """The project document with ids (workflows and their entries). Asked for as YAML:
+        JSON answers have their keys sorted, and the YAML keeps the document's own order
+        (name first, workflows last), which project.yaml is written in."""
+        text = self._call(
+            "GET",
+            f"/projects/{project_id}/document",
+            params={"ids": "true", "format": "yaml"},
+            what=_p(project_id),
+            as_text=True,
         )
+        try:
+            found = load_yaml(text, field="document", what="The server's document")
+        except Invalid as error:
+            raise Failure(f"{self.connection.endpoint}: {error.message}", REFUSED) from None
+        if not isinstance(found, dict):
+            raise Failure(f"{self.connection.endpoint} answered a document that is not a mapping.")
+        return found
 
     def workflows(self, project_id: str) -> list[dict]:
         """The project's workflows with their ids, names and lock versions."""
@@ -67,7 +82,7 @@ class Api:
             "PUT", f"/projects/{project_id}/document", json=document, what=_p(project_id)
         )
 
-    def _call(self, method: str, path: str, *, what: str, **kwargs) -> dict:
+    def _call(self, method: str, path: str, *, what: str, as_text: bool = False, **kwargs):
         endpoint = self.connection.endpoint
         try:
             response = self.http.request(method, path, **kwargs)
@@ -77,6 +92,8 @@ class Api:
                 f"{error or type(error).__name__}. Is the server running and the address right?",
                 UNREACHABLE,
             ) from None
+        if as_text and response.is_success:
+            return response.text
         body = _json(response)
         if response.is_success and isinstance(body, dict):
             return body
@@ -106,8 +123,12 @@ class Api:
             raise Failure(
                 f"{what} is not on {endpoint}, or you are not its member: {said}", REFUSED
             )
-        if status == 422 and isinstance(body, dict) and body.get("problems"):
-            raise Refused(f"{endpoint} refused the document: {said}", body["problems"])
+        if status == 422 and isinstance(body, dict) and (body.get("problems") or said):
+            problems = body.get("problems") or [{"path": body.get("field") or "", "message": said}]
+            count = f"{len(problems)} problem{'s' * (len(problems) != 1)}"
+            raise Refused(
+                f"{endpoint} refused the document ({count}); nothing was changed:", problems
+            )
         if status >= 500:
             raise Failure(
                 f"{endpoint} failed ({status}){': ' + said if said else ''}. Try again; if it "
