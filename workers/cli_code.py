@@ -19,7 +19,7 @@ from workers.project_code import directory as files
 from workers.project_code.client import Api, Refused, project_id_for
 from workers.project_code.config import Connection, resolve
 from workers.project_code.failure import LOCAL, REFUSED, Failure
-from workers.project_code.report import change_lines, problem_lines
+from workers.project_code.report import change_lines, problem_lines, syntax_warnings
 
 _DIRECTORY = click.Path(file_okay=False, path_type=Path)
 
@@ -180,6 +180,8 @@ class _Plan:
             )
         self.project_id = self.state.project_id
         self.local = files.read_project(directory)
+        for warning in syntax_warnings(self.local):
+            click.echo(f"Warning: {warning}", err=True)
         self.api = Api(self.connection)
         self.server = self.api.document(self.project_id)
         self.title = f"{self.server.get('name')} on {self.connection.endpoint}"

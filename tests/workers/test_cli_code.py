@@ -24,7 +24,7 @@ from workers.project_code import directory as files
 from workers.project_code.client import Api, Refused, project_id_for
 from workers.project_code.config import Connection, resolve
 from workers.project_code.failure import Failure
-from workers.project_code.report import change_lines, problem_lines
+from workers.project_code.report import change_lines, problem_lines, syntax_warnings
 
 NOWHERE = "http://127.0.0.1:9"  # the discard port: nothing answers there
 
@@ -403,3 +403,11 @@ def test_a_refused_plan_lists_every_problem_with_its_path(api_of, db):
         "workflows.patient-sync.jobs.load.adaptor",
     ]
     assert api_of(token).plan(str(project.id), export_project(project.id)) == []
+
+
+def test_a_job_file_that_is_not_python_is_warned_about_at_its_line(pulled):
+    directory, _ = pulled
+    (directory / "jobs/patient-sync/load.py").write_text("log('ok')\nget(\n")
+    assert syntax_warnings(files.read_project(directory)) == [
+        "jobs/patient-sync/load.py:2: '(' was never closed: this job would crash when it runs."
+    ]

@@ -4,6 +4,7 @@ pointing at the file and line to fix."""
 
 from __future__ import annotations
 
+import ast
 import re
 
 from app.services.project_code.diff import text_diff
@@ -64,3 +65,26 @@ def _body(document: dict, workflow_key: str, job_key: str, other: dict) -> str |
         workflow = next((w for w in workflows.values() if w.get("name") == name), {})
     body = ((workflow.get("jobs") or {}).get(job_key) or {}).get("body")
     return body if isinstance(body, str) else None
+
+
+def syntax_warnings(local: Local) -> list[str]:
+    """`file:line: ...` for each job file that is not valid Python: the server stores it (as
+    the builder does), but the job would crash on its first run, so say so before deploying."""
+    warnings = []
+    workflows = local.document.get("workflows") or {}
+    for body_path, file_name in local.body_files.items():
+        match = _BODY.match(body_path)
+        if not match:
+            continue
+        job = ((workflows.get(match["workflow"]) or {}).get("jobs") or {}).get(match["job"])
+        body = job.get("body") if isinstance(job, dict) else None
+        if not isinstance(body, str):
+            continue
+        try:
+            ast.parse(body, filename=file_name)
+        except SyntaxError as error:
+            where = f"{file_name}:{error.lineno}" if error.lineno else file_name
+            warnings.append(f"{where}: {error.msg}: this job would crash when it runs.")
+        except ValueError as error:
+            warnings.append(f"{file_name}: {error}: this job would crash when it runs.")
+    return warnings
