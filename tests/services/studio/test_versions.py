@@ -7,6 +7,7 @@ import pytest
 
 from app.extensions import db
 from app.models import WorkflowSnapshot
+from app.services.credentials import sharing
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.studio import canvas as studio
 from app.services.studio import versions
@@ -146,3 +147,26 @@ def test_restore_is_refused_when_someone_saved_meanwhile(flow, user):
 def test_restoring_the_current_version_is_refused(flow, user):
     with pytest.raises(Invalid, match="already the current version"):
         versions.restore(flow.id, flow.project_id, 1, 1, user.id)
+
+
+def test_a_version_names_its_credential_and_restoring_it_needs_the_credential_shared(
+    flow, user, project
+):
+    credential = factories.shared_dhis2_credential(user, project, "s3cret-password")
+    document = export.export_document(store.get_workflow(flow.id))
+    document["jobs"]["fetch"]["credential"] = credential.name
+    studio.save_canvas(flow.id, flow.project_id, document, {}, 1, user.id)
+    document["jobs"]["fetch"]["credential"] = None
+    studio.save_canvas(flow.id, flow.project_id, document, {}, 2, user.id)
+    assert (
+        versions.version_document(flow.id, flow.project_id, 2)["jobs"]["fetch"]["credential"]
+        == credential.name
+    )
+    (item,) = versions.compare(flow.id, flow.project_id, 2, 3).items
+    assert (item.path, item.before, item.after) == ("jobs.fetch.credential", "DHIS2 live", None)
+
+    sharing.unshare(user, credential.id, project.id)
+    with pytest.raises(Invalid, match="No credential named 'DHIS2 live'") as refused:
+        versions.restore(flow.id, flow.project_id, 2, 3, user.id)
+    assert refused.value.field == "jobs.fetch.credential"
+    assert store.get_workflow(flow.id).lock_version == 3
