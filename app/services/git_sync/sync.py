@@ -46,6 +46,7 @@ log = logging.getLogger("ferry.git_sync")
 DOCUMENT = "project.yaml"
 JOBS_DIR = "jobs"
 LOCK_S = 300
+MAX_DOCUMENT_BYTES = 5_000_000
 
 
 @dataclass(frozen=True)
@@ -97,13 +98,21 @@ def run(
                     db.session.rollback()
                     remote = db.session.get(ProjectGitRemote, project_id)
         except (commands.GitError, ServiceError, DecryptionFailed) as error:
-            db.session.rollback()
-            remote = db.session.get(ProjectGitRemote, project_id)
-            if remote is None:
-                return "never"
-            remotes.mark(remote, "failed", _failure(error))
-            db.session.commit()
-            return "failed"
+            return _failed(project_id, _failure(error))
+        except Exception:
+            # Never left "pending" for ever; the details go to the worker's log only.
+            log.exception("git sync of project %s failed", project_id)
+            return _failed(project_id, "Ferry could not finish the sync; see the worker's log.")
+    return "failed"
+
+
+def _failed(project_id: uuid.UUID, message: str) -> str:
+    db.session.rollback()
+    remote = db.session.get(ProjectGitRemote, project_id)
+    if remote is None:
+        return "never"
+    remotes.mark(remote, "failed", message)
+    db.session.commit()
     return "failed"
 
 
@@ -157,8 +166,15 @@ def _read_document(workspace: commands.Workspace) -> dict | None:
     from app.services.project_code.document import directory_reader, inline_bodies
 
     path = workspace.repo / DOCUMENT
+    if path.is_symlink():
+        # A link could point at any file on the server; its text would end up in messages.
+        raise Invalid("project.yaml", "project.yaml in git is a symbolic link; commit the file.")
     if not path.is_file():
         return None
+    if path.stat().st_size > MAX_DOCUMENT_BYTES:
+        raise Invalid(
+            "project.yaml", f"project.yaml in git is larger than {MAX_DOCUMENT_BYTES:,} bytes."
+        )
     text = path.read_text(encoding="utf-8", errors="replace")
     document = parsing.load_yaml(text, field="project.yaml", what="project.yaml in git")
     if not isinstance(document, dict):

@@ -214,3 +214,22 @@ def test_a_remote_that_vanished_fails_with_git_s_words(connected, author, tmp_pa
 def test_a_project_without_a_remote_does_nothing(author):
     project = factories.project(author, "Not connected")
     assert sync.run(project.id, author.id, SYNC) == "never"
+
+
+@pytest.mark.parametrize("name", ["project.yaml", JOB_FILE])
+def test_a_symbolic_link_to_a_server_file_is_refused_and_its_text_never_shown(
+    connected, author, tmp_path, name
+):
+    project, workflow, bare = connected
+    sync.run(project.id, author.id, SYNC)
+    secret_file = tmp_path / "server-secret.txt"
+    secret_file.write_text("name: TOP-SECRET-VALUE\n")
+    clone = Clone(bare, tmp_path)
+    (clone.path / name).unlink()
+    (clone.path / name).symlink_to(secret_file)
+    clone.push("Link to a file on the server")
+    assert sync.run(project.id, None, PULL) == "failed"
+    error = remotes.get_remote(project.id).last_error
+    assert "TOP-SECRET-VALUE" not in error
+    assert "symbolic link" in error or "outside" in error
+    assert _body(workflow) == "log('v1')\n"
