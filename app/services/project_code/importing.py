@@ -37,6 +37,8 @@ __all__ = [
 ]
 
 ITEM = "project"
+# The words on the new version of each workflow a document changes (the History panel).
+DEFAULT_MESSAGE = "Applied from project.yaml"
 # The audit entry lists the changed paths; a whole new project is summed up beyond this.
 MAX_AUDITED_CHANGES = 200
 
@@ -88,16 +90,18 @@ def apply_project(
     *,
     project_id: uuid.UUID | None = None,
     read_file: ReadFile | None = None,
+    message: str | None = None,
 ) -> ApplyResult:
     """Make the project match the document (or create it, with `actor` as its owner, when
     `project_id` is None), in one transaction. ProjectDocumentInvalid lists every problem,
-    and then nothing is changed."""
+    and then nothing is changed. `message` is kept on each changed workflow's new version
+    (git sync passes the commit's message)."""
     if project_id is None and actor is None:
         raise Invalid("", "Someone must own a new project.")
     reading = _checked(document, project_id, actor, read_file)
     savepoint = db.session.begin_nested()
     try:
-        project, found, written = _write(reading, actor, project_id)
+        project, found, written = _write(reading, actor, project_id, message)
     except BaseException:
         savepoint.rollback()
         raise
@@ -119,7 +123,10 @@ def _checked(
 
 
 def _write(
-    reading: Reading, actor: User | None, project_id: uuid.UUID | None
+    reading: Reading,
+    actor: User | None,
+    project_id: uuid.UUID | None,
+    message: str | None = None,
 ) -> tuple[Project, list[Change], list[tuple]]:
     """The writes of a checked document: the project, what changed, and the change notices
     to send after the commit as (workflow id, event, old version, new version)."""
@@ -135,7 +142,7 @@ def _write(
     _free_new_names(reading)
     for entry in reading.workflows:
         if not entry.delete:
-            written.extend(_workflow(entry, project.id, actor_id))
+            written.extend(_workflow(entry, project.id, actor_id, message))
     after = export_project(project.id, with_ids=True)
     found = changes(*_comparable(before, after))
     event = "document_applied" if project_id is not None else "created_from_document"
@@ -196,7 +203,9 @@ def _free_new_names(reading: Reading) -> None:
         db.session.flush()
 
 
-def _workflow(entry: WorkflowEntry, project_id: uuid.UUID, actor_id) -> list[tuple]:
+def _workflow(
+    entry: WorkflowEntry, project_id: uuid.UUID, actor_id, message: str | None
+) -> list[tuple]:
     """Create or replace one workflow; a replace that changes nothing is undone, so an
     unchanged workflow gets no new version."""
     where = f"workflows.{entry.key}"
@@ -213,6 +222,7 @@ def _workflow(entry: WorkflowEntry, project_id: uuid.UUID, actor_id) -> list[tup
                 entry.source,
                 project_id=project_id,
                 actor_id=actor_id,
+                message=(message or DEFAULT_MESSAGE).replace("\x00", "")[:500],
                 commit=False,
             )
         except BaseException:

@@ -399,3 +399,17 @@ def _id_of(project_id, name) -> uuid.UUID:
             Workflow.project_id == project_id, Workflow.name == name, Workflow.deleted_at.is_(None)
         )
     )
+
+
+def test_each_changed_workflow_gets_a_version_with_the_message(clinic, user):
+    doc = document.export_project(clinic.id)
+    doc["workflows"]["patient-sync"]["jobs"]["fetch"]["body"] = 'get("/v3")\n'
+    importing.apply_project(doc, user, project_id=clinic.id)
+    doc["workflows"]["patient-sync"]["jobs"]["fetch"]["body"] = 'get("/v4")\n'
+    importing.apply_project(doc, user, project_id=clinic.id, message="Pulled from git: v4")
+    messages = _db.session.scalars(
+        select(WorkflowSnapshot.message)
+        .where(WorkflowSnapshot.workflow_id == _id_of(clinic.id, "Patient sync"))
+        .order_by(WorkflowSnapshot.lock_version)
+    )
+    assert list(messages) == [None, "Applied from project.yaml", "Pulled from git: v4"]
