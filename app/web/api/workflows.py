@@ -7,7 +7,9 @@ import uuid
 from flask import g, jsonify
 
 from app.models import Role
+from app.services.errors import Conflict
 from app.services.runs import commands
+from app.services.studio import conflicts
 from app.services.workflows import store
 from app.web.api import body as read
 from app.web.api import serialize
@@ -43,9 +45,14 @@ def replace_workflow(workflow_id: uuid.UUID):
     workflow = workflow_for(workflow_id, Role.EDITOR)
     # Read before anything is replaced: "?lock_version=abc" must not skip the lock.
     expected = read.query_int("lock_version")
-    replaced = store.replace_workflow(
-        workflow.id, read.document(), expected_version=expected, actor_id=g.api_user.id
-    )
+    try:
+        replaced = store.replace_workflow(
+            workflow.id, read.document(), expected_version=expected, actor_id=g.api_user.id
+        )
+    except Conflict as stale:
+        # Name the current version and who saved it, so a script can fetch and merge.
+        details = conflicts.summary(workflow.id, expected)
+        return jsonify({"error": stale.message, "status": 409, **details}), 409
     return jsonify(serialize.workflow(replaced))
 
 

@@ -14,6 +14,7 @@ from app.services import adaptor_catalog, parsing
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.studio import canvas as studio
 from app.services.studio import checks as studio_checks
+from app.services.studio import conflicts
 from app.services.triggers import webhook_auth as triggers
 from app.web.access import project_access
 from app.web.workflows.blueprint import bp
@@ -72,7 +73,9 @@ def save(project_id: uuid.UUID, workflow_id: uuid.UUID):
             message=body.get("message"),
         )
     except Conflict as error:
-        return jsonify({"error": error.message, "conflict": True}), 409
+        # Who saved since, and which version is current (the studio then asks for the diff).
+        details = conflicts.summary(workflow_id, body["lock_version"])
+        return jsonify({"error": error.message, "conflict": True, **details}), 409
     except Invalid as error:
         return jsonify({"error": error.message, "field": error.field}), 422
     return jsonify(workflow_json(saved))
@@ -181,5 +184,11 @@ def adaptor_docs(project_id: uuid.UUID):
     )
 
 
-# The request builder's fragments and the egress warning register on the same blueprint.
-from app.web.workflows import egress_views, request_views, version_views  # noqa: E402, F401
+# The request builder's fragments, the egress warning, version history and edit safety
+# (who else has it open, a refused save explained) register on the same blueprint.
+from app.web.workflows import (  # noqa: E402, F401
+    egress_views,
+    presence_views,
+    request_views,
+    version_views,
+)

@@ -1,9 +1,11 @@
 // The Studio: wires the canvas, panels, request builder and run panel around one model, and
 // owns saving (with the optimistic lock), live validation, unsaved-changes and shortcuts.
+import { showSaveConflict } from "./conflict.js";
 import { Graph } from "./graph.js";
 import { Keyboard } from "./keyboard.js";
 import { Model } from "./model.js";
 import { Panels } from "./panels.js";
+import "./presence.js";
 import { RequestBuilder } from "./request_builder.js";
 import { RunPanel } from "./run_panel.js";
 import { clearSavedMessage, showSaveMessage } from "./save_message.js";
@@ -120,6 +122,12 @@ function start() {
     if (reply.status === 409) {
       toast(reply.body.error, "danger");
       showConflict(reply.body.error);
+      // Who saved since and what they changed; reloading theirs must not ask "leave site?".
+      showSaveConflict({
+        since: state.lockVersion,
+        copyText: () => JSON.stringify(model.doc, null, 2),
+        onReload: () => { markDirty(false); window.location.reload(); },
+      });
     } else if (reply.status === 422) {
       const problem = { path: reply.body.field || "", message: reply.body.error, level: "error" };
       showProblems([problem, ...state.problems.filter((p) => p.path !== problem.path)]);
