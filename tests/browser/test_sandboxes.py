@@ -145,3 +145,4 @@ def test_clone_change_compare_and_merge_after_the_parent_changed(page: Page):
     assert load_step(parent_id) == ('post("https://example.org/api/events", S.data)\n', True)
     page.goto("/")
     expect(page.locator("[data-sandbox-label]", has_text=f"Sandbox of {name}")).to_have_count(1)
+    screenshot(page, "sandbox-projects-list")

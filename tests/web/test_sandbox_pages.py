@@ -199,3 +199,21 @@ def test_crafted_project_ids_are_not_found(client, clinic, path):
     assert client.get(f"/projects/{uuid.uuid4()}{path}").status_code == 404
     assert client.get(f"/projects/not-a-uuid{path}").status_code == 404
     assert client.get(f"/projects/{clinic.project.id}%00{path}").status_code in (400, 404)
+
+
+def test_crafted_merge_fields_change_nothing(client, clinic):
+    sandbox = cloning.create_sandbox(clinic.admin, clinic.project.id).sandbox
+    url = f"/projects/{sandbox.id}/sandbox/merge"
+    before = export_project(clinic.project.id)
+    _as(client, clinic.admin)
+    # Workflow keys the sandbox never deleted are ignored: there is nothing to merge.
+    response = _form(client, url, {"delete": ["../../case-intake", "x" * 5000, "case-intake"]})
+    assert response.status_code == 422
+    assert "nothing to merge" in response.get_data(as_text=True)
+    response = _form(client, url, {"delete": "case\x00intake"})
+    assert response.status_code == 400
+    assert "NUL character" in response.get_data(as_text=True)
+    response = _form(client, url, {"fingerprint": ""})
+    assert response.status_code == 422
+    assert "Review the merge before applying it." in response.get_data(as_text=True)
+    assert export_project(clinic.project.id) == before

@@ -94,7 +94,8 @@ def merge(project_id: uuid.UUID):
     delete = request.form.getlist("delete")
     if not form.validate_on_submit():
         plan = merging.plan_merge(current_user, project_id, delete)
-        return _merge_page(access, plan, form, status=422)
+        message = next((m for messages in form.errors.values() for m in messages), None)
+        return _merge_page(access, plan, form, status=422, error=message)
     try:
         plan = merging.merge(
             current_user,
