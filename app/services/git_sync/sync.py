@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import uuid
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -185,16 +186,21 @@ def _read_document(workspace: commands.Workspace) -> dict | None:
 def _write(
     workspace: commands.Workspace, document: dict, actor: User | None, message: str
 ) -> str | None:
-    """Write project.yaml and jobs/ (files Ferry no longer has removed) and commit them."""
+    """Write project.yaml and jobs/ afresh (jobs/ is Ferry's: what is not a job body of the
+    project goes) and commit them."""
     from app.services.project_code.document import split_bodies, to_yaml
 
     with_paths, files = split_bodies(document)
     repo: Path = workspace.repo
     jobs = repo / JOBS_DIR
-    if jobs.is_dir():
-        for old in jobs.rglob("*.py"):
-            if old.relative_to(repo).as_posix() not in files:
-                old.unlink()
+    # Links are removed, never followed: a repository whose jobs/ or project.yaml links
+    # elsewhere must not make Ferry write or delete files outside the clone.
+    if jobs.is_symlink() or jobs.is_file():
+        jobs.unlink()
+    elif jobs.is_dir():
+        shutil.rmtree(jobs)
+    if (repo / DOCUMENT).is_symlink():
+        (repo / DOCUMENT).unlink()
     for relative, text in files.items():
         target = repo / relative
         target.parent.mkdir(parents=True, exist_ok=True)

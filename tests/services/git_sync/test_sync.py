@@ -233,3 +233,27 @@ def test_a_symbolic_link_to_a_server_file_is_refused_and_its_text_never_shown(
     assert "TOP-SECRET-VALUE" not in error
     assert "symbolic link" in error or "outside" in error
     assert _body(workflow) == "log('v1')\n"
+
+
+def test_a_jobs_folder_linking_outside_the_clone_is_replaced_never_written_through(
+    connected, author, tmp_path
+):
+    project, workflow, bare = connected
+    sync.run(project.id, author.id, SYNC)
+    outside = tmp_path / "server-folder"
+    (outside / "patient-sync").mkdir(parents=True)
+    (outside / "keep.py").write_text("precious\n")
+    clone = Clone(bare, tmp_path)
+    document = clone.read("project.yaml").replace(
+        f"body:\n          path: {JOB_FILE}", "body: |\n          log('v1')"
+    )
+    assert "body: |" in document, "the same body, written inline"
+    clone.write("project.yaml", document)
+    git("-C", str(clone.path), "rm", "-q", "-r", "jobs")
+    (clone.path / "jobs").symlink_to(outside)
+    clone.push("jobs/ is a link")
+    _save(workflow, "log('ferry')", author)
+    assert sync.run(project.id, author.id, SYNC) == "ok"
+    assert sorted(p.name for p in outside.rglob("*")) == ["keep.py", "patient-sync"]
+    assert (outside / "keep.py").read_text() == "precious\n"
+    assert Clone(bare, tmp_path / "after").read(JOB_FILE) == "log('ferry')\n"
