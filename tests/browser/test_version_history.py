@@ -52,18 +52,31 @@ def test_compare_then_restore_the_version_before_and_run_it(page: Page):
     expect(page.get_by_text("Saved as version 3.")).to_be_visible()
     expect(page.locator("#studio-save-menu")).to_be_hidden()  # the menu closed on Save
     expect(page.get_by_label("Message for this version (optional)")).to_have_value("")
+    expect(page.locator("#studio-dirty")).to_be_hidden()
+
+    # Enter in the message field saves too (then the History has one version more).
+    click_node(page, "job:step-1")
+    page.get_by_label("Name", exact=True).fill("Greet everyone")
+    click_empty_canvas(page)
+    page.get_by_role("button", name="Save with a message").click()
+    page.get_by_label("Message for this version (optional)").fill("Renamed")
+    page.get_by_label("Message for this version (optional)").press("Enter")
+    expect(page.get_by_text("Saved as version 4.")).to_be_visible()
+    expect(page.locator("#studio-save-menu")).to_be_hidden()
 
     # The History lists it first, with its message, author and the current marker.
     page.get_by_role("tab", name="History").click()
     newest = page.locator("#versions-list [data-version]").first
-    expect(newest).to_have_attribute("data-version", "3")
-    expect(newest).to_contain_text("Greet from three")
+    expect(newest).to_have_attribute("data-version", "4")
+    expect(newest).to_contain_text("Renamed")
     expect(newest).to_contain_text("current")
-    expect(page.locator("#versions-list [data-version]")).to_have_count(3)
+    expect(page.locator("#versions-list [data-version]")).to_have_count(4)
+    body_change = page.locator('#versions-list [data-version="3"]')
+    expect(body_change).to_contain_text("Greet from three")
     screenshot(page, "versions-1-history-panel")
 
     # Compared with the version before: the step is marked on the canvas, the line diffed.
-    newest.get_by_role("link", name="Compare with version 2").click()
+    body_change.get_by_role("link", name="Compare with version 2").click()
     expect(page.locator("#version-title")).to_have_text("Version 2 → version 3")
     page.wait_for_function("() => window.ferryVersion !== undefined")
     assert mark_of(page, "job:step-1") == "changed"
@@ -78,23 +91,23 @@ def test_compare_then_restore_the_version_before_and_run_it(page: Page):
     expect(body.locator("[data-diff]")).to_contain_text('-log("hello from version two")')
     screenshot(page, "versions-2-comparison")
 
-    # Version 2 read-only, then restored (after confirming) as a new version 4.
+    # Version 2 read-only, then restored (after confirming) as a new version 5.
     page.get_by_role("link", name="version 2", exact=True).click()
-    expect(page.locator("#version-banner")).to_contain_text("Version 2 of 3, read-only")
+    expect(page.locator("#version-banner")).to_contain_text("Version 2 of 4, read-only")
     page.wait_for_function("() => window.ferryVersion !== undefined")
     page.evaluate("() => window.ferryVersion.graph.select('job:step-1')")
     expect(page.locator("#version-body")).to_have_text('log("hello from version two")')
     screenshot(page, "versions-3-read-only")
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Restore version 2").click()
-    expect(page.get_by_text("Restored version 2 as version 4.")).to_be_visible()
-    expect(page.locator("#studio-version")).to_have_text("v4")
+    expect(page.get_by_text("Restored version 2 as version 5.")).to_be_visible()
+    expect(page.locator("#studio-version")).to_have_text("v5")
     page.wait_for_load_state("load")
 
-    # The History says where version 4 came from.
+    # The History says where version 5 came from.
     page.get_by_role("tab", name="History").click()
     restored = page.locator("#versions-list [data-version]").first
-    expect(restored).to_have_attribute("data-version", "4")
+    expect(restored).to_have_attribute("data-version", "5")
     expect(restored).to_contain_text("restored from version 2")
 
     # A run now uses the restored body.
@@ -110,8 +123,8 @@ def test_compare_then_restore_the_version_before_and_run_it(page: Page):
     # The run's page links back to the version that ran.
     page.get_by_role("tab", name="Run").click()
     status.get_by_role("link", name="Open in History").click()
-    page.get_by_role("link", name="version 4").click()
-    expect(page.locator("#version-banner")).to_contain_text("Version 4 of 4, read-only")
+    page.get_by_role("link", name="version 5").click()
+    expect(page.locator("#version-banner")).to_contain_text("Version 5 of 5, read-only")
 
 
 THREE_STEPS = """

@@ -171,6 +171,15 @@ function start() {
   document.querySelectorAll("[data-action]").forEach((button) => {
     button.addEventListener("click", () => actions[button.dataset.action]());
   });
+  // Enter in the version message (Save's menu) saves and closes the menu, like its button.
+  const saveNote = $("studio-save-note");
+  if (saveNote) saveNote.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter") return;
+    event.preventDefault();
+    const toggle = saveNote.closest(".btn-group").querySelector("[data-bs-toggle=dropdown]");
+    if (window.bootstrap) window.bootstrap.Dropdown.getOrCreateInstance(toggle).hide();
+    save();
+  });
 
   function removeSelected() {
     if (!data.can_edit || !graph.selectedId) return;
