@@ -141,3 +141,10 @@ def test_the_builder_page_holds_the_conflict_modal_and_presence_slot(signed_in, 
     html = signed_in.get(page_of(workflow)).get_data(as_text=True)
     assert 'id="save-conflict-modal"' in html and f"{page_of(workflow)}/conflict" in html
     assert 'id="studio-presence"' in html and f"{page_of(workflow)}/presence" in html
+
+
+def test_the_openapi_document_describes_the_409(client, db):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    stale = spec["paths"]["/workflows/{workflow_id}"]["put"]["responses"]["409"]
+    fields = stale["content"]["application/json"]["schema"]["properties"]
+    assert {"your_version", "current_version", "saved_by", "saved_at"} <= set(fields)

@@ -40,6 +40,32 @@ def _op(summary: str, *, params=(), body=None, ok: str = "200", role: str = "vie
     return operation
 
 
+def _stale_version(operation: dict) -> dict:
+    """A PUT with ?lock_version=N answers 409 when someone saved since version N, naming the
+    current version and who saved it (app/services/studio/conflicts.py)."""
+    fields = {"type": "integer"}, {"type": "string", "nullable": True}
+    operation["responses"]["409"] = {
+        "description": "Someone saved since lock_version: the error, your_version, "
+        "current_version, saved_by (a name) and saved_at (ISO 8601).",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "error": {"type": "string"},
+                        "status": {"type": "integer"},
+                        "your_version": fields[0],
+                        "current_version": fields[0],
+                        "saved_by": fields[1],
+                        "saved_at": {**fields[1], "format": "date-time"},
+                    },
+                }
+            }
+        },
+    }
+    return operation
+
+
 _JSON_OBJECT = {"application/json": {"schema": {"type": "object"}}}
 _DOCUMENT = {
     "application/yaml": {"schema": {"type": "string"}},
@@ -114,11 +140,13 @@ SPEC = {
         },
         "/workflows/{workflow_id}": {
             "get": _op("Get a workflow with trigger ids and webhook URLs", params=[_W]),
-            "put": _op(
-                "Replace a workflow (pass ?lock_version=N to detect conflicts)",
-                params=[_W, ("lock_version", "query")],
-                body=_DOCUMENT,
-                role="editor",
+            "put": _stale_version(
+                _op(
+                    "Replace a workflow (pass ?lock_version=N to detect conflicts)",
+                    params=[_W, ("lock_version", "query")],
+                    body=_DOCUMENT,
+                    role="editor",
+                )
             ),
             "delete": _op("Delete a workflow", params=[_W], ok="204", role="editor"),
         },
