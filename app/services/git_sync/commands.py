@@ -186,7 +186,10 @@ def checkout(workspace: Workspace) -> str | None:
     if head is None:
         return None
     # The URL is given on each command, never written into the clone's config.
-    workspace.git("fetch", "-q", "--no-tags", "--", target.url, f"refs/heads/{target.branch}")
+    # Only the head: a sync reads the branch's files and commits on top, never its history.
+    workspace.git(
+        "fetch", "-q", "--no-tags", "--depth=1", "--", target.url, f"refs/heads/{target.branch}"
+    )
     workspace.git("reset", "-q", "--hard", "FETCH_HEAD")
     return workspace.git("rev-parse", "HEAD").strip()
 
