@@ -15,11 +15,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
+
 from app.extensions import db
 from app.models import Project, ProjectCredential, ProjectMember, Role, User
 from app.services import audit
 from app.services import projects as project_service
-from app.services.errors import Invalid
+from app.services.errors import Conflict, Invalid
 from app.services.notifications import change_notices
 from app.services.project_code.diff import Change, changes
 from app.services.project_code.document import ProjectDocumentInvalid, export_project
@@ -102,6 +104,14 @@ def apply_project(
     savepoint = db.session.begin_nested()
     try:
         project, found, written = _write(reading, actor, project_id, message)
+    except IntegrityError:
+        # Checked beforehand: only a change made at the same moment (another import, a
+        # save in the builder) can take a name or webhook path in between.
+        savepoint.rollback()
+        raise Conflict(
+            "Someone changed this project while the document was applied; nothing was "
+            "changed. Try again."
+        ) from None
     except BaseException:
         savepoint.rollback()
         raise

@@ -33,6 +33,8 @@ from app.services.workflows.shapes import Problem
 TOP_KEYS = ("id", "name", "description", "settings", "credentials", "workflows")
 # Keys a workflow entry may hold besides the workflow document's own.
 ENTRY_KEYS = ("id", "lock_version", "delete")
+# Far more than a project holds; each workflow costs queries, so a document is capped.
+MAX_WORKFLOWS = 500
 _WHOLE_SETTINGS = {
     "concurrency": (1, MAX_CONCURRENCY, "runs at once"),
     "alert_limit_count": (alert_settings.MIN_COUNT, alert_settings.MAX_COUNT, "alerts"),
@@ -299,6 +301,9 @@ def _workflows(
         reading.add(
             "workflows", f"workflows must be a mapping of keys to workflows, not {_kind(raw)}."
         )
+        return
+    if len(raw) > MAX_WORKFLOWS:
+        reading.add("workflows", f"At most {MAX_WORKFLOWS} workflows in one document.")
         return
     live = store.list_workflows(project_id) if project_id is not None else []
     by_id, by_name = {w.id: w for w in live}, {w.name: w for w in live}

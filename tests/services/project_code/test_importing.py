@@ -413,3 +413,27 @@ def test_each_changed_workflow_gets_a_version_with_the_message(clinic, user):
         .order_by(WorkflowSnapshot.lock_version)
     )
     assert list(messages) == [None, "Applied from project.yaml", "Pulled from git: v4"]
+
+
+def test_a_name_taken_between_the_check_and_the_writes_changes_nothing(clinic, user, monkeypatch):
+    doc = document.export_project(clinic.id)
+    doc["description"] = "Not saved"
+    doc["workflows"]["lab"] = {**doc["workflows"]["case-intake"], "name": "Lab results"}
+    read = importing.read_project
+
+    def read_then_someone_saves(*args, **kwargs):
+        reading = read(*args, **kwargs)
+        factories.workflow(clinic, name="Lab results")  # saved in the builder meanwhile
+        return reading
+
+    monkeypatch.setattr(importing, "read_project", read_then_someone_saves)
+    problems = _problems(doc, clinic.id, user)
+    assert list(problems) == ["workflows.lab.name"]
+    assert document.export_project(clinic.id)["description"] == "Registrations from the clinics"
+
+
+def test_a_document_with_too_many_workflows_is_refused(clinic, user):
+    doc = {"name": "x", "workflows": {f"w{n}": {"name": f"W{n}"} for n in range(501)}}
+    assert _problems(doc, clinic.id, user) == {
+        "workflows": "At most 500 workflows in one document."
+    }
