@@ -194,6 +194,11 @@ def checkout(workspace: Workspace) -> str | None:
     return workspace.git("rev-parse", "HEAD").strip()
 
 
+def subject(workspace: Workspace) -> str:
+    """The first line of HEAD's commit message (for the versions a pull creates)."""
+    return workspace.git("log", "-1", "--format=%s", "HEAD").strip()[:300]
+
+
 def commit_all(workspace: Workspace, paths: list[str], author: str, message: str) -> str | None:
     """Stage `paths` (added, changed or removed) and commit them as `author`; returns the new
     commit, or None when nothing changed."""

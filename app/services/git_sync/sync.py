@@ -125,8 +125,9 @@ def _sync(remote: ProjectGitRemote, actor: User | None, message: str, mode: str)
         head = commands.checkout(workspace)
         theirs = _read_document(workspace) if head else None
         ours = export_project(remote.project_id)
+        words = f"From git {head[:8]}: {commands.subject(workspace)}" if head else ""
         if mode == TAKE_THEIRS and theirs is not None:
-            ours = _apply(remote.project_id, ours, theirs, actor)
+            ours = _apply(remote.project_id, ours, theirs, actor, f"Took git's version. {words}")
         elif mode in (SYNC, PULL) and theirs is not None and head != remote.synced_commit:
             merged = merge(remote.synced_document, ours, theirs)
             if merged.clashes:
@@ -135,7 +136,7 @@ def _sync(remote: ProjectGitRemote, actor: User | None, message: str, mode: str)
                 db.session.commit()
                 return "conflict"
             if merged.document != ours:
-                ours = _apply(remote.project_id, ours, merged.document, actor)
+                ours = _apply(remote.project_id, ours, merged.document, actor, words)
         commit = _write(workspace, ours, actor, message) or head
         if commit != head:
             commands.push(workspace)
@@ -145,9 +146,12 @@ def _sync(remote: ProjectGitRemote, actor: User | None, message: str, mode: str)
     return "ok"
 
 
-def _apply(project_id: uuid.UUID, ours: dict, wanted: dict, actor: User | None) -> dict:
-    """Make the project equal `wanted` (workflows it lacks are deleted); Ferry's document
-    after that is returned, which is what gets committed."""
+def _apply(
+    project_id: uuid.UUID, ours: dict, wanted: dict, actor: User | None, message: str
+) -> dict:
+    """Make the project equal `wanted` (workflows it lacks are deleted), each changed
+    workflow's new version saying where it came from; Ferry's document after that is
+    returned, which is what gets committed."""
     from app.services.project_code.document import export_project
     from app.services.project_code.importing import apply_project
 
@@ -157,7 +161,7 @@ def _apply(project_id: uuid.UUID, ours: dict, wanted: dict, actor: User | None) 
         if key not in workflows:
             workflows[key] = {"name": entry.get("name"), "delete": True}
     document["workflows"] = workflows
-    apply_project(document, actor, project_id=project_id)
+    apply_project(document, actor, project_id=project_id, message=message[:500])
     return export_project(project_id)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.models import ProjectGitRemote, User
+from app.models import ProjectGitRemote, User, WorkflowSnapshot
 from app.services.git_sync import remotes, sync
 from app.services.git_sync.queueing import KEEP_OURS, PULL, SYNC, TAKE_THEIRS
 from app.services.workflows import store
@@ -88,7 +88,7 @@ def test_the_version_message_is_the_commit_message(connected, author, db):
     assert log(bare)[0][2] == "Fix the query"
 
 
-def test_a_commit_pushed_by_someone_else_is_pulled_in(connected, author, tmp_path):
+def test_a_commit_pushed_by_someone_else_is_pulled_in(connected, author, tmp_path, db):
     project, workflow, bare = connected
     sync.run(project.id, author.id, SYNC)
     clone = Clone(bare, tmp_path)
@@ -96,6 +96,12 @@ def test_a_commit_pushed_by_someone_else_is_pulled_in(connected, author, tmp_pat
     theirs = clone.push("Grace edits the fetch job")
     assert sync.run(project.id, None, PULL) == "ok"
     assert _body(workflow) == "log('edited in git')\n"
+    version = db.session.scalar(
+        db.select(WorkflowSnapshot)
+        .where(WorkflowSnapshot.workflow_id == workflow.id)
+        .order_by(WorkflowSnapshot.lock_version.desc())
+    )
+    assert version.message == f"From git {theirs[:8]}: Grace edits the fetch job"
     remote = remotes.get_remote(project.id)
     assert remote.synced_commit == theirs, "nothing new to push: git's commit is the base"
     assert log(bare)[0][:2] == ["Grace Git", "grace@example.org"]
