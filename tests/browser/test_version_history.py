@@ -109,6 +109,12 @@ def test_compare_then_restore_the_version_before_and_run_it(page: Page):
     restored = page.locator("#versions-list [data-version]").first
     expect(restored).to_have_attribute("data-version", "5")
     expect(restored).to_contain_text("restored from version 2")
+    # An open History re-reads itself after a save.
+    page.keyboard.press("Control+s")
+    expect(page.get_by_text("Saved as version 6.")).to_be_visible()
+    expect(page.locator("#versions-list [data-version]").first).to_have_attribute(
+        "data-version", "6"
+    )
 
     # A run now uses the restored body.
     page.get_by_role("tab", name="Run").click()
@@ -123,8 +129,8 @@ def test_compare_then_restore_the_version_before_and_run_it(page: Page):
     # The run's page links back to the version that ran.
     page.get_by_role("tab", name="Run").click()
     status.get_by_role("link", name="Open in History").click()
-    page.get_by_role("link", name="version 5").click()
-    expect(page.locator("#version-banner")).to_contain_text("Version 5 of 5, read-only")
+    page.get_by_role("link", name="version 6").click()
+    expect(page.locator("#version-banner")).to_contain_text("Version 6 of 6, read-only")
 
 
 THREE_STEPS = """

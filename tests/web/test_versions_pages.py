@@ -129,6 +129,9 @@ def test_a_version_of_another_projects_workflow_is_404(signed_in, user, flow):
 def test_viewers_browse_and_compare_but_cannot_restore(client, project, flow, user):
     _change_body(flow, "log('two')", user)
     as_member(client, project, Role.VIEWER)
+    builder = html_of(client.get(base(flow)))
+    assert 'id="tab-history"' in builder and 'id="studio-save-note"' not in builder
+    assert "Restore" not in html_of(client.get(f"{base(flow)}/versions"))
     html = html_of(client.get(f"{base(flow)}/versions/1"))
     assert "Restore version" not in html
     html_of(client.get(f"{base(flow)}/versions/2/compare"))

@@ -116,6 +116,7 @@ function start() {
       panels.show(graph.selectedId);
       runs.select(graph.selectedId);
       showSaveMessage({ saved: true, message: `Saved as version ${state.lockVersion}.`, triggers: reply.body.triggers });
+      document.body.dispatchEvent(new CustomEvent("studio:saved")); // an open History re-reads
       validate();
       return true;
     }
