@@ -22,6 +22,7 @@ from app.models import Project, ProjectCredential, ProjectMember, Role, User
 from app.services import audit
 from app.services import projects as project_service
 from app.services.errors import Conflict, Invalid
+from app.services.git_sync import queueing as git_sync
 from app.services.notifications import change_notices
 from app.services.project_code.diff import Change, changes
 from app.services.project_code.document import ProjectDocumentInvalid, export_project
@@ -120,6 +121,7 @@ def apply_project(
     actor_id = actor.id if actor is not None else None
     for workflow_id, event, old, new in written:
         change_notices.notify(workflow_id, project.id, actor_id, event, old, new)
+        git_sync.saved(project.id, actor_id, workflow_id, None if event == "deleted" else new)
     return ApplyResult(project_service.get_project(project.id), found)
 
 
