@@ -263,3 +263,22 @@ def test_a_jobs_folder_linking_outside_the_clone_is_replaced_never_written_throu
     assert sorted(p.name for p in outside.rglob("*")) == ["keep.py", "patient-sync"]
     assert (outside / "keep.py").read_text() == "precious\n"
     assert Clone(bare, tmp_path / "after").read(JOB_FILE) == "log('ferry')\n"
+
+
+def test_a_project_document_applied_through_the_api_queues_a_sync(connected, author, app):
+    from redis import Redis
+    from rq import Queue
+
+    from app.services.project_code.document import export_project
+    from app.services.project_code.importing import apply_project
+
+    project, _workflow, _bare = connected
+    queued = Queue("default", connection=Redis.from_url(app.config["REDIS_URL"]))
+    before = set(queued.job_ids)
+    document = export_project(project.id)
+    document["workflows"]["patient-sync"]["jobs"]["fetch"]["body"] = "log('from the API')\n"
+    apply_project(document, author, project_id=project.id)
+    jobs = [queued.fetch_job(i) for i in set(queued.job_ids) - before]
+    assert [job.args[:3] for job in jobs] == [(str(project.id), str(author.id), SYNC)]
+    for job in jobs:
+        job.delete()
