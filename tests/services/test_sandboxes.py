@@ -318,3 +318,16 @@ def test_nothing_to_merge_is_said_plainly(clinic, sandbox):
     assert plan.nothing_to_merge
     with pytest.raises(Invalid, match="nothing to merge"):
         merging.merge(clinic.admin, sandbox.id, fingerprint=plan.fingerprint)
+
+
+def test_a_different_credential_under_the_parents_name_is_a_problem(clinic, sandbox):
+    # The admin shares their own "DHIS2 live" into the sandbox: not the owner's of that name.
+    factories.shared_dhis2_credential(clinic.admin, sandbox, "another-password")
+    workflow = _workflow(sandbox.id)
+    document = export_document(workflow)
+    document["jobs"]["load"]["credential"] = "DHIS2 live"
+    document["jobs"]["load"]["body"] = "log('with my own DHIS2 live')\n"
+    store.replace_workflow(workflow.id, document, actor_id=clinic.admin.id)
+    plan = merging.plan_merge(clinic.admin, sandbox.id)
+    assert [p.path for p in plan.problems] == ["workflows.patient-sync.jobs.load.credential"]
+    assert "not the one the parent has" in plan.problems[0].message

@@ -206,6 +206,14 @@ def require_role_in(actor: User, project: Project, needed: Role, what: str) -> N
     )
 
 
+def credential_ids(project_id: uuid.UUID) -> dict[str, set[uuid.UUID]]:
+    """The ids of the credentials shared into a project, by name."""
+    found: dict[str, set[uuid.UUID]] = {}
+    for credential, _owner in _parent_credentials(project_id):
+        found.setdefault(credential.name, set()).add(credential.id)
+    return found
+
+
 def _require_admin(actor: User, parent: Project) -> None:
     require_role_in(actor, parent, Role.ADMIN, "Creating a sandbox")
 

@@ -24,8 +24,14 @@ from app.services.project_code import diff
 from app.services.project_code.document import export_project
 from app.services.project_code.importing import apply_project, check_project, plan_project
 from app.services.sandboxes import documents
-from app.services.sandboxes.cloning import ITEM, require_role_in, sandbox_and_parent
+from app.services.sandboxes.cloning import (
+    ITEM,
+    credential_ids,
+    require_role_in,
+    sandbox_and_parent,
+)
 from app.services.sandboxes.comparing import Report, describe
+from app.services.workflows.shapes import Problem
 
 CONFIRM_FIELD = "understand"
 
@@ -100,7 +106,9 @@ def plan_merge(actor: User, sandbox_id: uuid.UUID, delete: Iterable[str] = ()) -
     ]
     wanted = [d.key for d in deletable if d.key in set(delete)]
     document = _document(parent, parent_now, sandbox_now, changed, wanted, fields)
-    problems = check_project(document, parent.id)
+    problems = _same_credentials(document, sandbox.id, parent.id) or check_project(
+        document, parent.id
+    )
     plan = [] if problems else plan_project(document, parent.id)
     after = _after(parent_now, document)
     replaced = [
@@ -217,6 +225,26 @@ def _document(
     document["credentials"] = {name: every[name] for name in sorted(used) if name in every}
     document["workflows"] = workflows
     return document
+
+
+def _same_credentials(document: dict, sandbox_id: uuid.UUID, parent_id: uuid.UUID) -> list:
+    """A problem for each step naming a credential the parent holds a different one of under
+    the same name (credentials travel by name: the merge would silently switch secrets)."""
+    mine, theirs = credential_ids(sandbox_id), credential_ids(parent_id)
+    problems = []
+    for key, workflow in document["workflows"].items():
+        for job_key, job in (workflow.get("jobs") or {}).items():
+            name = job.get("credential")
+            # A name the sandbox lacks is the parent's own, kept through the merge.
+            if name in mine and name in theirs and mine[name] != theirs[name]:
+                problems.append(
+                    Problem(
+                        f"workflows.{key}.jobs.{job_key}.credential",
+                        f"The sandbox's credential “{name}” is not the one the parent has under "
+                        "that name; rename one of them, or use the parent's in the sandbox.",
+                    )
+                )
+    return problems
 
 
 def _after(parent_now: dict, document: dict) -> dict:
