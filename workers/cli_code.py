@@ -195,7 +195,28 @@ class _Plan:
 
     def lines(self) -> list[str]:
         """The changes, with line diffs of changed bodies."""
-        return change_lines(self.changes, files.strip_ids(self.server), self.local.document)
+        plain = files.strip_ids(self.server)
+        return change_lines(self.changes, plain, self.local.document, self._keys())
+
+    def _keys(self) -> dict[str, str]:
+        """{server's workflow key: directory's key}: the same id, else (a workflow the
+        deploy creates) the server's key is the slug of the directory's name for it."""
+        from app.services.project_code.document import slug
+
+        sent = self.outgoing.get("workflows")
+        sent = (
+            {k: v for k, v in sent.items() if isinstance(v, dict)} if isinstance(sent, dict) else {}
+        )
+        by_id = {entry.get("id"): key for key, entry in sent.items() if entry.get("id")}
+        keys = {}
+        for key, entry in (self.server.get("workflows") or {}).items():
+            if entry.get("id") in by_id:
+                keys[key] = by_id[entry["id"]]
+        for key, entry in sent.items():
+            name = entry.get("name")
+            if not entry.get("id") and isinstance(name, str):
+                keys.setdefault(slug(name), key)
+        return keys
 
     def refresh(self, exported: dict) -> None:
         """After a deploy: the state file holds the server's ids and versions and the

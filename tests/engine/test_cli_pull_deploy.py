@@ -24,6 +24,22 @@ from tests.services.project_code.sample_project import sample_project
 from tests.support import free_port
 
 FERRY = str(Path(sys.executable).parent / "ferry")
+EXTRA = """  extra:
+    name: Nightly extra
+    triggers:
+      webhook:
+        type: webhook
+    jobs:
+      only:
+        name: Only step
+        adaptor: common@1
+        body:
+          path: jobs/extra/only.py
+    edges:
+      webhook->only:
+        source_trigger: webhook
+        target_job: only
+"""
 NEW_FETCH = 'get("https://example.org/api/patients", query={"since": "2026-01-01"})\n'
 
 
@@ -134,6 +150,69 @@ def test_a_renamed_workflow_keeps_its_id_and_a_removed_one_is_deleted(stack, wor
         left = {str(w.id): w.name for w in store.list_workflows(project_id)}
         db.session.remove()
     assert left == {ids["case-intake"]["id"]: "Case intake v2"}
+    assert ferry("diff", str(directory), env=env).returncode == 0
+
+
+def test_a_new_workflow_under_a_key_of_one_s_own_is_created_once(stack, world):
+    env, directory, project_id = world["env"], world["dir"], world["project_id"]
+    assert ferry("pull", str(project_id), str(directory), env=env).returncode == 0
+    with (directory / "project.yaml").open("a") as project_yaml:
+        project_yaml.write(EXTRA)
+    (directory / "jobs/extra").mkdir()
+    (directory / "jobs/extra/only.py").write_text("log('extra')\n")
+    deployed = ferry("deploy", str(directory), "--yes", env=env)
+    assert deployed.returncode == 0, deployed.stderr
+    assert "+ workflows.extra" in deployed.stdout
+    # The state now knows the new workflow under the directory's key: nothing left to do.
+    state = json.loads((directory / ".ferry/state.json").read_text())
+    assert set(state["workflows"]) == {"case-intake", "patient-sync", "extra"}
+    assert ferry("diff", str(directory), env=env).returncode == 0
+    again = ferry("deploy", str(directory), "--yes", env=env)
+    assert "Nothing to deploy" in again.stdout
+    with stack.app.app_context():
+        names = sorted(w.name for w in store.list_workflows(project_id))
+        db.session.remove()
+    assert names == ["Case intake", "Nightly extra", "Patient sync"]
+
+
+def at_terminal(*args: str, env: dict, answer: str) -> subprocess.CompletedProcess:
+    """Run `ferry ARGS` with a terminal as its standard input, typing `answer` into it."""
+    controller, terminal = os.openpty()
+    try:
+        process = subprocess.Popen(
+            [FERRY, *args],
+            env=env,
+            stdin=terminal,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        os.write(controller, answer.encode())
+        out, err = process.communicate(timeout=120)
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
+def test_deploy_at_a_terminal_asks_first(stack, world):
+    env, directory, project_id = world["env"], world["dir"], world["project_id"]
+    assert ferry("pull", str(project_id), str(directory), env=env).returncode == 0
+    before = exported(stack, project_id)
+    (directory / "jobs/patient-sync/fetch.py").write_text(NEW_FETCH)
+    question = f"Apply this 1 change to {world['name']} on {stack.base_url}? [y/N]"
+
+    declined = at_terminal("deploy", str(directory), env=env, answer="n\n")
+    assert declined.returncode == 1
+    assert question in declined.stdout
+    assert "Nothing was deployed." in declined.stderr
+    assert exported(stack, project_id) == before
+
+    accepted = at_terminal("deploy", str(directory), env=env, answer="y\n")
+    assert accepted.returncode == 0, accepted.stderr
+    assert "Deployed 1 change" in accepted.stdout
+    jobs = exported(stack, project_id)["workflows"]["patient-sync"]["jobs"]
+    assert jobs["fetch"]["body"] == NEW_FETCH
 
 
 def test_a_refused_document_names_each_problem_at_its_line_and_changes_nothing(stack, world):

@@ -411,3 +411,14 @@ def test_a_job_file_that_is_not_python_is_warned_about_at_its_line(pulled):
     assert syntax_warnings(files.read_project(directory)) == [
         "jobs/patient-sync/load.py:2: '(' was never closed: this job would crash when it runs."
     ]
+
+
+def test_changes_read_with_the_directory_s_workflow_keys(pulled):
+    _, plain = pulled
+    local = json.loads(json.dumps(plain))
+    local["workflows"]["sync"] = local["workflows"].pop("patient-sync")
+    local["workflows"]["sync"]["jobs"]["fetch"]["body"] = "log('b')\n"
+    changes = [{"path": "workflows.patient-sync.jobs.fetch.body", "kind": "changed"}]
+    lines = change_lines(changes, plain, local, {"patient-sync": "sync"})
+    assert lines[0] == "  ~ workflows.sync.jobs.fetch.body"
+    assert lines[-1] == "      +log('b')"

@@ -15,17 +15,28 @@ _LINE = re.compile(r"\bline (\d+)\b")
 _BODY = re.compile(r"^workflows\.(?P<workflow>[^.]+)\.jobs\.(?P<job>[^.]+)\.body$")
 
 
-def change_lines(changes: list[dict], server: dict, local: dict) -> list[str]:
+def change_lines(
+    changes: list[dict], server: dict, local: dict, keys: dict[str, str] | None = None
+) -> list[str]:
     """One line per change (`~ workflows.sync.jobs.fetch.body`), each changed body followed
-    by its line diff; `server` is the server's plain document, `local` the directory's."""
+    by its line diff; `server` is the server's plain document, `local` the directory's.
+    The server names workflows by its own keys; `keys` maps them to the directory's, so
+    each path reads as project.yaml does."""
+    keys = keys or {}
     lines = []
     for change in changes:
         path, kind = str(change.get("path", "")), str(change.get("kind", "changed"))
-        lines.append(f"  {MARKS.get(kind, '~')} {path}")
+        parts = path.split(".", 2)
+        local_key = keys.get(parts[1], parts[1]) if len(parts) > 1 else None
+        if parts[0] == "workflows" and local_key is not None:
+            shown = ".".join(["workflows", local_key, *parts[2:]])
+        else:
+            shown = path
+        lines.append(f"  {MARKS.get(kind, '~')} {shown}")
         body = _BODY.match(path)
         if body and kind == "changed":
             before = _body(server, body["workflow"], body["job"], local)
-            after = _body(local, body["workflow"], body["job"], server)
+            after = _body(local, local_key or body["workflow"], body["job"], server)
             lines.extend(f"      {line}" for line in text_diff(before, after))
     return lines
 
