@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
@@ -114,7 +113,11 @@ def test_a_conflict_is_printed_with_its_paths_and_exit_code_1(server, tmp_path):
 
 @pytest.mark.parametrize(
     ("argument", "words"),
-    [("not-an-id", "is not a project id"), (str(uuid.uuid4()), "is not connected to git")],
+    [
+        ("not-an-id", "is not a project id"),
+        # A fixed id: parallel test workers must collect the same tests.
+        ("0b0e5a1c-0000-4000-8000-00000000f00d", "is not connected to git"),
+    ],
 )
 def test_bad_input_exits_2_with_one_clear_line(server, argument, words):
     done = ferry(server[1], "pull", "--from-git", argument)
