@@ -151,15 +151,23 @@ def _apply(
 ) -> dict:
     """Make the project equal `wanted` (workflows it lacks are deleted), each changed
     workflow's new version saying where it came from; Ferry's document after that is
-    returned, which is what gets committed."""
+    returned, which is what gets committed. A workflow is the same one when its key is (its
+    file's identity in git), so a name changed in git renames it instead of adding one."""
     from app.services.project_code.document import export_project
     from app.services.project_code.importing import apply_project
 
+    ids = {
+        key: entry["id"]
+        for key, entry in (export_project(project_id, with_ids=True).get("workflows") or {}).items()
+    }
     document = dict(wanted)
-    workflows = dict(document.get("workflows") or {})
-    for key, entry in (ours.get("workflows") or {}).items():
-        if key not in workflows:
-            workflows[key] = {"name": entry.get("name"), "delete": True}
+    workflows = {}
+    for key, entry in (document.get("workflows") or {}).items():
+        same = isinstance(entry, dict) and key in ids and "id" not in entry
+        workflows[key] = {"id": ids[key], **entry} if same else entry
+    for key in ours.get("workflows") or {}:
+        if key not in workflows and key in ids:
+            workflows[key] = {"id": ids[key], "delete": True}
     document["workflows"] = workflows
     apply_project(document, actor, project_id=project_id, message=message[:500])
     return export_project(project_id)

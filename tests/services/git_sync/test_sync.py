@@ -5,6 +5,7 @@ reported with both versions kept, nothing applied, until a person chooses."""
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from app.models import ProjectGitRemote, User, WorkflowSnapshot
 from app.services.git_sync import remotes, sync
@@ -282,3 +283,32 @@ def test_a_project_document_applied_through_the_api_queues_a_sync(connected, aut
     assert [job.args[:3] for job in jobs] == [(str(project.id), str(author.id), SYNC)]
     for job in jobs:
         job.delete()
+
+
+def test_a_workflow_renamed_in_git_is_renamed_not_duplicated(connected, author, tmp_path):
+    project, workflow, bare = connected
+    sync.run(project.id, author.id, SYNC)
+    clone = Clone(bare, tmp_path)
+    clone.write(
+        "project.yaml",
+        clone.read("project.yaml").replace("name: Patient sync", "name: Patient sync (v2)"),
+    )
+    clone.push("Rename the workflow")
+    assert sync.run(project.id, None, PULL) == "ok"
+    names = [w.name for w in store.list_workflows(project.id)]
+    assert names == ["Patient sync (v2)"]
+    assert store.get_workflow(workflow.id).name == "Patient sync (v2)"
+
+
+def test_a_workflow_deleted_in_git_is_deleted(connected, author, tmp_path):
+    project, _workflow, bare = connected
+    store.create_workflow(project.id, FLOW.replace("Patient sync", "Second").format(body="x"))
+    sync.run(project.id, author.id, SYNC)
+    clone = Clone(bare, tmp_path)
+    document = clone.document()
+    del document["workflows"]["second"]
+    clone.write("project.yaml", yaml.safe_dump(document, sort_keys=False))
+    git("-C", str(clone.path), "rm", "-q", "-r", "jobs/second")
+    clone.push("Remove the second workflow")
+    assert sync.run(project.id, None, PULL) == "ok"
+    assert [w.name for w in store.list_workflows(project.id)] == ["Patient sync"]
