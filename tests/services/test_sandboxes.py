@@ -288,6 +288,7 @@ def test_a_credential_the_parent_lacks_is_a_problem_and_nothing_changes(clinic, 
     before = export_project(clinic.project.id)
     plan = merging.plan_merge(clinic.admin, sandbox.id)
     assert plan.problems and any("Sandbox only" in p.path for p in plan.problems)
+    assert [w.key for w in plan.report.workflows] == ["patient-sync"]  # what was meant
     with pytest.raises(Invalid):
         merging.merge(clinic.admin, sandbox.id, fingerprint=plan.fingerprint)
     assert export_project(clinic.project.id) == before

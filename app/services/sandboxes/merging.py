@@ -109,8 +109,9 @@ def plan_merge(actor: User, sandbox_id: uuid.UUID, delete: Iterable[str] = ()) -
     problems = _same_credentials(document, sandbox.id, parent.id) or check_project(
         document, parent.id
     )
-    plan = [] if problems else plan_project(document, parent.id)
     after = _after(parent_now, document)
+    # With problems nothing can be applied, not even in a trial: show what was meant instead.
+    plan = diff.changes(parent_now, after) if problems else plan_project(document, parent.id)
     replaced = [
         change
         for change in parent_changes
