@@ -444,7 +444,8 @@ def _workflow_source(reading: Reading, prefix: str, entry: dict, files_read: boo
             k: ({f: v for f, v in item.items() if f != "id"} if isinstance(item, dict) else item)
             for k, item in items.items()
         }
-    for job_key, job in (source.get("jobs") or {}).items():
+    jobs = source.get("jobs") if isinstance(source.get("jobs"), dict) else {}
+    for job_key, job in jobs.items():
         if isinstance(job, dict) and isinstance(job.get("body"), dict) and not files_read:
             reading.add(
                 f"{prefix}jobs.{job_key}.body",

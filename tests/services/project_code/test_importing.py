@@ -373,6 +373,11 @@ def test_bodies_from_files_are_read_with_a_reader_and_refused_without(clinic, us
             "workflows.w.jobs.j.colour",
             "",
         ),
+        (
+            {"name": "x", "workflows": {"w": {"name": "W", "jobs": 5}}},
+            "workflows.w.jobs",
+            "must be a mapping",
+        ),
     ],
 )
 def test_bad_input_is_refused_at_its_path(clinic, user, doc, path, words):
