@@ -190,3 +190,20 @@ def test_the_run_page_links_to_the_version_that_ran(signed_in, flow):
     ).scalar()
     html = html_of(signed_in.get(f"/projects/{flow.project_id}/runs/{run_id}"))
     assert f'href="{base(flow)}/versions/1"' in html
+
+
+def test_the_api_keeps_a_message_with_the_version_it_saves(api, flow):
+    document = export.export_document(store.get_workflow(flow.id))
+    reply = api.put(f"/workflows/{flow.id}?lock_version=1&message=From%20a%20script", json=document)
+    assert reply.status_code == 200, reply.get_data(as_text=True)
+    snapshot = db.session.query(WorkflowSnapshot).filter_by(workflow_id=flow.id, lock_version=2)
+    assert snapshot.one().message == "From a script"
+
+
+@pytest.mark.parametrize("message", ["x" * 501, "a%00b"])
+def test_the_api_refuses_a_message_it_cannot_store(api, flow, message):
+    document = export.export_document(store.get_workflow(flow.id))
+    reply = api.put(f"/workflows/{flow.id}?message={message}", json=document)
+    assert reply.status_code in (400, 422)
+    assert "message" in reply.get_data(as_text=True)
+    assert store.get_workflow(flow.id).lock_version == 1

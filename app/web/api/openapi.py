@@ -143,7 +143,7 @@ SPEC = {
             "put": _stale_version(
                 _op(
                     "Replace a workflow (pass ?lock_version=N to detect conflicts)",
-                    params=[_W, ("lock_version", "query")],
+                    params=[_W, ("lock_version", "query"), ("message", "query")],
                     body=_DOCUMENT,
                     role="editor",
                 )

@@ -9,7 +9,7 @@ from flask import g, jsonify
 from app.models import Role
 from app.services.errors import Conflict
 from app.services.runs import commands
-from app.services.studio import conflicts
+from app.services.studio import conflicts, versions
 from app.services.workflows import store
 from app.web.api import body as read
 from app.web.api import serialize
@@ -41,13 +41,19 @@ def get_workflow(workflow_id: uuid.UUID):
 
 @bp.put("/workflows/<uuid:workflow_id>")
 def replace_workflow(workflow_id: uuid.UUID):
-    """Replace a workflow's document; pass `?lock_version=N` to refuse overwriting newer work."""
+    """Replace a workflow's document; pass `?lock_version=N` to refuse overwriting newer work
+    and `?message=` for the words the version history shows with it."""
     workflow = workflow_for(workflow_id, Role.EDITOR)
     # Read before anything is replaced: "?lock_version=abc" must not skip the lock.
     expected = read.query_int("lock_version")
+    message = versions.check_message(read.query_text("message", versions.MAX_MESSAGE))
     try:
         replaced = store.replace_workflow(
-            workflow.id, read.document(), expected_version=expected, actor_id=g.api_user.id
+            workflow.id,
+            read.document(),
+            expected_version=expected,
+            actor_id=g.api_user.id,
+            message=message,
         )
     except Conflict as stale:
         # Name the current version and who saved it, so a script can fetch and merge.
