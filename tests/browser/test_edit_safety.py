@@ -135,9 +135,11 @@ def test_two_editors_see_each_other_and_a_stale_save_shows_what_changed(
         click_node(ben, "job:load")
         expect(ben.get_by_label("Name", exact=True)).to_have_value("Load cases")
 
-        # Ben closes the page: Amina sees him gone at her next poll.
+        # Ben closes the page: Amina sees him gone at her next poll (his tab says it is
+        # leaving; were that lost, his entry would expire after 30 s).
         ben.close(run_before_unload=True)
-        expect(amina.locator("#studio-presence [data-present]")).to_have_count(0, timeout=25000)
+        expect(amina.locator("#studio-presence [data-present]")).to_have_count(0, timeout=45000)
+        expect(amina.locator("#studio-presence")).to_have_text("")
     finally:
         amina.context.close()
         ben.context.close()
