@@ -17,11 +17,11 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Credential, ProjectCredential, Workflow
 from app.services import projects as project_service
-from app.services.workflows import store
 from app.services.workflows.export import export_document
 from app.services.workflows.shapes import DocumentInvalid, Problem
 
@@ -63,9 +63,21 @@ def keyed_workflows(project_id: uuid.UUID) -> dict[str, Workflow]:
     """The project's workflows (triggers, steps and edges loaded) under their document keys:
     a slug of the name, `-2`, `-3` added on a clash, in name order, so the keys stay the same
     from one export to the next."""
+    workflows = db.session.scalars(
+        select(Workflow)
+        .where(Workflow.project_id == project_id, Workflow.deleted_at.is_(None))
+        .options(
+            selectinload(Workflow.triggers),
+            selectinload(Workflow.steps),
+            selectinload(Workflow.edges),
+        )
+        .order_by(Workflow.name)
+        # Rows already in the session are read again: the import exports after its writes.
+        .execution_options(populate_existing=True)
+    )
     keyed: dict[str, Workflow] = {}
-    for listed in store.list_workflows(project_id):
-        keyed[unique_key(slug(listed.name), keyed)] = store.get_workflow(listed.id)
+    for workflow in workflows:
+        keyed[unique_key(slug(workflow.name), keyed)] = workflow
     return keyed
 
 
