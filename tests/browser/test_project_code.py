@@ -53,6 +53,10 @@ def test_download_change_plan_and_apply_a_project_yaml(page: Page):
     expect(plan.locator("pre")).to_contain_text("+log('checked by the clinic')")
     plan.scroll_into_view_if_needed()
     screenshot(page, "project-code-plan")
+    page.set_viewport_size({"width": 768, "height": 800})  # the sidebar folds away
+    expect(plan.get_by_role("button", name="Apply")).to_be_visible()
+    screenshot(page, "project-code-plan-768")
+    page.set_viewport_size({"width": 1280, "height": 800})
     plan.get_by_role("button", name="Apply").click()
     expect(page.get_by_text("project.yaml applied: 1 change.")).to_be_visible()
 
