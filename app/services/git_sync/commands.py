@@ -149,9 +149,7 @@ class Workspace:
 
     def scrub(self, text: str) -> str:
         """`text` with the secret (and each line of a key) replaced by ***."""
-        secret = self.target.secret
-        if not secret:
-            return text
+        secret = self.target.secret or ""
         for part in sorted({secret, *secret.strip().splitlines()}, key=len, reverse=True):
             if len(part.strip()) >= 4:
                 text = text.replace(part.strip(), "***")
