@@ -61,8 +61,8 @@ def export_project(project_id: uuid.UUID, *, with_ids: bool = False) -> dict:
 
 def keyed_workflows(project_id: uuid.UUID) -> dict[str, Workflow]:
     """The project's workflows (triggers, steps and edges loaded) under their document keys:
-    a slug of the name, `-2`, `-3` added on a clash, in name order, so the keys stay the same
-    from one export to the next."""
+    a slug of the name, `-2`, `-3` added on a clash in name order, so the keys stay the same
+    from one export to the next; in key order."""
     workflows = db.session.scalars(
         select(Workflow)
         .where(Workflow.project_id == project_id, Workflow.deleted_at.is_(None))
@@ -71,14 +71,15 @@ def keyed_workflows(project_id: uuid.UUID) -> dict[str, Workflow]:
             selectinload(Workflow.steps),
             selectinload(Workflow.edges),
         )
-        .order_by(Workflow.name)
         # Rows already in the session are read again: the import exports after its writes.
         .execution_options(populate_existing=True)
     )
     keyed: dict[str, Workflow] = {}
-    for workflow in workflows:
+    # Names in code-point order, not the database's collation, which differs between
+    # instances: the same names must get the same keys everywhere.
+    for workflow in sorted(workflows, key=lambda w: w.name):
         keyed[unique_key(slug(workflow.name), keyed)] = workflow
-    return keyed
+    return dict(sorted(keyed.items()))
 
 
 def slug(name: str) -> str:

@@ -67,6 +67,19 @@ def test_keys_are_slugs_made_unique_in_name_order(user):
     }
 
 
+def test_keys_and_their_order_do_not_depend_on_the_database_collation(user):
+    project = factories.project(user)
+    for name in ("b", "A", "B!", "a"):
+        factories.workflow(project, name=name)
+    doc = document.export_project(project.id)
+    assert [(key, entry["name"]) for key, entry in doc["workflows"].items()] == [
+        ("a", "A"),
+        ("a-2", "a"),
+        ("b", "B!"),
+        ("b-2", "b"),
+    ]
+
+
 def test_yaml_writes_bodies_as_blocks_and_reads_back_the_same(clinic):
     doc = document.export_project(clinic.id)
     text = document.to_yaml(doc)
