@@ -106,9 +106,8 @@ def shared_credentials(project_id: uuid.UUID) -> dict[str, dict]:
         select(Credential.name, Credential.schema)
         .join(ProjectCredential, ProjectCredential.credential_id == Credential.id)
         .where(ProjectCredential.project_id == project_id)
-        .order_by(Credential.name, Credential.schema)
     ).all()
-    return {name: {"type": schema} for name, schema in rows}
+    return {name: {"type": schema} for name, schema in sorted(rows)}  # code-point order
 
 
 def to_yaml(document: dict) -> str:
