@@ -235,7 +235,7 @@ def test_saving_an_untouched_new_step_is_refused_with_the_errors_shown(
     page.locator("#studio-canvas").click(position={"x": 20, "y": 20})  # nothing selected
     expect(page.locator("#studio-problems")).not_to_contain_text(ADAPTOR_ERROR)
 
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     message = page.locator("#studio-save-message").get_by_role("alert")
     expect(message).to_contain_text(f"Not saved: {ADAPTOR_ERROR}")
     expect(page.locator("#studio-version")).to_have_text("v1")
@@ -251,7 +251,7 @@ def test_saving_an_untouched_new_step_is_refused_with_the_errors_shown(
     # Fixed, it saves; the refusal gives way to the saved message.
     page.get_by_label("Adaptor", exact=True).select_option("common")
     expect(page.locator("#step-adaptor-error")).to_be_empty()
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_text("Saved as version 2.")).to_be_visible()
     expect(message).to_have_count(0)
     assert not node_marked(page, new_step)
@@ -289,7 +289,7 @@ def test_the_webhook_url_is_offered_with_a_copy_button_once_saved(
     page.wait_for_load_state("load")
     click_node(page, "job:send")
     page.get_by_label("Name", exact=True).fill("Send to the registry")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     saved = page.locator("#studio-save-message").get_by_role("status")
     expect(saved).to_contain_text("Saved as version 2.")
     field = saved.get_by_label("Webhook URL", exact=True)

@@ -105,7 +105,7 @@ def test_invite_accept_roles_and_hand_over(
     expect(colleague.locator("[data-role]")).to_contain_text("your role: editor")
     click_node(colleague, "job:first")
     colleague.get_by_label("Name", exact=True).fill("First step, checked")
-    colleague.get_by_role("button", name="Save").click()
+    colleague.get_by_role("button", name="Save", exact=True).click()
     expect(colleague.get_by_text("Saved as version 2.")).to_be_visible()
     colleague_context.close()
 
