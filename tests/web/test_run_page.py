@@ -45,7 +45,9 @@ def steps_of(db, run) -> list[StepRun]:
 def test_run_page_shows_the_timeline_and_the_failed_step(signed_in, project, failed_run, user):
     html = page_of(signed_in, project, failed_run)
     assert f'Run <code class="fs-4">{str(failed_run.id)[:8]}</code>' in html
-    assert "Patient sync · version 1" in html and "latest" in html
+    # "version 1" links to that version, read-only, in the builder.
+    assert re.search(r"Patient sync · <a href=\"[^\"]+/versions/1\"[^>]*>version 1</a>", html)
+    assert "latest" in html
     assert "the webhook trigger “webhook”" in html
     timeline = html[html.index('id="run-timeline"') :]
     assert timeline.index("Fetch cases") < timeline.index("Load cases")

@@ -21,6 +21,7 @@ from app.services.project_code import diff, document, importing
 from app.services.workflows.shapes import Problem
 from app.web.access import ProjectAccess, project_access
 from app.web.navigation import NavItem
+from app.web.pasted_documents import pasted_or_uploaded
 from app.web.project_settings.forms import (
     MAX_DOCUMENT_LENGTH,
     DeleteForm,
@@ -141,7 +142,9 @@ def plan_code(project_id: uuid.UUID):
     """What a pasted or uploaded project.yaml would change (admins); nothing is stored."""
     access = project_access(project_id, Role.ADMIN)
     form = ProjectCodeForm()
-    text = _document_text(form)
+    text = pasted_or_uploaded(
+        form, MAX_DOCUMENT_LENGTH, "Paste a project.yaml, or upload the file."
+    )
     if text is None:
         return _page(access, code=form, status=422)
     try:
@@ -156,7 +159,9 @@ def apply_code(project_id: uuid.UUID):
     """Make the project match the project.yaml (admins): all of it, or nothing."""
     access = project_access(project_id, Role.ADMIN)
     form = ProjectCodeForm()
-    text = _document_text(form)
+    text = pasted_or_uploaded(
+        form, MAX_DOCUMENT_LENGTH, "Paste a project.yaml, or upload the file."
+    )
     if text is None:
         return _page(access, code=form, status=422)
     try:
@@ -169,29 +174,6 @@ def apply_code(project_id: uuid.UUID):
     else:
         flash("project.yaml applied: the project already matched it, nothing changed.", "info")
     return redirect(url_for("project_settings.show", project_id=project_id, _anchor="code"))
-
-
-def _document_text(form: ProjectCodeForm) -> str | None:
-    """The pasted or uploaded project.yaml (an upload fills the box, so Apply sends it
-    again); None, with the error on the form, when there is none or it cannot be read."""
-    if not form.validate_on_submit():
-        return None
-    upload = form.upload.data
-    if upload is not None and getattr(upload, "filename", ""):
-        data = upload.stream.read(MAX_DOCUMENT_LENGTH + 1)
-        if len(data) > MAX_DOCUMENT_LENGTH:
-            form.upload.errors.append("The file is too large for a project.yaml.")
-            return None
-        try:
-            form.document.data = data.decode("utf-8")
-        except UnicodeDecodeError:
-            form.upload.errors.append("The file is not UTF-8 text: upload the project.yaml.")
-            return None
-    text = form.document.data or ""
-    if not text.strip():
-        form.document.errors.append("Paste a project.yaml, or upload the file.")
-        return None
-    return text
 
 
 def _plan_rows(planned: list) -> list[dict]:

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from app.services.errors import Invalid
 from app.services.project_code import openfn
 from app.services.workflows.shapes import Problem
+from app.web.pasted_documents import pasted_or_uploaded
 from app.web.projects.blueprint import bp
 from app.web.projects.forms import OpenFnImportForm
 
@@ -29,7 +30,9 @@ def openfn_form():
 def openfn_preview():
     """What the import would create, and the notes; nothing is stored yet."""
     form = OpenFnImportForm()
-    text = _text(form)
+    text = pasted_or_uploaded(
+        form, MAX_UPLOAD, "Paste a Lightning project.yaml, or upload the file."
+    )
     if text is None:
         return _page(form, status=422)
     try:
@@ -44,7 +47,9 @@ def openfn_preview():
 def openfn_create():
     """Create the project from the document; land on its workflows with what to port."""
     form = OpenFnImportForm()
-    text = _text(form)
+    text = pasted_or_uploaded(
+        form, MAX_UPLOAD, "Paste a Lightning project.yaml, or upload the file."
+    )
     if text is None:
         return _page(form, status=422)
     try:
@@ -64,29 +69,6 @@ def openfn_create():
     if credentials:
         flash(" ".join(credentials), "warning")
     return redirect(url_for("workflows.index", project_id=project.id))
-
-
-def _text(form: OpenFnImportForm) -> str | None:
-    """The pasted or uploaded document (an upload wins, and fills the box for next time);
-    None, with the error on the form, when there is none or it cannot be read."""
-    if not form.validate_on_submit():
-        return None
-    upload = form.upload.data
-    if upload is not None and getattr(upload, "filename", ""):
-        data = upload.stream.read(MAX_UPLOAD + 1)
-        if len(data) > MAX_UPLOAD:
-            form.upload.errors.append("The file is too large for a project.yaml.")
-            return None
-        try:
-            form.document.data = data.decode("utf-8")
-        except UnicodeDecodeError:
-            form.upload.errors.append("The file is not UTF-8 text: upload the project.yaml.")
-            return None
-    text = form.document.data or ""
-    if not text.strip():
-        form.document.errors.append("Paste a Lightning project.yaml, or upload the file.")
-        return None
-    return text
 
 
 def _problems(error: Invalid) -> list:
