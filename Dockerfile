@@ -7,6 +7,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     FERRY_ENV=production
 
+# Git sync runs the git command line (ssh for deploy keys); nothing else comes from apt.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends git openssh-client \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 ferry
 WORKDIR /srv/ferry
 
