@@ -17,26 +17,9 @@ from app.services.demo import DEMO_EMAIL
 from app.services.workflows import store
 from tests.browser.conftest import screenshot
 from tests.browser.studio_helpers import sign_in, with_live_data
-from tests.services.git_sync.helpers import Clone, bare_repository
+from tests.services.git_sync.helpers import JOB_FILE, PATIENT_SYNC, Clone, bare_repository
 
 PASSWORD = "git-sync-journey-password"
-FLOW = """
-name: Patient sync
-triggers:
-  webhook:
-    type: webhook
-jobs:
-  fetch:
-    name: Fetch patients
-    adaptor: common@1
-    body: |
-      {body}
-edges:
-  webhook->fetch:
-    source_trigger: webhook
-    target_job: fetch
-"""
-JOB_FILE = "jobs/patient-sync/fetch.py"
 
 
 def _project(email: str) -> dict[str, str]:
@@ -46,7 +29,7 @@ def _project(email: str) -> dict[str, str]:
         admin = accounts.create_user(email, PASSWORD, name="Gita Admin")
         db.session.add(ProjectMember(project_id=project.id, user_id=admin.id, role=Role.ADMIN))
         db.session.commit()
-        workflow = store.create_workflow(project.id, FLOW.format(body="log('v1')"))
+        workflow = store.create_workflow(project.id, PATIENT_SYNC.format(body="log('v1')"))
         return {"project": str(project.id), "workflow": str(workflow.id), "admin": str(admin.id)}
 
     return with_live_data(change)
@@ -94,7 +77,7 @@ def test_connect_pull_and_resolve_a_conflict(page: Page, tmp_path):
     def save_in_ferry():
         store.replace_workflow(
             uuid.UUID(ids["workflow"]),
-            FLOW.format(body="log('ferry side')"),
+            PATIENT_SYNC.format(body="log('ferry side')"),
             actor_id=uuid.UUID(ids["admin"]),
         )
 

@@ -20,24 +20,8 @@ from app.services import accounts, projects
 from app.services.git_sync import remotes
 from app.services.workflows import store
 from tests.engine.conftest import LOGS, RedisServer
+from tests.services.git_sync.helpers import PATIENT_SYNC
 from tests.support import database_url, recreate_database, worker_index
-
-FLOW = """
-name: Patient sync
-triggers:
-  webhook:
-    type: webhook
-jobs:
-  fetch:
-    name: Fetch patients
-    adaptor: common@1
-    body: |
-      {body}
-edges:
-  webhook->fetch:
-    source_trigger: webhook
-    target_job: fetch
-"""
 
 
 @pytest.fixture(scope="module")
@@ -98,9 +82,13 @@ def test_a_save_is_committed_and_pushed_by_a_worker(world, tmp_path: Path):
             "worker-saver@example.org", "correct horse battery staple", name="Wanda Worker"
         )
         project = projects.create_project(saver, "Worker sync")
-        workflow = store.create_workflow(project.id, FLOW.format(body="log('v1')"), saver.id)
+        workflow = store.create_workflow(
+            project.id, PATIENT_SYNC.format(body="log('v1')"), saver.id
+        )
         remotes.connect(saver, project.id, str(bare), "main", "none", "")
-        store.replace_workflow(workflow.id, FLOW.format(body="log('v2')"), actor_id=saver.id)
+        store.replace_workflow(
+            workflow.id, PATIENT_SYNC.format(body="log('v2')"), actor_id=saver.id
+        )
         project_id = project.id
         db.session.remove()
     _workers(settings, 1)
@@ -123,10 +111,12 @@ def test_two_workers_syncing_one_project_leave_the_last_save(world, tmp_path: Pa
     with app.app_context():
         saver = accounts.create_user("two-workers@example.org", "correct horse battery staple")
         project = projects.create_project(saver, "Two workers")
-        workflow = store.create_workflow(project.id, FLOW.format(body="log('v1')"), saver.id)
+        workflow = store.create_workflow(
+            project.id, PATIENT_SYNC.format(body="log('v1')"), saver.id
+        )
         remotes.connect(saver, project.id, str(bare), "main", "none", "")
         for body in ("log('v2')", "log('v3')"):
-            store.replace_workflow(workflow.id, FLOW.format(body=body), actor_id=saver.id)
+            store.replace_workflow(workflow.id, PATIENT_SYNC.format(body=body), actor_id=saver.id)
         project_id = project.id
         db.session.remove()
     _workers(settings, 2)

@@ -17,26 +17,8 @@ from app.services import accounts, projects
 from app.services.git_sync import remotes, sync
 from app.services.git_sync.queueing import SYNC
 from app.services.workflows import store
-from tests.services.git_sync.helpers import Clone, bare_repository
+from tests.services.git_sync.helpers import JOB_FILE, PATIENT_SYNC, Clone, bare_repository
 from tests.support import database_url, recreate_database, redis_url
-
-FLOW = """
-name: Patient sync
-triggers:
-  webhook:
-    type: webhook
-jobs:
-  fetch:
-    name: Fetch patients
-    adaptor: common@1
-    body: |
-      {body}
-edges:
-  webhook->fetch:
-    source_trigger: webhook
-    target_job: fetch
-"""
-JOB_FILE = "jobs/patient-sync/fetch.py"
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +56,9 @@ def _connected(app, tmp_path: Path, email: str):
     with app.app_context():
         person = accounts.create_user(email, "correct horse battery staple")
         project = projects.create_project(person, f"CLI {email}")
-        workflow = store.create_workflow(project.id, FLOW.format(body="log('v1')"), person.id)
+        workflow = store.create_workflow(
+            project.id, PATIENT_SYNC.format(body="log('v1')"), person.id
+        )
         remotes.connect(person, project.id, str(bare), "main", "none", "")
         assert sync.run(project.id, person.id, SYNC) == "ok"
         ids = (project.id, workflow.id, person.id)
@@ -103,7 +87,9 @@ def test_a_conflict_is_printed_with_its_paths_and_exit_code_1(server, tmp_path):
     clone.write(JOB_FILE, "log('git side')\n")
     clone.push("Git side")
     with app.app_context():
-        store.replace_workflow(workflow_id, FLOW.format(body="log('ferry')"), actor_id=person_id)
+        store.replace_workflow(
+            workflow_id, PATIENT_SYNC.format(body="log('ferry')"), actor_id=person_id
+        )
         db.session.remove()
     done = ferry(settings, "pull", "--from-git", str(project_id))
     assert done.returncode == 1

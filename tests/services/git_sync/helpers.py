@@ -10,6 +10,27 @@ import yaml
 GIT_ENV = ["-c", "user.name=Grace Git", "-c", "user.email=grace@example.org"]
 
 
+# One webhook → one step workflow whose body each test sets ({body}), and where its job file
+# lands in the repository.
+PATIENT_SYNC = """
+name: Patient sync
+triggers:
+  webhook:
+    type: webhook
+jobs:
+  fetch:
+    name: Fetch patients
+    adaptor: common@1
+    body: |
+      {body}
+edges:
+  webhook->fetch:
+    source_trigger: webhook
+    target_job: fetch
+"""
+JOB_FILE = "jobs/patient-sync/fetch.py"
+
+
 def git(*args: str, cwd: Path | None = None) -> str:
     """Run git as the second person would (their own name), failing the test on an error."""
     done = subprocess.run(
