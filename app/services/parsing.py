@@ -65,6 +65,21 @@ def load_yaml(text: str, *, field: str, what: str = "The document") -> Any:
     return value
 
 
+def read_document(source: object, *, what: str = "The document") -> Any:
+    """A document given as UTF-8 bytes, YAML/JSON text or an already-parsed value (the API's
+    JSON body), read and checked the same way whichever came: `Invalid` at the document's
+    root (field "") when it cannot be."""
+    if isinstance(source, bytes):
+        try:
+            source = source.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise Invalid("", f"{what} is not UTF-8 text (byte {error.start}).") from None
+    if isinstance(source, str):
+        return load_yaml(source, field="", what=what)
+    check_storable(source, field="", what=what)
+    return source
+
+
 def check_storable(
     value: Any, *, field: str, what: str = "The JSON", max_values: int | None = None
 ) -> None:

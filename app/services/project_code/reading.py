@@ -81,7 +81,7 @@ def read_project(
     `project_id`, or for a new project `actor` creates when it is None."""
     reading = Reading()
     try:
-        raw = _parse(source)
+        raw = parsing.read_document(source)
     except Invalid as error:
         reading.add(error.field, error.message)
         return reading
@@ -105,18 +105,6 @@ def read_project(
     _credentials(reading, raw.get("credentials"), available, project_id)
     _workflows(reading, raw.get("workflows"), project_id, available, read_file is not None)
     return reading
-
-
-def _parse(source: object) -> object:
-    if isinstance(source, bytes):
-        try:
-            source = source.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise Invalid("", f"The document is not UTF-8 text (byte {error.start}).") from None
-    if isinstance(source, str):
-        return parsing.load_yaml(source, field="", what="The document")
-    parsing.check_storable(source, field="", what="The document")
-    return source
 
 
 def _top(reading: Reading, raw: dict, project_id: uuid.UUID | None) -> None:

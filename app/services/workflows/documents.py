@@ -77,7 +77,7 @@ def check_document(source: object) -> CheckedDocument:
     report = Report()
     document = WorkflowDocument(name="")
     try:
-        raw = _read(source)
+        raw = parsing.read_document(source)
     except Invalid as error:
         report.add(error.field, error.message)
         return CheckedDocument(document, report.problems)
@@ -102,18 +102,6 @@ def check_document(source: object) -> CheckedDocument:
     graph.check_cycles(report, document)
     graph.check_reach(report, document)
     return CheckedDocument(document, report.problems)
-
-
-def _read(source: object) -> object:
-    if isinstance(source, bytes):
-        try:
-            source = source.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise Invalid("", f"The document is not UTF-8 text (byte {error.start}).") from None
-    if isinstance(source, str):
-        return parsing.load_yaml(source, field="", what="The document")
-    parsing.check_storable(source, field="", what="The document")
-    return source
 
 
 def _concurrency(report: Report, value: object) -> int | None:
