@@ -40,6 +40,8 @@ NAV = NavItem(
     also_current_in=("members", "audit", "notifications"),
 )
 
+NOTHING_GIVEN = "Paste a project.yaml, or upload the file."
+
 
 @bp.before_request
 @login_required
@@ -142,9 +144,7 @@ def plan_code(project_id: uuid.UUID):
     """What a pasted or uploaded project.yaml would change (admins); nothing is stored."""
     access = project_access(project_id, Role.ADMIN)
     form = ProjectCodeForm()
-    text = pasted_or_uploaded(
-        form, MAX_DOCUMENT_LENGTH, "Paste a project.yaml, or upload the file."
-    )
+    text = pasted_or_uploaded(form, MAX_DOCUMENT_LENGTH, NOTHING_GIVEN)
     if text is None:
         return _page(access, code=form, status=422)
     try:
@@ -159,9 +159,7 @@ def apply_code(project_id: uuid.UUID):
     """Make the project match the project.yaml (admins): all of it, or nothing."""
     access = project_access(project_id, Role.ADMIN)
     form = ProjectCodeForm()
-    text = pasted_or_uploaded(
-        form, MAX_DOCUMENT_LENGTH, "Paste a project.yaml, or upload the file."
-    )
+    text = pasted_or_uploaded(form, MAX_DOCUMENT_LENGTH, NOTHING_GIVEN)
     if text is None:
         return _page(access, code=form, status=422)
     try:

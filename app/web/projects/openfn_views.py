@@ -15,6 +15,7 @@ from app.web.projects.forms import OpenFnImportForm
 
 # An upload larger than the biggest document the converter reads is refused unread.
 MAX_UPLOAD = openfn.MAX_TEXT * 4
+NOTHING_GIVEN = "Paste a Lightning project.yaml, or upload the file."
 FLASH_JOBS = 12  # a flash lists this many jobs to port; the banners in the bodies say the rest
 
 
@@ -30,9 +31,7 @@ def openfn_form():
 def openfn_preview():
     """What the import would create, and the notes; nothing is stored yet."""
     form = OpenFnImportForm()
-    text = pasted_or_uploaded(
-        form, MAX_UPLOAD, "Paste a Lightning project.yaml, or upload the file."
-    )
+    text = pasted_or_uploaded(form, MAX_UPLOAD, NOTHING_GIVEN)
     if text is None:
         return _page(form, status=422)
     try:
@@ -47,9 +46,7 @@ def openfn_preview():
 def openfn_create():
     """Create the project from the document; land on its workflows with what to port."""
     form = OpenFnImportForm()
-    text = pasted_or_uploaded(
-        form, MAX_UPLOAD, "Paste a Lightning project.yaml, or upload the file."
-    )
+    text = pasted_or_uploaded(form, MAX_UPLOAD, NOTHING_GIVEN)
     if text is None:
         return _page(form, status=422)
     try:
