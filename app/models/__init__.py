@@ -2,6 +2,7 @@
 
 from app.models.accounts import ApiToken, Invitation, MfaBackupCode, PasswordReset, User
 from app.models.bulk import BulkRerun, BulkRerunItem, BulkRerunState
+from app.models.collections import Collection, CollectionItem
 from app.models.credentials import (
     AuditEvent,
     Credential,
@@ -37,6 +38,7 @@ from app.models.workflows import (
     TriggerType,
     WebhookAuth,
     WebhookReply,
+    WebhookSignatureSeen,
     Workflow,
     WorkflowSnapshot,
 )
@@ -49,6 +51,8 @@ __all__ = [
     "BulkRerun",
     "BulkRerunItem",
     "BulkRerunState",
+    "Collection",
+    "CollectionItem",
     "Credential",
     "CredentialTransfer",
     "CronInput",
@@ -84,6 +88,7 @@ __all__ = [
     "UserIdentity",
     "WebhookAuth",
     "WebhookReply",
+    "WebhookSignatureSeen",
     "WorkOrder",
     "WorkOrderState",
     "Workflow",

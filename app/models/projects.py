@@ -75,6 +75,13 @@ class Project(db.Model):
     )
     cloned_at: Mapped[datetime | None]
     sandbox_base: Mapped[dict | None]
+    # Limits an admin sets for the project's runs, each within the instance maximum
+    # (None: the instance default): run time, memory per step, largest accepted payload,
+    # and whether `print`/log output is dropped instead of stored (logs may hold personal data).
+    run_timeout_s: Mapped[int | None]
+    step_memory_mb: Mapped[int | None]
+    max_payload_kb: Mapped[int | None]
+    discard_logs: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     inserted_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 
@@ -86,6 +93,12 @@ class Project(db.Model):
         sa.CheckConstraint("concurrency IS NULL OR concurrency > 0", name="concurrency_positive"),
         sa.CheckConstraint(
             "alert_limit_count > 0 AND alert_limit_minutes > 0", name="alert_limit_positive"
+        ),
+        sa.CheckConstraint(
+            "(run_timeout_s IS NULL OR run_timeout_s > 0)"
+            " AND (step_memory_mb IS NULL OR step_memory_mb > 0)"
+            " AND (max_payload_kb IS NULL OR max_payload_kb > 0)",
+            name="run_limits_positive",
         ),
     )
 

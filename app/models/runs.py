@@ -200,9 +200,17 @@ class Run(db.Model):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
+    # A run waiting for an automatic retry is `available` but not claimable before this
+    # time; the sweeper queues it when it is due. The row is the truth: a worker or Redis
+    # restart meanwhile loses nothing.
+    available_at: Mapped[datetime | None]
+    # Where a waiting run continues: the walk's pending steps (with their input dataclips),
+    # the leaves already reached and each step's attempts so far (`workers.resume`).
+    resume: Mapped[dict | None]
 
     __table_args__ = (
         sa.Index(None, "work_order_id"),
+        sa.Index(None, "state", "available_at"),
         sa.Index(None, "workflow_id", "state"),
         sa.Index(None, "state", "priority", "inserted_at"),
         sa.Index(None, "project_id", "state"),
@@ -231,6 +239,10 @@ class StepRun(db.Model):
     )
     error_type: Mapped[str | None] = mapped_column(sa.String(100))
     error_message: Mapped[str | None] = mapped_column(sa.Text)
+    # Which attempt of the step this was (1 unless automatic retries ran it again), and when
+    # a failed attempt is retried next (None: it is not).
+    attempt: Mapped[int] = mapped_column(sa.SmallInteger, default=1, server_default="1")
+    retry_at: Mapped[datetime | None]
     started_at: Mapped[datetime] = created_at()
     finished_at: Mapped[datetime | None]
 

@@ -62,6 +62,9 @@ class Workflow(db.Model):
     name: Mapped[str] = mapped_column(sa.String(200))
     # At most this many runs at once (1 = strictly one at a time, in arrival order).
     concurrency: Mapped[int | None]
+    # Automatic retries for every step that has no policy of its own (None: no retries);
+    # the keys are checked by `app.services.runs.retry_policy`.
+    retry_policy: Mapped[dict | None]
     # Canvas node positions: {node_id: {"x": .., "y": ..}}.
     positions: Mapped[dict] = mapped_column(default=dict)
     lock_version: Mapped[int] = mapped_column(default=1, server_default="1")
@@ -110,6 +113,14 @@ class Trigger(db.Model):
         default=WebhookReply.BEFORE_START,
         server_default="before_start",
     )
+    # An HMAC signature the caller must send (None: none required): the header carrying
+    # it, sha256 or sha1, the shared secret (encrypted), and optionally a timestamp header
+    # whose value must be within the replay window and is part of what is signed.
+    webhook_signature_header: Mapped[str | None] = mapped_column(sa.String(100))
+    webhook_signature_algorithm: Mapped[str | None] = mapped_column(sa.String(10))
+    webhook_signature_secret_encrypted: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    webhook_timestamp_header: Mapped[str | None] = mapped_column(sa.String(100))
+    webhook_replay_window_s: Mapped[int] = mapped_column(default=300, server_default="300")
     # Cron settings.
     cron_expression: Mapped[str | None] = mapped_column(sa.String(200))
     cron_timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC", server_default="UTC")
@@ -133,7 +144,30 @@ class Trigger(db.Model):
         sa.CheckConstraint(
             "type <> 'cron' OR cron_expression IS NOT NULL", name="cron_needs_expression"
         ),
+        sa.CheckConstraint(
+            "webhook_signature_algorithm IS NULL OR webhook_signature_algorithm IN "
+            "('sha256', 'sha1')",
+            name="signature_algorithm_known",
+        ),
+        sa.CheckConstraint("webhook_replay_window_s > 0", name="replay_window_positive"),
     )
+
+
+class WebhookSignatureSeen(db.Model):
+    """A signature a signed webhook accepted, kept for its replay window: the same
+    signature again is a replay and is refused. Inserted in the request's own transaction,
+    so a refused replay stores nothing and two copies racing cannot both be accepted."""
+
+    __tablename__ = "webhook_signatures_seen"
+
+    trigger_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("triggers.id", ondelete="CASCADE"), primary_key=True
+    )
+    # SHA-256 of the signature header's value (hex): fixed size whatever the caller sent.
+    signature_digest: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    seen_at: Mapped[datetime] = created_at()
+
+    __table_args__ = (sa.Index(None, "seen_at"),)
 
 
 class Step(db.Model):
@@ -152,6 +186,8 @@ class Step(db.Model):
         sa.ForeignKey("credentials.id", ondelete="SET NULL")
     )
     body: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # Automatic retries of this step (None: the workflow's policy applies).
+    retry_policy: Mapped[dict | None]
     inserted_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 
