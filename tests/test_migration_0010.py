@@ -72,8 +72,7 @@ def test_upgrade_keeps_rows_and_adds_engine_columns_and_collections():
             )
             assert connection.execute(
                 sa.text(
-                    "SELECT key, webhook_signature_algorithm, webhook_replay_window_s"
-                    " FROM triggers"
+                    "SELECT key, webhook_signature_algorithm, webhook_replay_window_s FROM triggers"
                 )
             ).one() == ("hook", None, 300)
         with db.engine.begin() as connection:
