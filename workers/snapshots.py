@@ -16,6 +16,13 @@ class RunPlan:
 
     steps: dict[str, dict]
     edges_from: dict[str, list[dict]] = field(default_factory=dict)
+    # The workflow's retry policy, for steps without their own (normalised, or None).
+    retry_policy: dict | None = None
+
+    def retry_policy_for(self, step_id: str) -> dict | None:
+        """The retry policy a step runs with: its own, else the workflow's, else None."""
+        own = self.steps[step_id].get("retry_policy")
+        return own if own is not None else self.retry_policy
 
     def credential_ids(self) -> set[uuid.UUID]:
         """Every credential any step of this version uses."""
@@ -34,7 +41,10 @@ def plan_for(snapshot_id: uuid.UUID) -> RunPlan:
 @lru_cache(maxsize=512)
 def _cached_plan(snapshot_id: uuid.UUID) -> RunPlan:
     definition = db.session.get(WorkflowSnapshot, snapshot_id).definition
-    plan = RunPlan(steps={s["id"]: s for s in definition["steps"]})
+    plan = RunPlan(
+        steps={s["id"]: s for s in definition["steps"]},
+        retry_policy=definition.get("retry_policy"),
+    )
     for edge in definition["edges"]:
         if not edge["enabled"]:
             continue

@@ -52,6 +52,7 @@ def snapshot_definition(workflow: Workflow) -> dict:
     return {
         "name": workflow.name,
         "concurrency": workflow.concurrency,
+        **({"retry_policy": workflow.retry_policy} if workflow.retry_policy else {}),
         "triggers": [
             {
                 "id": str(t.id),
@@ -76,6 +77,8 @@ def snapshot_definition(workflow: Workflow) -> dict:
                 "adaptor": s.adaptor,
                 "credential_id": str(s.credential_id) if s.credential_id else None,
                 "body": s.body,
+                # Only when set: versions saved before retries existed compare equal.
+                **({"retry_policy": s.retry_policy} if s.retry_policy else {}),
             }
             for s in workflow.steps
         ],
