@@ -24,6 +24,7 @@ from app.models import Credential, User, Workflow, WorkflowSnapshot
 from app.services.errors import Invalid, NotFound
 from app.services.project_code import diff
 from app.services.workflows import export, store
+from app.services.workflows.retries import change_words, write_policy
 
 PAGE_SIZE = 30
 MAX_MESSAGE = 500
@@ -181,6 +182,8 @@ def to_document(definition: dict, workflow: Workflow | None = None) -> dict:
     document: dict = {"name": definition.get("name")}
     if definition.get("concurrency") is not None:
         document["concurrency"] = definition["concurrency"]
+    if definition.get("retry_policy"):
+        document["retry_policy"] = write_policy(definition["retry_policy"])
     document["triggers"] = {
         t["key"]: _trigger_entry(t, steps, current.get("triggers", {}).get(t["key"], {}))
         for t in triggers.values()
@@ -191,6 +194,7 @@ def to_document(definition: dict, workflow: Workflow | None = None) -> dict:
             "adaptor": s.get("adaptor"),
             "credential": names.get(s.get("credential_id")),
             "body": s.get("body"),
+            **({"retry_policy": write_policy(s["retry_policy"])} if s.get("retry_policy") else {}),
         }
         for s in steps.values()
     }
@@ -299,9 +303,12 @@ def _item(change: diff.Change, old: dict, new: dict) -> ChangeItem:
                     body if change.kind == diff.ADDED else None,
                 )
             return ChangeItem(change.path, change.kind, f"{what} {change.kind}", lines)
-        title = f"{what}: {parts[2].replace('_', ' ')} {change.kind}"
+        title = f"{what}: {change_words(parts[2])} {change.kind}"
     else:
-        title = f"Workflow {change.path.replace('_', ' ')} {change.kind}"
+        title = f"Workflow {change_words(change.path, default=True)} {change.kind}"
+    if "retry_policy" in change.path.split("."):
+        before, after = _policy_value(change.before), _policy_value(change.after)
+        return ChangeItem(change.path, change.kind, title, before=before, after=after)
     if parts[-1] in TEXT_FIELDS or _is_text(change.before) or _is_text(change.after):
         return ChangeItem(
             change.path,
@@ -310,6 +317,11 @@ def _item(change: diff.Change, old: dict, new: dict) -> ChangeItem:
             diff.text_diff(_text(change.before), _text(change.after)),
         )
     return ChangeItem(change.path, change.kind, title, before=change.before, after=change.after)
+
+
+def _policy_value(value: object) -> object:
+    """A retry setting as the change list shows it (lists as words, not brackets)."""
+    return ", ".join(map(str, value)) if isinstance(value, list) else value
 
 
 def _is_text(value: object) -> bool:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from app.services import parsing
 from app.services.errors import Invalid
-from app.services.workflows import graph, sections
+from app.services.workflows import graph, retries, sections
 from app.services.workflows.sections import read_text
 from app.services.workflows.shapes import (
     DocumentInvalid,
@@ -39,7 +39,7 @@ __all__ = [
     "parse_document",
 ]
 
-TOP_KEYS = {"name", "concurrency", "triggers", "jobs", "edges"}
+TOP_KEYS = {"name", "concurrency", "retry_policy", "triggers", "jobs", "edges"}
 # A cap on parallel runs of one workflow; beyond it a cap means nothing on one installation.
 MAX_CONCURRENCY = 1000
 
@@ -88,6 +88,9 @@ def check_document(source: object) -> CheckedDocument:
     name = read_text(report, raw.get("name"), "name", "The name", "The workflow needs a name.")
     document.name = " ".join(name.split()) if name else ""
     document.concurrency = _concurrency(report, raw.get("concurrency"))
+    document.retry_policy = retries.read_policy(
+        report, raw.get("retry_policy"), "retry_policy", step=False
+    )
     jobs = sections.read_section(report, raw, "jobs")
     document.jobs = [sections.read_job(report, key, entry) for key, entry in jobs.items()]
     triggers = sections.read_section(report, raw, "triggers")

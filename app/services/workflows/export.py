@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Credential, Trigger, Workflow
+from app.services.workflows.retries import write_policy
 
 
 def export_document(workflow: Workflow) -> dict:
@@ -18,6 +19,8 @@ def export_document(workflow: Workflow) -> dict:
     document: dict = {"name": workflow.name}
     if workflow.concurrency is not None:
         document["concurrency"] = workflow.concurrency
+    if workflow.retry_policy:
+        document["retry_policy"] = write_policy(workflow.retry_policy)
     document["triggers"] = {t.key: _trigger_dict(t, steps_by_id) for t in workflow.triggers}
     document["jobs"] = {
         s.key: {
@@ -25,6 +28,7 @@ def export_document(workflow: Workflow) -> dict:
             "adaptor": s.adaptor,
             "credential": credential_names.get(s.credential_id),
             "body": s.body,
+            **({"retry_policy": write_policy(s.retry_policy)} if s.retry_policy else {}),
         }
         for s in workflow.steps
     }

@@ -16,6 +16,7 @@ from croniter import croniter
 from app.models import CronInput, EdgeCondition, TriggerType, WebhookReply
 from app.services import adaptor_catalog, time_zones
 from app.services.parsing import kind_of as kind
+from app.services.workflows.retries import read_policy
 from app.services.workflows.shapes import EdgeDoc, JobDoc, Report, TriggerDoc
 
 KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -30,7 +31,7 @@ TRIGGER_KEYS = {
     "cron_input_job",
     "custom_path",
 }
-JOB_KEYS = {"name", "adaptor", "credential", "body"}
+JOB_KEYS = {"name", "adaptor", "credential", "body", "retry_policy"}
 EDGE_KEYS = {
     "source_trigger",
     "source_job",
@@ -97,6 +98,7 @@ def read_job(report: Report, key: str, raw: dict) -> JobDoc:
         (adaptor or "").strip(),
         credential or None,
         body if isinstance(body, str) else "",
+        read_policy(report, raw.get("retry_policy"), f"{path}.retry_policy", step=True),
     )
 
 

@@ -36,6 +36,8 @@ class JobDoc:
     adaptor: str
     credential: str | None
     body: str
+    # As stored (`workflows.retries`): None means the workflow's default applies.
+    retry_policy: dict | None = None
 
 
 @dataclass
@@ -58,6 +60,7 @@ class WorkflowDocument:
 
     name: str
     concurrency: int | None = None
+    retry_policy: dict | None = None  # the default for steps without their own
     triggers: list[TriggerDoc] = field(default_factory=list)
     jobs: list[JobDoc] = field(default_factory=list)
     edges: list[EdgeDoc] = field(default_factory=list)

@@ -75,6 +75,7 @@ def create_workflow(
         project_id=project_id,
         name=document.name,
         concurrency=document.concurrency,
+        retry_policy=document.retry_policy,
         positions={},
         lock_version=1,
     )
@@ -118,6 +119,7 @@ def replace_workflow(
     _name_is_free(workflow.project_id, document.name, workflow.id)
     workflow.name = document.name
     workflow.concurrency = document.concurrency
+    workflow.retry_policy = document.retry_policy
     existing_triggers = {t.key: t for t in workflow.triggers}
     existing_steps = {s.key: s for s in workflow.steps}
     for edge in list(workflow.edges):
@@ -173,6 +175,7 @@ def _apply(
         step = existing_steps.pop(job.key, None) or Step(workflow_id=workflow.id, key=job.key)
         step.name, step.adaptor, step.body = job.name, job.adaptor, job.body
         step.credential_id = credentials.get(job.key)
+        step.retry_policy = job.retry_policy
         db.session.add(step)
         steps[job.key] = step
     for leftover in existing_steps.values():
