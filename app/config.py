@@ -3,6 +3,9 @@
 Nothing here connects to anything: parsing and validating values only, so `create_app`
 stays free of I/O. Problems are raised as `ConfigError` with one sentence that names the
 variable to fix; the CLI prints that sentence instead of a traceback.
+
+Long because every setting and its check live in this one module, so that the whole list
+of what Ferry reads from the environment can be read in one place.
 """
 
 from __future__ import annotations
@@ -66,6 +69,8 @@ class Settings:
     # Git sync to repositories on this machine (a path or file://): off, since a project
     # admin could otherwise read any repository the server can; tests always allow it.
     git_allow_local: bool = False
+    # `/metrics` answers only to this token (bearer header or ?token=); unset, it is off.
+    metrics_token: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -103,6 +108,7 @@ class Settings:
             sse_max_streams=_sse_max_streams(environ, cls.sse_max_streams),
             allow_signup=_flag(environ, "FERRY_ALLOW_SIGNUP"),
             git_allow_local=_flag(environ, "FERRY_GIT_ALLOW_LOCAL"),
+            metrics_token=_metrics_token(environ),
             superuser_mfa_required=_choice(
                 environ, "FERRY_SUPERUSER_MFA", ("optional", "required"), "optional"
             )
@@ -252,6 +258,16 @@ def _flag(environ: Mapping[str, str], name: str) -> bool:
     if raw in {"1", "true", "yes", "on"}:
         return True
     raise ConfigError(f"{name} must be true or false, not {raw!r}.")
+
+
+def _metrics_token(environ: Mapping[str, str]) -> str | None:
+    token = (environ.get("FERRY_METRICS_TOKEN") or "").strip() or None
+    if token is not None and len(token) < 16:
+        raise ConfigError(
+            "FERRY_METRICS_TOKEN is too short: use at least 16 random characters (for "
+            "example: python -c 'import secrets; print(secrets.token_urlsafe(32))')."
+        )
+    return token
 
 
 def _choice(environ: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:

@@ -25,6 +25,7 @@ from app.web.git_sync import views as git_sync
 from app.web.health import views as health
 from app.web.history import views as history
 from app.web.members import views as members
+from app.web.metrics import views as metrics
 from app.web.navigation import NavItem
 from app.web.notifications import views as notifications
 from app.web.outbox import views as outbox
@@ -57,6 +58,7 @@ AREAS: tuple[ModuleType, ...] = (
     notifications,
     favicon,
     sandboxes,
+    metrics,
 )
 
 

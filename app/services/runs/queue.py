@@ -7,6 +7,7 @@ sweeper enqueues it again later, so nothing accepted is ever lost.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 import zlib
 
@@ -17,6 +18,7 @@ from rq.serializers import resolve_serializer
 from rq.utils import now, utcformat
 
 from app.extensions import PRIORITY_RUN_QUEUE, RUN_QUEUE, redis_client
+from app.services.metrics import histograms
 from app.services.runs import events
 
 log = logging.getLogger("ferry.runs")
@@ -41,12 +43,15 @@ def enqueue_run(
     *,
     priority: int = 1,
     announce: tuple[uuid.UUID, uuid.UUID] | None = None,
+    accepted_since: float | None = None,
 ) -> bool:
     """Put the run on its queue (priority 0: manual runs and retries go first); False (and a
     warning) when Redis cannot be reached.
 
     `announce` = (project_id, work_order_id) also publishes `work_order_created` for live
-    history pages, in the same round trip as the enqueue."""
+    history pages, in the same round trip as the enqueue. `accepted_since` (the
+    `time.perf_counter()` at which a webhook request reached its view) observes the accept
+    latency for /metrics in that round trip too."""
     queue_name = PRIORITY_RUN_QUEUE if priority == 0 else RUN_QUEUE
     try:
         pipe = redis_client().pipeline(transaction=True)  # the hash and the push, or neither
@@ -56,6 +61,9 @@ def enqueue_run(
             project_id, work_order_id = announce
             event = events.message("work_order_created", run_id, work_order_id=work_order_id)
             pipe.publish(events.project_channel(project_id), event)
+        if accepted_since is not None:
+            latency = time.perf_counter() - accepted_since
+            histograms.observe(pipe, histograms.WEBHOOK_ACCEPT, latency)
         pipe.execute()
     except (RedisError, OSError) as error:
         log.warning("run %s saved but not queued (%s); the sweeper will queue it", run_id, error)

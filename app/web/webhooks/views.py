@@ -34,6 +34,7 @@ def describe(reference: str):
 @bp.post("/i/<path:reference>")
 def receive(reference: str):
     """Accept a request: persist it as a work order with a run, then queue the run."""
+    arrived = time.perf_counter()  # the accept latency (/metrics) counts from here
     settings = current_app.config["FERRY_SETTINGS"]
     limit = settings.max_dataclip_mb * 1024 * 1024
     too_large = (
@@ -76,7 +77,11 @@ def receive(reference: str):
     if target.reply == "after_completion" and accepted.run_id:
         watcher = RunWatcher(accepted.run_id)
     if accepted.created:
-        run_queue.enqueue_run(accepted.run_id, announce=(target.project_id, accepted.work_order_id))
+        run_queue.enqueue_run(
+            accepted.run_id,
+            announce=(target.project_id, accepted.work_order_id),
+            accepted_since=arrived,
+        )
     if watcher is None:
         return jsonify(ids), 200
     try:
