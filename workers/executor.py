@@ -1,5 +1,9 @@
 """Runs one run: claim it, walk the workflow (workers.walker), run each step in the sandbox,
-and persist every step's input, output, logs and exit reason as it happens."""
+and persist every step's input, output, logs and exit reason as it happens.
+
+A step that fails in a way its retry policy retries pauses the walk: the run is parked until
+the retry is due (`run_lifecycle.wait_for_retry`) and the worker moves on; whichever worker
+claims it then continues from its resume point (`workers.resume`)."""
 
 from __future__ import annotations
 
@@ -7,19 +11,22 @@ import copy
 import logging
 import time
 import uuid
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy.exc import DBAPIError
 
 from app.extensions import db
 from app.models import RunState, StepExitReason
+from app.models.base import utcnow
 from app.services.credentials import store as credentials
 from app.services.errors import ServiceError
 from app.services.runs import claims as run_claims
-from app.services.runs import dataclips, queue
+from app.services.runs import dataclips, queue, retry_policy
 from app.services.runs import lifecycle as run_lifecycle
 from app.services.runs.claims import ClaimedRun
 from app.services.runs.lifecycle import StepOutcome
+from workers import resume as resumption
 from workers import walker
 from workers.heartbeat import Heartbeat
 from workers.runtime.errors import error_dict
@@ -91,6 +98,7 @@ class RunExecution:
         self.sandbox, self.run, self.timeout_s = sandbox, run, timeout_s
         self.unstored: StepOutcome | None = None
         self._start_announced = False
+        self._retry_in: float | None = None  # the wait before the failed step's next attempt
 
     def start_event_due(self) -> bool:
         """True the first time only: the run's first write carries its `run_started`."""
@@ -102,7 +110,10 @@ class RunExecution:
         run = self.run
         self.plan = plan_for(run.snapshot_id)
         try:
-            initial = dataclips.state_of(run.input_clip) if run.dataclip_id else {}
+            if run.resume:
+                initial, resumed = {}, resumption.pending_steps(run.resume)
+            else:
+                initial, resumed = self._initial_state(), None
         except ServiceError as error:
             run_lifecycle.finish(
                 run,
@@ -118,7 +129,9 @@ class RunExecution:
             db.session.commit()  # release the read transaction (and refresh locks) first
         self.secrets, self.problems = found.bodies, found.problems
         self.scrub = _scrubber(self.secrets)
-        if run.starting_step_id is not None:
+        if resumed is not None:
+            first = resumed
+        elif run.starting_step_id is not None:
             first = [walker.PendingStep(str(run.starting_step_id), initial, run.dataclip_id)]
         else:
             first = walker.first_steps(
@@ -127,9 +140,20 @@ class RunExecution:
                 self.expression_holds,
                 run.dataclip_id,
             )
+        spent_s, began = resumption.spent_s(run.resume), time.monotonic()
         outcome = walker.walk(
-            first, self.plan.edges_from, self.run_step, self.expression_holds, self.timeout_s
+            first,
+            self.plan.edges_from,
+            self.run_step,
+            self.expression_holds,
+            self.timeout_s,
+            reached=resumption.leaves(run.resume) if run.resume else None,
+            wait_for=lambda _pending: self._retry_in,
+            spent_s=spent_s,
         )
+        if outcome.paused is not None:
+            self._wait(outcome, spent_s + time.monotonic() - began)
+            return
         error = outcome.worst_error or {}
         run_lifecycle.finish(
             run,
@@ -138,6 +162,21 @@ class RunExecution:
             final_dataclip_id=outcome.final_ref,
             error_type=error.get("type"),
             error_message=error.get("message"),
+            announce_start=self.start_event_due(),
+        )
+        self.unstored = None
+
+    def _initial_state(self) -> dict:
+        """The state the run's first steps receive, from its input dataclip."""
+        return dataclips.state_of(self.run.input_clip) if self.run.dataclip_id else {}
+
+    def _wait(self, outcome: walker.Walk, spent_s: float) -> None:
+        """Park the run until its failed step's next attempt is due (the worker is free)."""
+        run_lifecycle.wait_for_retry(
+            self.run,
+            available_at=utcnow() + timedelta(seconds=outcome.paused.delay_s),
+            resume=resumption.resume_point(outcome, spent_s, self.run.resume),
+            last_step=self.unstored,
             announce_start=self.start_event_due(),
         )
         self.unstored = None
@@ -166,6 +205,7 @@ class RunExecution:
             pending.input_ref,
             after=self.unstored,
             announce_start=self.start_event_due(),
+            attempt=pending.attempt,
         )
         self.unstored = None  # stored with this step's start
         result = self._result(step, pending, remaining)
@@ -176,6 +216,14 @@ class RunExecution:
             if isinstance(errors, dict):
                 errors[pending.step_id] = result.error
         state = self.scrub(state)
+        # Only failures another system caused are retried (retry_policy.failure_kind).
+        self._retry_in = None
+        if result.status != "success":
+            policy = self.plan.retry_policy_for(pending.step_id)
+            self._retry_in = retry_policy.retry_delay(policy, result.error, pending.attempt)
+        retry_at = None
+        if self._retry_in is not None:
+            retry_at = utcnow() + timedelta(seconds=self._retry_in)
         outcome = StepOutcome(
             step_run_id,
             pending.step_id,
@@ -183,6 +231,7 @@ class RunExecution:
             output_state=state,
             error=self.scrub(result.error) if result.error else None,
             logs=[self.scrub(line.as_dict()) for line in result.logs],
+            retry_at=retry_at,
         )
         if self.plan.expressions_after(pending.step_id):
             # Edge expressions (user code) run next: store the outcome before them.

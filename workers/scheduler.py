@@ -57,6 +57,7 @@ def periodic_tasks() -> list[PeriodicTask]:
         PeriodicTask("heartbeat", HEARTBEAT_EVERY_S, record_heartbeat),
         PeriodicTask("cron", 1.0, cron.tick),
         PeriodicTask("sweeper", 5.0, maintenance.sweep),
+        PeriodicTask("due retries", maintenance.DUE_RETRIES_EVERY_S, maintenance.queue_due_retries),
         PeriodicTask("alert sweeper", 5.0, alert_queue.sweep),
         PeriodicTask("alert summaries", 5.0, failure_alerts.send_due_summaries),
         PeriodicTask("project deletions", 300.0, project_settings.retry_stalled_deletions),

@@ -4,6 +4,10 @@ Shared by the executor (persisting every step) and `ferry execute` (local files)
 one at a time; each followed edge gets its own copy of the state, so fan-out branches
 cannot see each other's changes. A leaf is a step whose outcome no edge took further; the
 worst leaf decides how the whole run ends.
+
+A walk may also pause: when `wait_for` says a failed step is to be tried again later, the
+walk stops at once and hands back that step and the queue behind it (`Walk.paused`), so the
+caller can park the run and continue the walk another time (`workers.resume`).
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ class PendingStep:
     step_id: str
     state: dict
     input_ref: object = None
+    # Which attempt of the step this will be (above 1 only when an automatic retry is due).
+    attempt: int = 1
 
 
 @dataclass
@@ -40,10 +46,20 @@ class Leaf:
 
 
 @dataclass
+class Pause:
+    """A walk stopped to retry a failed step later: the wait, then the steps still to run
+    (the failed step first, for its next attempt)."""
+
+    delay_s: float
+    pending: list[PendingStep]
+
+
+@dataclass
 class Walk:
     """The outcome of walking a workflow."""
 
     leaves: list[Leaf] = field(default_factory=list)
+    paused: Pause | None = None
 
     @property
     def status(self) -> str:
@@ -71,6 +87,8 @@ class Walk:
 StepRunner = Callable[[PendingStep, float], tuple[StepResult, dict, object]]
 # expression_holds(expression, state) -> bool
 ExpressionCheck = Callable[[str, dict], bool]
+# wait_for(pending) -> seconds before the step that just failed is tried again, or None
+RetryWait = Callable[[PendingStep], float | None]
 
 
 def edge_holds(edge: dict, status: str, state: dict, expression_holds: ExpressionCheck) -> bool:
@@ -91,11 +109,18 @@ def walk(
     run_step: StepRunner,
     expression_holds: ExpressionCheck,
     timeout_s: float,
+    *,
+    reached: list[Leaf] | None = None,
+    wait_for: RetryWait | None = None,
+    spent_s: float = 0.0,
 ) -> Walk:
-    """Run steps from `first`, following edges, until none is left or time runs out."""
-    deadline = time.monotonic() + timeout_s
+    """Run steps from `first`, following edges, until none is left or time runs out.
+    A resumed walk passes `reached` (the leaves of its earlier part) and `spent_s` (the
+    time that part took, counted against `timeout_s`); `wait_for` is asked after a step
+    fails whether to pause the walk for a later attempt."""
+    deadline = time.monotonic() + timeout_s - spent_s
     pending = deque(first)
-    outcome = Walk()
+    outcome = Walk(leaves=list(reached or ()))
     while pending:
         step = pending.popleft()
         remaining = deadline - time.monotonic()
@@ -109,6 +134,13 @@ def walk(
             )
             break
         result, state, output_ref = run_step(step, remaining)
+        if result.status != "success" and wait_for is not None:
+            delay = wait_for(step)
+            if delay is not None:
+                # Neither its edges nor a leaf yet: the step's last attempt decides those.
+                retry = PendingStep(step.step_id, step.state, step.input_ref, step.attempt + 1)
+                outcome.paused = Pause(delay, [retry, *pending])
+                break
         followed = False
         if result.status != "killed":
             for edge in edges_from.get(step.step_id, []):

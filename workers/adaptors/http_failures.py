@@ -9,6 +9,8 @@ from __future__ import annotations
 import errno
 import socket
 import ssl
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 import httpx
 
@@ -74,7 +76,28 @@ def status_failure(response: httpx.Response, message: str, detail: str) -> JobEr
         "reason": response.reason_phrase,
         "answer": detail[:300],
     }
+    wait = retry_after_s(response.headers.get("retry-after"))
+    if wait is not None:
+        # Automatic retries (app/services/runs/retry_policy.py) never come back sooner.
+        details["retry_after_s"] = wait
     return JobError(message, code="http_error", details=details)
+
+
+def retry_after_s(header: str | None, now: datetime | None = None) -> float | None:
+    """Seconds a `Retry-After` header asks to wait (delay-seconds or an HTTP date, RFC 9110
+    10.2.3), never below 0; None when there is no header or it cannot be read."""
+    if header is None or not header.strip():
+        return None
+    text = header.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # an HTTP date is always GMT; be lenient with ones that omit it
+        when = when.replace(tzinfo=UTC)
+    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
 
 
 def coded(code: str, request: httpx.Request, message: str) -> JobError:

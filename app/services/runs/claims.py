@@ -4,6 +4,10 @@ A claim also starts the run (available -> started; `claimed` is never seen for l
 be worth a commit of its own) and reads what the executor needs next: the project's egress
 allowlist and the input dataclip. On PostgreSQL a run without concurrency caps is claimed by
 one statement; a capped one goes through `_claim_in_line`, which keeps arrival order.
+
+A run waiting for an automatic retry is `available` with an `available_at` in the future:
+neither path claims it before then. Claiming it again keeps its first `started_at` (the run
+began then; the wait is shown on its steps) and hands the executor its `resume` point.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ class ClaimedRun:
     input_clip: InputClip | None = None
     # The workflow or project caps concurrency: when this run ends, a waiting one may start.
     capped: bool = False
+    # Where a run that waited for an automatic retry continues (`workers.resume`), else None.
+    resume: dict | None = None
 
 
 def claim(run_id: uuid.UUID, worker_name: str) -> ClaimedRun | None:
@@ -59,15 +65,16 @@ def claim(run_id: uuid.UUID, worker_name: str) -> ClaimedRun | None:
 # neither its workflow nor its project caps concurrency.
 _CLAIM_UNCAPPED = """
 WITH claimed AS (
-    UPDATE runs SET state = 'started', claimed_at = :now, started_at = :now,
-        heartbeat_at = :now, worker_name = :worker
+    UPDATE runs SET state = 'started', claimed_at = :now,
+        started_at = COALESCE(runs.started_at, :now), heartbeat_at = :now, worker_name = :worker
     FROM workflows, projects
     WHERE runs.id = :run_id AND runs.state = 'available'
+        AND (runs.available_at IS NULL OR runs.available_at <= :now)
         AND workflows.id = runs.workflow_id AND workflows.concurrency IS NULL
         AND projects.id = runs.project_id AND projects.concurrency IS NULL
     RETURNING runs.id, runs.work_order_id, runs.project_id, runs.workflow_id,
         runs.snapshot_id, runs.starting_trigger_id, runs.starting_step_id, runs.dataclip_id,
-        projects.egress_allowlist
+        projects.egress_allowlist, runs.resume
 ), work_order AS (
     UPDATE work_orders SET state = 'running', last_activity_at = :now
     FROM claimed WHERE work_orders.id = claimed.work_order_id
@@ -84,9 +91,9 @@ def _claim_uncapped(run_id: uuid.UUID, worker_name: str) -> ClaimedRun | None:
     )
     if row is None:
         return None
-    *ids, allow, clip_type, body, raw_body, request, wiped_at, clip_found = row
+    *ids, allow, resume, clip_type, body, raw_body, request, wiped_at, clip_found = row
     clip = InputClip(clip_type, body, raw_body, request, wiped_at) if clip_found else None
-    return ClaimedRun(*ids, egress_allow=tuple(allow or ()), input_clip=clip)
+    return ClaimedRun(*ids, egress_allow=tuple(allow or ()), input_clip=clip, resume=resume)
 
 
 def _claim_in_line(run_id: uuid.UUID, worker_name: str) -> ClaimedRun | None:
@@ -125,11 +132,11 @@ def _claim_in_line(run_id: uuid.UUID, worker_name: str) -> ClaimedRun | None:
     now = utcnow()
     claimed = db.session.execute(
         update(Run)
-        .where(Run.id == candidate, Run.state == RunState.AVAILABLE)
+        .where(Run.id == candidate, Run.state == RunState.AVAILABLE, due(now))
         .values(
             state=RunState.STARTED,
             claimed_at=now,
-            started_at=now,
+            started_at=func.coalesce(Run.started_at, now),
             heartbeat_at=now,
             worker_name=worker_name[:200],
         )
@@ -142,6 +149,7 @@ def _claim_in_line(run_id: uuid.UUID, worker_name: str) -> ClaimedRun | None:
             Run.starting_trigger_id,
             Run.starting_step_id,
             Run.dataclip_id,
+            Run.resume,
         )
     ).first()
     if claimed is None:
@@ -154,12 +162,19 @@ def _claim_in_line(run_id: uuid.UUID, worker_name: str) -> ClaimedRun | None:
     )
     clip = _input_clip(claimed.dataclip_id)
     db.session.commit()
+    *ids, resume = claimed
     return ClaimedRun(
-        *claimed,
+        *ids,
         egress_allow=tuple(allow or ()),
         input_clip=clip,
         capped=bool(workflow_cap or project_cap),
+        resume=resume,
     )
+
+
+def due(now):
+    """The condition on runs that may be claimed at `now`: not waiting for a later retry."""
+    return or_(Run.available_at.is_(None), Run.available_at <= now)
 
 
 def _next_in_line(workflow_id, project_id, workflow_cap, project_cap) -> uuid.UUID | None:
@@ -174,7 +189,7 @@ def _next_in_line(workflow_id, project_id, workflow_cap, project_cap) -> uuid.UU
     scope = Run.workflow_id == workflow_id if workflow_cap else Run.project_id == project_id
     return db.session.scalar(
         select(Run.id)
-        .where(scope, Run.state == RunState.AVAILABLE)
+        .where(scope, Run.state == RunState.AVAILABLE, due(utcnow()))
         .order_by(Run.priority, Run.inserted_at, Run.id)
         .limit(1)
     )
@@ -209,6 +224,7 @@ def waiting_runs_after(run: ClaimedRun, limit: int = 10) -> list[uuid.UUID]:
             .join(Project, Project.id == Run.project_id)
             .where(
                 Run.state == RunState.AVAILABLE,
+                due(utcnow()),
                 or_(
                     and_(Run.workflow_id == run.workflow_id, Workflow.concurrency.isnot(None)),
                     and_(Run.project_id == run.project_id, Project.concurrency.isnot(None)),

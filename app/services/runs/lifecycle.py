@@ -2,8 +2,11 @@
 
 available -> started -> success | failed | crashed | killed | exception | lost (claiming and
 starting are one step: `app.services.runs.claims`; cancelled is set from outside while a run
-is still available). Each function here is one write (`app.services.runs.writes`: one
-statement on PostgreSQL) that commits before it returns, so a live view sees each change as
+is still available). A run whose step failed in a way its retry policy retries goes back
+from started to available, with the time it may be claimed again (`wait_for_retry`).
+
+Each function here is one write (`app.services.runs.writes`: one statement on PostgreSQL)
+that commits before it returns, so a live view sees each change as
 soon as it happens; the run events for a write go out together, after it. `run_started`
 (the claim's event) travels with the executor's first write here (`announce_start`): one
 Redis round trip fewer per run.
@@ -11,6 +14,10 @@ Redis round trip fewer per run.
 A step's outcome may travel with the next write (the next step's start, or the run's end),
 which saves a round trip per step; the executor only does so when no user code runs in
 between, so a crash cannot lose an outcome that was already known.
+
+Long because every write of a run's way lives here beside the SQL its parts share (a step's
+outcome travels with several of them); split, one write's statement would sit apart from
+the parts it joins.
 """
 
 from __future__ import annotations
@@ -51,6 +58,8 @@ class StepOutcome:
     error: dict | None
     logs: list[dict]
     output_id: uuid.UUID | None = None
+    # When a failed attempt is tried again (None: it is not).
+    retry_at: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.output_state is not None and self.output_id is None:
@@ -74,9 +83,10 @@ def begin_step(
     *,
     after: StepOutcome | None = None,
     announce_start: bool = False,
+    attempt: int = 1,
 ) -> uuid.UUID:
     """Record that a step started (and, in the same write, how the step before it ended);
-    returns the step run id."""
+    returns the step run id. `attempt` counts automatic retries (1 for the first)."""
     now = utcnow()
     step_run_id = uuid.uuid4()
     parts = _outcome_parts(run, after, now) if after else []
@@ -89,6 +99,7 @@ def begin_step(
                 "begin_step_id": uuid.UUID(step["id"]),
                 "begin_step_name": step["name"],
                 "begin_input_id": input_dataclip_id,
+                "begin_attempt": attempt,
                 "now": now,
             },
         )
@@ -169,9 +180,42 @@ def finish(
     alert_queue.enqueue_alerts([run.id], state)
 
 
+def wait_for_retry(
+    run: ClaimedRun,
+    *,
+    available_at: datetime,
+    resume: dict,
+    last_step: StepOutcome | None = None,
+    announce_start: bool = False,
+) -> None:
+    """A step failed and will be tried again at `available_at`: the run goes back to
+    `available` (not claimable before then; `maintenance.queue_due_retries` queues it) with
+    where to continue (`workers.resume`), and its work order waits too. The worker is free
+    at once. `last_step` (the failed attempt's outcome) is stored in the same write."""
+    now = utcnow()
+    parts = _outcome_parts(run, last_step, now) if last_step else []
+    parts.append(
+        Part(_WAIT_RUN, {"run_id": run.id, "available_at": available_at, "resume": resume})
+    )
+    parts.append(Part(_WAIT_WORK_ORDER, {"work_order_id": run.work_order_id, "now": now}))
+    run_writes.write(parts)
+    waiting = ("run_waiting", {"work_order_id": run.work_order_id})
+    _announce(
+        run,
+        *_start_events(run, announce_start),
+        *([_finished_event(last_step)] if last_step else []),
+        waiting,
+    )
+
+
+# Only a started run waits: a run cancelled meanwhile stays cancelled.
+_WAIT_RUN = """UPDATE runs SET state = 'available', available_at = :available_at,
+  resume = :resume WHERE id = :run_id AND state = 'started'"""
+_WAIT_WORK_ORDER = """UPDATE work_orders SET state = 'pending', last_activity_at = :now
+  WHERE id = :work_order_id AND state = 'running'"""
 _BEGIN_STEP = """INSERT INTO step_runs (id, run_id, step_id, step_name, input_dataclip_id,
-  started_at) VALUES (:begin_id, :run_id, :begin_step_id, :begin_step_name, :begin_input_id,
-  :now)"""
+  attempt, started_at) VALUES (:begin_id, :run_id, :begin_step_id, :begin_step_name,
+  :begin_input_id, :begin_attempt, :now)"""
 _OUTPUT = """INSERT INTO dataclips (id, project_id, type, body, inserted_at)
   VALUES (:output_id, :project_id, 'step_result', :body, :now)"""
 # PostgreSQL: all of a step's lines in one INSERT, whatever their number.
@@ -184,7 +228,7 @@ _LOG_LINE = """INSERT INTO log_lines (id, run_id, step_run_id, level, source, me
   timestamp) VALUES (:log_id, :run_id, :step_run_id, :level, :source, :message, :at)"""
 _FINISH_STEP = """UPDATE step_runs SET exit_reason = :exit_reason,
   output_dataclip_id = :output_id, finished_at = :now, error_type = :error_type,
-  error_message = :error_message WHERE id = :step_run_id"""
+  error_message = :error_message, retry_at = :retry_at WHERE id = :step_run_id"""
 _CLOSE_OPEN_STEPS = """UPDATE step_runs SET exit_reason = :open_exit, finished_at = :now
   WHERE run_id = :run_id AND finished_at IS NULL"""
 _FINISH_RUN = """UPDATE runs SET state = :state, finished_at = :now,
@@ -221,6 +265,7 @@ def _outcome_parts(run: ClaimedRun, outcome: StepOutcome, now: datetime) -> list
                 "now": now,
                 "error_type": _error_type(error.get("type")),
                 "error_message": error.get("message"),
+                "retry_at": outcome.retry_at,
                 "step_run_id": outcome.step_run_id,
             },
         )

@@ -1,5 +1,11 @@
-"""Keeping runs moving: the reaper (silent workers -> lost) and the sweeper (runs whose queue
-entry vanished, e.g. after a Redis restart, are queued again)."""
+"""Keeping runs moving: the reaper (silent workers -> lost), the sweeper (runs whose queue
+entry vanished, e.g. after a Redis restart, are queued again) and due retries (runs that
+waited for an automatic retry are queued once their time has come, never before).
+
+A waiting run is `available` with a future `available_at`: the reaper never sees it (it
+looks at started runs only) and the sweeper leaves it alone until it is due, so a worker or
+Redis restart during the wait changes nothing; the row is the truth.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +22,13 @@ from app.models import Run, RunState
 from app.models.base import utcnow
 from app.services.runs import lifecycle
 from app.services.runs import queue as run_queue
+from app.services.runs.claims import due
 
 SWEEP_AFTER_S = 10
 SWEEP_BATCH = 1000
+# How often the scheduler looks for due retries: a retry starts at most this late (plus a
+# scheduler tick) after its time.
+DUE_RETRIES_EVERY_S = 1.0
 # How often the scheduler (`workers.scheduler`) calls `reap`, and how often it wakes to see
 # which task is due: a task runs up to one tick after its time.
 REAPER_EVERY_S = 2.0
@@ -47,14 +57,40 @@ def reap() -> list[uuid.UUID]:
 
 def sweep() -> int:
     """Queue again available runs older than a few seconds that have no queue entry."""
-    cutoff = utcnow() - timedelta(seconds=SWEEP_AFTER_S)
+    now = utcnow()
+    cutoff = now - timedelta(seconds=SWEEP_AFTER_S)
     rows = db.session.execute(
         select(Run.id, Run.priority)
-        .where(Run.state == RunState.AVAILABLE, Run.inserted_at < cutoff)
+        .where(Run.state == RunState.AVAILABLE, Run.inserted_at < cutoff, due(now))
         .order_by(Run.priority, Run.inserted_at)
         .limit(SWEEP_BATCH)
     ).all()
     db.session.commit()
+    return _enqueue_missing(rows)
+
+
+def queue_due_retries() -> int:
+    """Queue the runs whose automatic retry is due and that have no queue entry yet, with
+    the priority they had; returns how many were queued."""
+    now = utcnow()
+    rows = db.session.execute(
+        select(Run.id, Run.priority)
+        .where(
+            Run.state == RunState.AVAILABLE,
+            Run.available_at <= now,
+            # Older ones the sweeper queues again (a run held back by a concurrency cap
+            # would otherwise be offered to a worker every second).
+            Run.available_at > now - timedelta(seconds=3 * SWEEP_AFTER_S),
+        )
+        .order_by(Run.available_at)
+        .limit(SWEEP_BATCH)
+    ).all()
+    db.session.commit()
+    return _enqueue_missing(rows)
+
+
+def _enqueue_missing(rows) -> int:
+    """Queue those of the (run id, priority) rows that have no queue entry."""
     if not rows:
         return 0
     try:

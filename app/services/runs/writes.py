@@ -43,8 +43,11 @@ PARAM_TYPES = {
     "log_id": _UUID,
     "now": _TIME,
     "at": _TIME,
+    "available_at": _TIME,
+    "retry_at": _TIME,
     "body": JSONType,
     "logs": JSONType,
+    "resume": JSONType,
 }
 _JSON_PARAMS = frozenset(name for name, kind in PARAM_TYPES.items() if kind is JSONType)
 

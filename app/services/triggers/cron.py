@@ -3,7 +3,9 @@
 The unique constraint on (trigger_id, cron_tick_at) is what makes two schedulers safe: both
 may see a tick as due, only one INSERT succeeds. Times are computed in the trigger's time
 zone, so "0 2 * * *" in Africa/Cairo means 02:00 local across daylight-saving changes. After
-downtime only the latest missed tick runs (no backfill flood).
+downtime only the latest missed tick runs (no backfill flood). Each run starts from the
+trigger's cursor (`cron_cursor`): the last successful run's final state, a chosen step's
+output in it, or nothing. Cron runs go to the batch lane (priority 1).
 """
 
 from __future__ import annotations
@@ -18,11 +20,8 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import (
-    CronInput,
     Run,
     RunState,
-    StepExitReason,
-    StepRun,
     Trigger,
     TriggerType,
     Workflow,
@@ -30,6 +29,7 @@ from app.models import (
     WorkOrder,
 )
 from app.services.runs import queue
+from app.services.triggers import cron_cursor
 
 
 def latest_tick(expression: str, timezone: str, now: datetime) -> datetime:
@@ -117,25 +117,6 @@ def _create(trigger: Trigger, project_id: uuid.UUID, moment: datetime) -> uuid.U
 
 
 def _cron_input(trigger: Trigger) -> uuid.UUID | None:
-    if trigger.cron_input is CronInput.EMPTY:
-        return None
-    if trigger.cron_input is CronInput.STEP_OUTPUT and trigger.cron_input_step_id:
-        return db.session.scalar(
-            select(StepRun.output_dataclip_id)
-            .where(
-                StepRun.step_id == trigger.cron_input_step_id,
-                StepRun.exit_reason == StepExitReason.SUCCESS,
-            )
-            .order_by(StepRun.finished_at.desc())
-            .limit(1)
-        )
-    return db.session.scalar(
-        select(Run.final_dataclip_id)
-        .where(
-            Run.workflow_id == trigger.workflow_id,
-            Run.state == RunState.SUCCESS,
-            Run.final_dataclip_id.isnot(None),
-        )
-        .order_by(Run.finished_at.desc())
-        .limit(1)
+    return cron_cursor.next_dataclip_id(
+        trigger.workflow_id, trigger.cron_input, trigger.cron_input_step_id
     )

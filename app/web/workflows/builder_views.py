@@ -184,9 +184,11 @@ def adaptor_docs(project_id: uuid.UUID):
     )
 
 
-# The request builder's fragments, the egress warning, version history and edit safety
-# (who else has it open, a refused save explained) register on the same blueprint.
+# The request builder's fragments, the cron trigger's next input, the egress warning, version
+# history and edit safety (who else has it open, a refused save explained) register on the
+# same blueprint.
 from app.web.workflows import (  # noqa: E402, F401
+    cron_views,
     egress_views,
     presence_views,
     request_views,

@@ -3,6 +3,7 @@
 // docs, a saved trigger's authentication) is loaded by htmx.
 import { Model } from "./model.js";
 import { createEditor, setText } from "./editor.js";
+import { Retries } from "./retries.js";
 import { $, debounce } from "./util.js";
 const PRESETS = {
   hourly: /^0 \* \* \* \*$/,
@@ -23,6 +24,7 @@ export class Panels {
     this.bindStep();
     this.bindTrigger();
     this.bindEdge();
+    this.retries = new Retries(model, data.retry, () => this.current); // studio/retries.js
     this.checkEgress = debounce(() => this.loadEgressWarnings(), 400);
   }
 
@@ -45,6 +47,7 @@ export class Panels {
     this.current = id;
     const kind = id ? Model.parse(id).kind : null;
     $("panel-none").hidden = Boolean(kind);
+    this.retries.show(kind); // nothing selected: the workflow's own settings
     $("step-panel").hidden = kind !== "job";
     $("trigger-panel").hidden = kind !== "trigger";
     $("edge-panel").hidden = kind !== "edge";
@@ -57,7 +60,7 @@ export class Panels {
 
   /** Show validation messages that concern the element in the panel next to their field. */
   showProblems(problems) {
-    if (!this.current) return;
+    if (!this.current) return this.retries.showProblems(problems);
     const panel = { job: "step-panel", trigger: "trigger-panel", edge: "edge-panel" }[Model.parse(this.current).kind];
     $(panel).querySelectorAll("[data-error-for]").forEach((el) => {
       el.textContent = "";
@@ -76,6 +79,7 @@ export class Panels {
       else if (input && input.classList.contains("form-select")) input.classList.add("is-invalid");
       else if (input && input.tagName === "TEXTAREA") input.classList.add("is-invalid");
     }
+    this.retries.showProblems(problems); // after the clearing above, which also clears its marks
   }
 
   // --- steps -------------------------------------------------------------------------------
@@ -122,6 +126,7 @@ export class Panels {
     this.loadDocs($("step-adaptor").value);
     $("step-egress").replaceChildren();
     this.loadEgressWarnings();
+    this.retries.fillStep(job);
   }
 
   /** Tick the step's credential; one no longer shared into the project is listed, marked. */
@@ -182,6 +187,7 @@ export class Panels {
       $("cron-input").value = trigger.cron_input || "last_success";
       this.fillCronJobs(trigger.cron_input_job);
       this.preview();
+      this.loadNextInput();
     }
   }
 
@@ -234,6 +240,17 @@ export class Panels {
     const value = $("cron-input").value;
     $("cron-input-job").hidden = value !== "step_output";
     this.set({ cron_input: value, cron_input_job: value === "step_output" ? $("cron-input-job").value || undefined : undefined });
+    this.loadNextInput();
+  }
+
+  /** Which stored state the next scheduled run would start from, for the choice shown. */
+  loadNextInput() {
+    const box = $("cron-next-input");
+    if (!box || !window.htmx) return;
+    const value = $("cron-input").value;
+    const values = { cron_input: value };
+    if (value === "step_output" && $("cron-input-job").value) values.cron_input_job = $("cron-input-job").value;
+    window.htmx.ajax("GET", box.dataset.url, { target: box, values });
   }
 
   // --- edges -------------------------------------------------------------------------------
