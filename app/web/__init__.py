@@ -18,6 +18,7 @@ from app.web.admin import views as admin
 from app.web.api import views as api
 from app.web.audit import views as audit
 from app.web.auth import views as auth
+from app.web.collections import views as collections
 from app.web.credentials import views as credentials
 from app.web.dashboard import views as dashboard
 from app.web.favicon import views as favicon
@@ -58,6 +59,7 @@ AREAS: tuple[ModuleType, ...] = (
     notifications,
     favicon,
     sandboxes,
+    collections,
     metrics,
 )
 

@@ -1,0 +1,1 @@
+"""Collections pages (browse, search, delete) and the collections API."""
