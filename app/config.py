@@ -48,11 +48,20 @@ class Settings:
     base_url: str = "http://127.0.0.1:5000"
     max_dataclip_mb: int = 10
     run_timeout_s: int = 300
+    # Per-project limits (issue 17): a project admin may set its run time limit and memory
+    # per step anywhere up to these maxima (the defaults above and `step_memory_mb` apply
+    # when a project sets none); its largest payload may only go below FERRY_MAX_DATACLIP_MB.
+    max_run_timeout_s: int = 3600
+    step_memory_mb: int = 512
+    max_step_memory_mb: int = 2048
     webhook_reply_timeout_s: int = 30
     # A run whose worker stopped heartbeating for `lost_after_s` is marked lost by the
     # scheduler's reaper: within 30 s of a kill, see `app.services.runs.maintenance`.
     heartbeat_s: int = 5
     lost_after_s: int = 20
+    # Worker processes of `ferry worker --processes N` that take only priority-lane runs
+    # (manual runs, retries, synchronous webhooks), so batch work never fills every slot.
+    priority_slots: int = 1
     # Live-view streams one web process serves at once; each holds a server thread, so keep
     # it at most `ferry web --threads` (40) minus 8 threads left for ordinary pages.
     sse_max_streams: int = 32
@@ -79,6 +88,11 @@ class Settings:
         return self.env == "production"
 
     @property
+    def max_payload_kb(self) -> int:
+        """The largest payload a project may accept, in KB: FERRY_MAX_DATACLIP_MB."""
+        return self.max_dataclip_mb * 1024
+
+    @property
     def uses_default_redis(self) -> bool:
         """True when REDIS_URL was not set, so `ferry run` may embed a Redis of its own."""
         return bool(self.extra.get("redis_url_defaulted"))
@@ -102,9 +116,11 @@ class Settings:
             base_url=(environ.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
             max_dataclip_mb=_positive_int(environ, "FERRY_MAX_DATACLIP_MB", 10),
             run_timeout_s=_positive_int(environ, "FERRY_RUN_TIMEOUT_S", 300),
+            **_project_limit_maxima(environ),
             webhook_reply_timeout_s=_positive_int(environ, "FERRY_WEBHOOK_REPLY_TIMEOUT_S", 30),
             heartbeat_s=_positive_int(environ, "FERRY_HEARTBEAT_S", 5),
             lost_after_s=_positive_int(environ, "FERRY_LOST_AFTER_S", cls.lost_after_s),
+            priority_slots=_priority_slots(environ, cls.priority_slots),
             sse_max_streams=_sse_max_streams(environ, cls.sse_max_streams),
             allow_signup=_flag(environ, "FERRY_ALLOW_SIGNUP"),
             git_allow_local=_flag(environ, "FERRY_GIT_ALLOW_LOCAL"),
@@ -275,6 +291,51 @@ def _choice(environ: Mapping[str, str], name: str, allowed: tuple[str, ...], def
     if raw not in allowed:
         raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {raw!r}.")
     return raw
+
+
+def _project_limit_maxima(environ: Mapping[str, str]) -> dict[str, int]:
+    """The instance default and maximum of the limits a project may set: each maximum
+    defaults to at least its default, and a maximum set below its default is refused."""
+    run_default = _positive_int(environ, "FERRY_RUN_TIMEOUT_S", Settings.run_timeout_s)
+    memory_default = _positive_int(environ, "FERRY_STEP_MEMORY_MB", Settings.step_memory_mb)
+    run_max = _maximum(
+        environ,
+        "FERRY_MAX_RUN_TIMEOUT_S",
+        Settings.max_run_timeout_s,
+        "FERRY_RUN_TIMEOUT_S",
+        run_default,
+    )
+    memory_max = _maximum(
+        environ,
+        "FERRY_MAX_STEP_MEMORY_MB",
+        Settings.max_step_memory_mb,
+        "FERRY_STEP_MEMORY_MB",
+        memory_default,
+    )
+    return {
+        "max_run_timeout_s": run_max,
+        "step_memory_mb": memory_default,
+        "max_step_memory_mb": memory_max,
+    }
+
+
+def _maximum(
+    environ: Mapping[str, str], name: str, fallback: int, default_name: str, default: int
+) -> int:
+    value = _positive_int(environ, name, max(fallback, default))
+    if value < default:
+        raise ConfigError(
+            f"{name} ({value}) is below {default_name} ({default}): the most a project may "
+            "set must be at least the default."
+        )
+    return value
+
+
+def _priority_slots(environ: Mapping[str, str], default: int) -> int:
+    # 0 is allowed: every worker process then takes both lanes (priority first).
+    if (environ.get("FERRY_PRIORITY_SLOTS") or "").strip() == "0":
+        return 0
+    return _positive_int(environ, "FERRY_PRIORITY_SLOTS", default)
 
 
 def _sse_max_streams(environ: Mapping[str, str], default: int) -> int:

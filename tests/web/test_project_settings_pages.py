@@ -65,7 +65,7 @@ def test_viewers_and_editors_read_the_settings_without_save_buttons(team, projec
     html = text(reply)
     assert reply.status_code == 200
     assert "Only the project's admins and owner can change them" in html
-    assert html.count("<fieldset disabled>") == 3
+    assert html.count("<fieldset disabled>") == 4  # details, egress, MFA, run limits
     assert "Save allowlist" not in html and "Save name and description" not in html
     assert "Delete project</button>" not in html and "Only the project's owner can delete" in html
     assert "Why are internal addresses refused?" in html and "169.254.169.254" in html

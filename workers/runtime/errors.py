@@ -52,6 +52,7 @@ CODES: dict[str, str] = {
     "job_exit": "the job code tried to exit the process",
     # Limits and the sandbox itself
     "time_limit": "the step ran longer than its time limit",
+    "run_time_limit": "the run ran longer than its project's run time limit",
     "cpu_limit": "the step used more CPU time than allowed",
     "memory_limit": "the step used more memory than allowed",
     "output_limit": "the step's output state is too large",

@@ -2,8 +2,9 @@
 
 A claim also starts the run (available -> started; `claimed` is never seen for long enough to
 be worth a commit of its own) and reads what the executor needs next: the project's egress
-allowlist and the input dataclip. On PostgreSQL a run without concurrency caps is claimed by
-one statement; a capped one goes through `_claim_in_line`, which keeps arrival order.
+allowlist and run limits, and the input dataclip. On PostgreSQL a run without concurrency
+caps is claimed by one statement; a capped one goes through `_claim_in_line`, which keeps
+arrival order.
 
 A run waiting for an automatic retry is `available` with an `available_at` in the future:
 neither path claims it before then. Claiming it again keeps its first `started_at` (the run
@@ -12,8 +13,9 @@ began then; the wait is shown on its steps) and hands the executor its `resume` 
 
 from __future__ import annotations
 
+import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import and_, func, or_, select, update
 
@@ -46,6 +48,13 @@ class ClaimedRun:
     capped: bool = False
     # Where a run that waited for an automatic retry continues (`workers.resume`), else None.
     resume: dict | None = None
+    # When this worker claimed the run (time.monotonic()): /metrics' run duration counts from it.
+    claimed_monotonic: float = field(default_factory=time.monotonic, compare=False)
+    # The project's run limits as saved (None: the instance default; see
+    # app.services.project_limits.effective), read by the same statement as the claim.
+    run_timeout_s: int | None = None
+    step_memory_mb: int | None = None
+    discard_logs: bool = False
 
 
 def claim(run_id: uuid.UUID, worker_name: str) -> ClaimedRun | None:
@@ -74,7 +83,8 @@ WITH claimed AS (
         AND projects.id = runs.project_id AND projects.concurrency IS NULL
     RETURNING runs.id, runs.work_order_id, runs.project_id, runs.workflow_id,
         runs.snapshot_id, runs.starting_trigger_id, runs.starting_step_id, runs.dataclip_id,
-        projects.egress_allowlist, runs.resume
+        projects.egress_allowlist, runs.resume,
+        projects.run_timeout_s, projects.step_memory_mb, projects.discard_logs
 ), work_order AS (
     UPDATE work_orders SET state = 'running', last_activity_at = :now
     FROM claimed WHERE work_orders.id = claimed.work_order_id
@@ -91,9 +101,16 @@ def _claim_uncapped(run_id: uuid.UUID, worker_name: str) -> ClaimedRun | None:
     )
     if row is None:
         return None
-    *ids, allow, resume, clip_type, body, raw_body, request, wiped_at, clip_found = row
+    *ids, allow, resume, timeout, memory, discard, clip_type, body, raw_body, request = row[:-2]
+    wiped_at, clip_found = row[-2:]
     clip = InputClip(clip_type, body, raw_body, request, wiped_at) if clip_found else None
-    return ClaimedRun(*ids, egress_allow=tuple(allow or ()), input_clip=clip, resume=resume)
+    return ClaimedRun(
+        *ids,
+        egress_allow=tuple(allow or ()),
+        input_clip=clip,
+        resume=resume,
+        **_limits(timeout, memory, discard),
+    )
 
 
 def _claim_in_line(run_id: uuid.UUID, worker_name: str) -> ClaimedRun | None:
@@ -112,6 +129,9 @@ def _claim_in_line(run_id: uuid.UUID, worker_name: str) -> ClaimedRun | None:
             Workflow.concurrency,
             Project.concurrency,
             Project.egress_allowlist,
+            Project.run_timeout_s,
+            Project.step_memory_mb,
+            Project.discard_logs,
         )
         .join(Workflow, Workflow.id == Run.workflow_id)
         .join(Project, Project.id == Run.project_id)
@@ -120,7 +140,7 @@ def _claim_in_line(run_id: uuid.UUID, worker_name: str) -> ClaimedRun | None:
     if row is None:
         db.session.rollback()
         return None
-    workflow_id, project_id, workflow_cap, project_cap, allow = row
+    workflow_id, project_id, workflow_cap, project_cap, allow, *limits = row
     candidate = run_id
     if workflow_cap or project_cap:
         candidate = _next_in_line(workflow_id, project_id, workflow_cap, project_cap)
@@ -169,7 +189,17 @@ def _claim_in_line(run_id: uuid.UUID, worker_name: str) -> ClaimedRun | None:
         input_clip=clip,
         capped=bool(workflow_cap or project_cap),
         resume=resume,
+        **_limits(*limits),
     )
+
+
+def _limits(run_timeout_s, step_memory_mb, discard_logs) -> dict:
+    """The project's run limits as ClaimedRun fields."""
+    return {
+        "run_timeout_s": run_timeout_s,
+        "step_memory_mb": step_memory_mb,
+        "discard_logs": bool(discard_logs),
+    }
 
 
 def due(now):

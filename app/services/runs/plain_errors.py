@@ -55,6 +55,8 @@ _LEGACY = [
         ),
     ),
     ("wrong_type", re.compile(r"(?P<operation>\w+) needs a list or a JSONPath string")),
+    # A run's own error keeps only type and message: its time limit is read back from it.
+    ("run_time_limit", re.compile(r"run took longer than its time limit of (?P<seconds>\d+) s")),
     ("time_limit", re.compile(r"ran longer than (?P<seconds>[\d.]+) s")),
     ("memory_limit", re.compile(r"more than (?P<mb>\d+) MB of memory")),
     (

@@ -120,6 +120,10 @@ SENTENCES: dict[str, tuple[str, ...]] = {
         "The step took longer than {seconds} s and was stopped.",
         "The step took too long and was stopped.",
     ),
+    "run_time_limit": (
+        "The run took longer than its time limit of {seconds} s and was stopped.",
+        "The run took longer than its time limit and was stopped.",
+    ),
     "cpu_limit": (
         "The step used more than {seconds} s of computing time and was stopped.",
         "The step used too much computing time and was stopped.",
@@ -235,8 +239,18 @@ CHECKS: dict[str, tuple[str, ...]] = {
     "time_limit": (
         "Make the step do less per run (smaller batches), or ask an admin about the time limit.",
     ),
+    "run_time_limit": (
+        "Make the steps do less per run (smaller batches), or ask a project admin to raise "
+        "the run time limit in the project's Settings, under Run limits (at most {maximum} s "
+        "on this server).",
+        "Make the steps do less per run (smaller batches), or ask a project admin to raise "
+        "the run time limit in the project's Settings, under Run limits.",
+    ),
     "cpu_limit": ("Make the step do less per run (smaller batches).",),
-    "memory_limit": ("Work on smaller batches of records, or keep less data in the state.",),
+    "memory_limit": (
+        "Work on smaller batches of records, or keep less data in the state; a project admin "
+        "can raise the memory per step in the project's Settings, under Run limits.",
+    ),
     "output_limit": ("Keep less data in the state (drop what later steps do not need).",),
     "log_limit": ("Log less (not every record), or log only what goes wrong.",),
     "process_died": ("The machine may be short of memory. " + _TRY_AGAIN,),

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Dataclip, DataclipType, Run, RunState, StepRun
+from app.services import project_limits
 from app.services.credentials import store
 from app.services.errors import Invalid, NotFound
 from app.services.history.run_page import ShownLogLine, run_scrubber, shown_text
@@ -66,6 +67,7 @@ def start_run(
             workflow_id, project_id=project_id, actor_id=actor_id, step_id=step_id
         )
     if source == "custom":
+        project_limits.check_input_size(project_id, custom_text or "")
         return commands.start_manual_run(
             workflow_id,
             project_id=project_id,

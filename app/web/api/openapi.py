@@ -128,6 +128,20 @@ SPEC = {
                 role="admin",
             ),
         },
+        "/projects/{project_id}/run_limits": {
+            "get": _op(
+                "The project's run limits (null: the server's default) and the server's "
+                "defaults and maxima",
+                params=[_P],
+            ),
+            "put": _op(
+                'Replace the run limits: {"run_timeout_s": 60, "step_memory_mb": 256, '
+                '"max_payload_kb": 512, "discard_logs": true}; a key left out or null means '
+                "the server's default. A value above the server's maximum is refused (422)",
+                params=[_P],
+                role="admin",
+            ),
+        },
         "/projects/{project_id}/workflows": {
             "get": _op("List a project's workflows", params=[_P]),
             "post": _op(

@@ -41,6 +41,19 @@ class MfaForm(FlaskForm):
     require_mfa = BooleanField("Require two-factor authentication for members")
 
 
+_A_NUMBER = Length(max=40, message="Give a whole number, or leave it empty for the default.")
+
+
+class LimitsForm(FlaskForm):
+    """The project's run limits: text, so that what was typed comes back with the error; the
+    numbers and their maxima are checked by app/services/project_limits.py."""
+
+    run_timeout_s = StringField("Run time limit", validators=[_A_NUMBER])
+    step_memory_mb = StringField("Memory per step", validators=[_A_NUMBER])
+    max_payload_kb = StringField("Largest accepted payload", validators=[_A_NUMBER])
+    discard_logs = BooleanField("Do not keep print/log output")
+
+
 class DeleteForm(FlaskForm):
     """Typing the project's name confirms its deletion."""
 

@@ -1,5 +1,5 @@
-"""A project's settings: name and description, egress allowlist, MFA requirement, the
-project as code (project.yaml downloaded, or planned and applied), deletion.
+"""A project's settings: name and description, egress allowlist, MFA requirement, run
+limits, the project as code (project.yaml downloaded, or planned and applied), deletion.
 
 Every member reads the page (the forms shown disabled); admins and owners change the
 settings; only the owner deletes the project. Each form posts to its own URL and comes back
@@ -14,7 +14,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_login import current_user, login_required
 
 from app.models import Role
-from app.services import project_settings
+from app.services import project_limits, project_settings
 from app.services.egress import allowlist
 from app.services.errors import Invalid
 from app.services.project_code import diff, document, importing
@@ -27,6 +27,7 @@ from app.web.project_settings.forms import (
     DeleteForm,
     DetailsForm,
     EgressForm,
+    LimitsForm,
     MfaForm,
     ProjectCodeForm,
 )
@@ -108,6 +109,23 @@ def update_mfa(project_id: uuid.UUID):
     else:
         flash("Two-factor authentication is no longer required in this project.", "success")
     return redirect(url_for("project_settings.show", project_id=project_id, _anchor="security"))
+
+
+@bp.post("/projects/<uuid:project_id>/settings/limits")
+def update_limits(project_id: uuid.UUID):
+    """Change the project's run limits within the instance maxima (admins)."""
+    access = project_access(project_id, Role.ADMIN)
+    form = LimitsForm()
+    if not form.validate_on_submit():
+        return _page(access, limits=form, status=422)
+    values = {limit.field: form[limit.field].data for limit in project_limits.LIMITS}
+    try:
+        project_limits.update_limits(current_user, project_id, values, form.discard_logs.data)
+    except Invalid as error:
+        form[error.field].errors.append(error.message)
+        return _page(access, limits=form, status=422)
+    flash("Run limits saved. Runs started from now on use them.", "success")
+    return redirect(url_for("project_settings.show", project_id=project_id, _anchor="limits"))
 
 
 @bp.post("/projects/<uuid:project_id>/settings/delete")
@@ -221,6 +239,8 @@ def _page(
         details=forms.get("details") or DetailsForm(formdata=None, obj=project),
         egress=forms.get("egress") or EgressForm(formdata=None, egress_allowlist=egress_text),
         mfa=forms.get("mfa") or MfaForm(formdata=None, require_mfa=project.require_mfa),
+        limits=forms.get("limits") or LimitsForm(formdata=None, obj=project),
+        instance_limits=project_limits.instance_values(),
         delete=forms.get("delete") or DeleteForm(formdata=None),
         code=forms.get("code") or ProjectCodeForm(formdata=None),
         plan=_plan_rows(plan) if plan is not None else None,

@@ -53,6 +53,7 @@ CASES: dict[str, tuple[dict, str]] = {
     "job_error": ({"exception": "ZeroDivisionError"}, "The step's code stopped with an error"),
     "job_exit": ({}, "tried to stop its own process"),
     "time_limit": ({"seconds": 300.0}, "took longer than 300 s"),
+    "run_time_limit": ({"seconds": 60, "maximum": 3600}, "took longer than its time limit of 60 s"),
     "cpu_limit": ({"seconds": 60}, "more than 60 s of computing time"),
     "memory_limit": ({"mb": 512}, "more than 512 MB of memory"),
     "output_limit": ({"size": "12.0 MB", "limit": "10.0 MB"}, "too large to keep (12.0 MB; the limit is 10.0 MB)"),
