@@ -47,7 +47,7 @@ def periodic_tasks() -> list[PeriodicTask]:
     from app.services.notifications.digests import EVERY_S as DIGESTS_EVERY_S
     from app.services.notifications.digests import send_due as send_due_digests
     from app.services.runs import maintenance
-    from app.services.triggers import cron
+    from app.services.triggers import cron, webhook_signature
 
     # The reaper first: in a tick where several tasks are due, the others must not delay
     # it, since its period counts towards how soon a killed worker's run is lost
@@ -62,6 +62,7 @@ def periodic_tasks() -> list[PeriodicTask]:
         PeriodicTask("alert summaries", 5.0, failure_alerts.send_due_summaries),
         PeriodicTask("project deletions", 300.0, project_settings.retry_stalled_deletions),
         PeriodicTask("digests", DIGESTS_EVERY_S, send_due_digests),
+        PeriodicTask("signature purge", 60.0, webhook_signature.purge_seen),
     ]
 
 

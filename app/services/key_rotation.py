@@ -21,6 +21,7 @@ from app.services.encryption import DecryptionFailed, reencrypt
 ENCRYPTED_COLUMNS = (
     (Credential, "body_encrypted"),
     (Trigger, "webhook_secret_encrypted"),
+    (Trigger, "webhook_signature_secret_encrypted"),
     (User, "totp_secret_encrypted"),
     (OAuthClient, "client_secret_encrypted"),
 )

@@ -19,7 +19,7 @@ from app.models import Credential, OAuthClient, Trigger, User, WebhookAuth
 from app.services import key_rotation
 from app.services.credentials import oauth
 from app.services.encryption import decrypt_json, decrypt_text, encrypt_text
-from app.services.triggers import webhook_auth
+from app.services.triggers import webhook_auth, webhook_signature_settings
 from tests import factories
 from tests.services.credentials.test_store import SECRET, make_credential
 from tests.support import database_url, recreate_database, redis_url
@@ -33,7 +33,10 @@ def _secrets_everywhere(user) -> dict:
     """One value in every encrypted column; returns what to look for."""
     credential = make_credential(user)
     workflow = factories.workflow(factories.project(user))
-    webhook_key = webhook_auth.configure_webhook_auth(workflow.triggers[0].id, WebhookAuth.API_KEY)
+    trigger_id = workflow.triggers[0].id
+    webhook_key = webhook_auth.configure_webhook_auth(trigger_id, WebhookAuth.API_KEY)
+    # A signing secret may be set on any webhook trigger (it is checked only once required).
+    signing_secret = webhook_signature_settings.set_secret(trigger_id, "")
     user.totp_secret_encrypted = encrypt_text(TOTP)
     _db.session.commit()
     oauth.save_client(
@@ -47,13 +50,14 @@ def _secrets_everywhere(user) -> dict:
             "client_secret": CLIENT_SECRET,
         },
     )
-    return {"credential": credential, "webhook_key": webhook_key}
+    return {"credential": credential, "webhook_key": webhook_key, "signing_secret": signing_secret}
 
 
 def _tokens() -> list[bytes]:
     columns = [
         Credential.body_encrypted,
         Trigger.webhook_secret_encrypted,
+        Trigger.webhook_signature_secret_encrypted,
         User.totp_secret_encrypted,
         OAuthClient.client_secret_encrypted,
     ]
@@ -82,11 +86,12 @@ def test_rotation_round_trip(app, db, user, old_key):
     assert {column: r.rotated for column, r in report.items()} == {
         "credentials.body_encrypted": 1,
         "triggers.webhook_secret_encrypted": 1,
+        "triggers.webhook_signature_secret_encrypted": 1,
         "users.totp_secret_encrypted": 1,
         "oauth_clients.client_secret_encrypted": 1,
     }
     after = _tokens()
-    assert len(after) == 4 and not set(before) & set(after)
+    assert len(after) == 5 and not set(before) & set(after)
     new_only = Fernet(NEW.encode())
     assert all(new_only.decrypt(token) for token in after)
     # Running it again (as after an interruption) finds everything current.
@@ -126,7 +131,7 @@ def test_the_cli_command_rotates_and_a_dump_holds_no_plaintext(monkeypatch):
         made = _secrets_everywhere(owner)
         _db.session.remove()
         _db.engine.dispose()
-    plain = [SECRET, TOTP, CLIENT_SECRET, made["webhook_key"]]
+    plain = [SECRET, TOTP, CLIENT_SECRET, made["webhook_key"], made["signing_secret"]]
     dump = _pg_dump(url)
     assert "credentials" in dump and "oauth_clients" in dump
     _assert_no_plaintext(dump, plain)

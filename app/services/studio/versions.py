@@ -23,6 +23,7 @@ from app.extensions import db
 from app.models import Credential, User, Workflow, WorkflowSnapshot
 from app.services.errors import Invalid, NotFound
 from app.services.project_code import diff
+from app.services.triggers import webhook_signature_settings
 from app.services.workflows import export, store
 from app.services.workflows.retries import change_words, write_policy
 
@@ -274,6 +275,10 @@ def _trigger_entry(trigger: dict, steps: dict, current: dict) -> dict:
         path = trigger.get("custom_path", current.get("custom_path"))
         if path:
             entry["custom_path"] = path
+        # A version keeps its signature rule (never the secret); older versions had none.
+        entry.update(
+            {k: trigger[k] for k in webhook_signature_settings.KEYS if trigger.get(k) is not None}
+        )
         return entry
     entry.update(
         cron_expression=trigger.get("cron_expression"),

@@ -1,5 +1,5 @@
-"""Reading a webhook request before anything is stored: header lengths, the body (JSON
-parsed, other types kept as text) and what is kept about the request.
+"""Reading a webhook request before anything is stored: header lengths, the sub-path, the
+body (JSON parsed, other types kept as text) and what is kept about the request.
 
 Input Ferry cannot store is refused here with a 400 that names what to fix. The checks cost
 next to nothing on the hot path: header lengths, a NUL byte search in text bodies, JSON parsed
@@ -17,6 +17,8 @@ REDACTED_HEADERS = {"authorization", "proxy-authorization", "x-api-key", "cookie
 JSON_TYPES = ("application/json",)
 # The columns' sizes: dataclips.content_type, work_orders.idempotency_key, triggers.custom_path.
 MAX_CONTENT_TYPE = MAX_IDEMPOTENCY_KEY = MAX_CUSTOM_PATH = 200
+# Longer than any resource path an API needs (FHIR's are a few dozen characters).
+MAX_SUBPATH = 1000
 
 
 class WebhookRefused(Exception):
@@ -38,6 +40,27 @@ def check_headers(content_type: str | None, idempotency_key: str | None) -> None
             raise WebhookRefused(
                 400, f"The {header} header is too long: at most {limit} characters are kept."
             )
+
+
+def check_subpath(subpath: str) -> None:
+    """Refuse (400) a sub-path (what follows `/i/<trigger>/`) the job should never be handed:
+    control characters (a NUL from %00 among them), "." or ".." segments, or overlong."""
+    if len(subpath) > MAX_SUBPATH:
+        raise WebhookRefused(
+            400, f"The address after the trigger is too long: at most {MAX_SUBPATH} characters."
+        )
+    if any(ord(c) < 32 or ord(c) == 127 for c in subpath):
+        raise WebhookRefused(
+            400,
+            "The address after the trigger holds a control character (such as %00); "
+            "remove it and send the request again.",
+        )
+    if any(segment in (".", "..") for segment in subpath.split("/")):
+        raise WebhookRefused(
+            400,
+            'The address after the trigger may not hold "." or ".." segments: name the '
+            "resource directly, e.g. Patient/123.",
+        )
 
 
 def parse_body(data: bytes, mimetype: str) -> tuple[object | None, str | None]:
@@ -68,13 +91,25 @@ def parse_body(data: bytes, mimetype: str) -> tuple[object | None, str | None]:
     return None, data.decode("utf-8", errors="replace")
 
 
-def request_metadata(method: str, path: str, query: dict, headers: dict[str, str]) -> dict:
-    """What is stored about the request beside its body; credentials are redacted."""
+def request_metadata(
+    method: str,
+    path: str,
+    query: dict,
+    headers: dict[str, str],
+    subpath: str = "",
+    secret_headers: frozenset[str] = frozenset(),
+) -> dict:
+    """What is stored about the request beside its body (and what the job sees as
+    `state["request"]`): credentials are redacted, those `REDACTED_HEADERS` names and the
+    trigger's own `secret_headers` (its signature header). `subpath` is what followed
+    `/i/<trigger>/` ("" for the trigger's own address)."""
+    hidden = REDACTED_HEADERS | secret_headers if secret_headers else REDACTED_HEADERS
     return {
         "method": method,
         "path": path,
+        "subpath": subpath,
         "query": query,
-        "headers": {k: ("[REDACTED]" if k in REDACTED_HEADERS else v) for k, v in headers.items()},
+        "headers": {k: ("[REDACTED]" if k in hidden else v) for k, v in headers.items()},
     }
 
 

@@ -27,7 +27,9 @@ from sqlalchemy.exc import IntegrityError
 from app import db_direct
 from app.extensions import db
 from app.services.encryption import decrypt_text
+from app.services.triggers import webhook_signature
 from app.services.triggers.webhook_input import MAX_CUSTOM_PATH, TOO_DEEP, WebhookRefused
+from app.services.triggers.webhook_signature import SignatureRule
 
 _NOT_FOUND = "No webhook trigger exists at this address."
 
@@ -45,6 +47,10 @@ class WebhookTarget:
     username: str | None
     secret_encrypted: bytes | None
     reply: str
+    # None unless callers must sign (most triggers): then verification is skipped entirely.
+    signature: SignatureRule | None = None
+    # The project's largest accepted payload (None: the instance's; app.services.project_limits).
+    max_payload_kb: int | None = None
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,10 @@ SELECT t.id, w.id, w.project_id,
        (SELECT s.id FROM workflow_snapshots s WHERE s.workflow_id = w.id
         ORDER BY s.lock_version DESC LIMIT 1),
        t.enabled, t.webhook_auth, t.webhook_username, t.webhook_secret_encrypted,
-       t.webhook_reply
+       t.webhook_reply, t.webhook_signature_algorithm, t.webhook_signature_header,
+       t.webhook_signature_secret_encrypted, t.webhook_timestamp_header,
+       t.webhook_replay_window_s,
+       (SELECT p.max_payload_kb FROM projects p WHERE p.id = w.project_id) -- keep it last
 FROM triggers t JOIN workflows w ON w.id = t.workflow_id
 WHERE {condition} AND t.type = 'webhook' AND w.deleted_at IS NULL
 """
@@ -92,6 +101,8 @@ def find_target(reference: str) -> WebhookTarget:
         username=row[6],
         secret_encrypted=row[7],
         reply=row[8],
+        signature=webhook_signature.rule_from_row(*row[9:14]),
+        max_payload_kb=row[-1],
     )
 
 
@@ -119,6 +130,12 @@ def check_access(target: WebhookTarget, headers: dict[str, str]) -> None:
         raise WebhookRefused(404, _NOT_FOUND)
 
 
+def lane_of(target: WebhookTarget) -> int:
+    """The run's priority: 0 (priority lane) when the caller waits for the run's result
+    (`after_completion`), else 1 (batch lane, with cron runs and bulk reruns)."""
+    return 0 if target.reply == "after_completion" else 1
+
+
 def accept(
     target: WebhookTarget,
     *,
@@ -127,9 +144,12 @@ def accept(
     content_type: str | None,
     metadata: dict,
     idempotency_key: str | None = None,
+    signature_digest: str | None = None,
 ) -> Accepted:
     """Persist the dataclip, work order and first run in one transaction and commit.
-    Refuses (400) values PostgreSQL cannot store, naming the part of the request."""
+    Refuses (400) values PostgreSQL cannot store, naming the part of the request. A
+    `signature_digest` (signed triggers) is remembered in the same transaction; one seen
+    before is refused (401) and nothing is stored."""
     if target.snapshot_id is None:
         raise WebhookRefused(409, "The workflow has never been saved, so it cannot run yet.")
     try:
@@ -153,6 +173,9 @@ def accept(
         "content_type": content_type,
         "request": json.dumps(metadata),
         "idempotency_key": idempotency_key,
+        # A caller waiting for the reply is a person or system on hold: the priority lane.
+        "priority": lane_of(target),
+        "signature_digest": signature_digest,
     }
     try:
         return _insert(params)
@@ -161,20 +184,27 @@ def accept(
 
 
 def _insert(params: dict) -> Accepted:
-    key = params["idempotency_key"]
+    key, digest = params["idempotency_key"], params["signature_digest"]
     if key:
         existing = _existing(params["trigger_id"], key)
         if existing is not None:
+            # The same signature again is a replay even with a known key (a sender retrying
+            # signs afresh); the rare lookup costs only signed requests with a repeated key.
+            if digest and webhook_signature.was_seen(params["trigger_id"], digest):
+                webhook_signature.refuse_replay()
             return existing
     try:
         if db_direct.on_postgresql():
-            db_direct.execute(_INSERT_ALL_PG, params)
+            db_direct.execute(_INSERT_SIGNED_PG if digest else _INSERT_ALL_PG, params)
         else:
-            for statement in _INSERTS_PORTABLE:
+            statements = (_SEEN, *_INSERTS_PORTABLE) if digest else _INSERTS_PORTABLE
+            for statement in statements:
                 db_direct.execute(statement, params, _TYPES)
         db_direct.commit_joined()
-    except IntegrityError:
+    except IntegrityError as error:
         db.session.rollback()
+        if digest and "webhook_signatures_seen" in str(error.orig):
+            webhook_signature.refuse_replay()  # the one statement failed: nothing stored
         existing = _existing(params["trigger_id"], key) if key else None
         if existing is None:
             raise
@@ -192,7 +222,7 @@ _WORK_ORDER = """INSERT INTO work_orders (id, project_id, workflow_id, trigger_i
 _RUN = """INSERT INTO runs (id, work_order_id, project_id, workflow_id, snapshot_id,
   starting_trigger_id, dataclip_id, state, priority, inserted_at) VALUES (:run_id,
   :work_order_id, :project_id, :workflow_id, :snapshot_id, :trigger_id, :dataclip_id,
-  'available', 1, CURRENT_TIMESTAMP)"""
+  'available', :priority, CURRENT_TIMESTAMP)"""
 _INSERT_ALL_PG = (
     "WITH dataclip AS ("
     + _DATACLIP.format(body="CAST(:body AS jsonb)", request="CAST(:request AS jsonb)")
@@ -201,6 +231,11 @@ _INSERT_ALL_PG = (
     + ") "
     + _RUN
 )
+# A signed request also remembers its signature, in the same statement (so in the same
+# transaction): a copy of it fails on the primary key and stores nothing.
+_SEEN = """INSERT INTO webhook_signatures_seen (trigger_id, signature_digest, seen_at)
+  VALUES (:trigger_id, :signature_digest, CURRENT_TIMESTAMP)"""
+_INSERT_SIGNED_PG = "WITH seen AS (" + _SEEN + "), " + _INSERT_ALL_PG[len("WITH ") :]
 _INSERTS_PORTABLE = (_DATACLIP.format(body=":body", request=":request"), _WORK_ORDER, _RUN)
 
 

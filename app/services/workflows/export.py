@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Credential, Trigger, Workflow
+from app.services.triggers import webhook_signature_settings
 from app.services.workflows.retries import write_policy
 
 
@@ -64,6 +65,7 @@ def _trigger_dict(trigger: Trigger, steps_by_id: dict) -> dict:
         entry["webhook_reply"] = trigger.webhook_reply.value
         if trigger.custom_path:
             entry["custom_path"] = trigger.custom_path
+        entry.update(webhook_signature_settings.export(trigger))  # never the secret
         return entry
     entry.update(
         cron_expression=trigger.cron_expression,

@@ -16,6 +16,7 @@ from croniter import croniter
 from app.models import CronInput, EdgeCondition, TriggerType, WebhookReply
 from app.services import adaptor_catalog, time_zones
 from app.services.parsing import kind_of as kind
+from app.services.triggers import webhook_signature_settings
 from app.services.workflows.retries import read_policy
 from app.services.workflows.shapes import EdgeDoc, JobDoc, Report, TriggerDoc
 
@@ -30,6 +31,7 @@ TRIGGER_KEYS = {
     "cron_input",
     "cron_input_job",
     "custom_path",
+    *webhook_signature_settings.KEYS,
 }
 JOB_KEYS = {"name", "adaptor", "credential", "body", "retry_policy"}
 EDGE_KEYS = {
@@ -127,6 +129,9 @@ def read_trigger(report: Report, key: str, raw: dict, job_keys: set[str]) -> Tri
             )
         else:
             trigger.custom_path = custom_path
+        trigger.signature, problems = webhook_signature_settings.read(raw, path)
+        for where, message in problems:
+            report.add(where, message)
         return trigger
     expression = raw.get("cron_expression")
     if (

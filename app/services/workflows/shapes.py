@@ -21,6 +21,8 @@ class TriggerDoc:
     enabled: bool = True
     webhook_reply: WebhookReply = WebhookReply.BEFORE_START
     custom_path: str | None = None
+    # webhook_signature_* keys (`triggers.webhook_signature_settings`); None: unsigned.
+    signature: dict | None = None
     cron_expression: str | None = None
     cron_timezone: str = "UTC"
     cron_input: CronInput = CronInput.LAST_SUCCESS

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Workflow, WorkflowSnapshot
 from app.services.errors import NotFound
+from app.services.triggers import webhook_signature_settings
 
 
 def latest_snapshot(workflow_id: uuid.UUID) -> WorkflowSnapshot:
@@ -66,6 +67,8 @@ def snapshot_definition(workflow: Workflow) -> dict:
                 # Not needed to run, but a restore of this version must give them back.
                 "cron_timezone": t.cron_timezone,
                 "custom_path": t.custom_path,
+                # Only when set: versions saved before signatures existed compare equal.
+                **webhook_signature_settings.export(t),
             }
             for t in workflow.triggers
         ],

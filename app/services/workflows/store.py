@@ -20,6 +20,7 @@ from app.models.base import utcnow
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.git_sync import queueing as git_sync
 from app.services.notifications import change_notices
+from app.services.triggers import webhook_signature_settings
 from app.services.workflows import snapshots
 from app.services.workflows.documents import (
     DocumentInvalid,
@@ -125,7 +126,7 @@ def replace_workflow(
     for edge in list(workflow.edges):
         workflow.edges.remove(edge)
     db.session.flush()
-    _apply(workflow, document, credentials, existing_triggers, existing_steps)
+    _apply(workflow, document, credentials, existing_triggers, existing_steps, actor_id=actor_id)
     workflow.lock_version += 1
     snapshots.take_snapshot(
         workflow, actor_id, message=message, restored_from_version=restored_from_version
@@ -169,6 +170,8 @@ def _apply(
     credentials: dict[str, uuid.UUID],
     existing_triggers: dict,
     existing_steps: dict,
+    *,
+    actor_id: uuid.UUID | None = None,
 ) -> None:
     steps: dict[str, Step] = {}
     for job in document.jobs:
@@ -194,6 +197,14 @@ def _apply(
         trigger.webhook_reply, trigger.custom_path = doc.webhook_reply, doc.custom_path
         trigger.cron_expression, trigger.cron_timezone = doc.cron_expression, doc.cron_timezone
         trigger.cron_input = doc.cron_input
+        # Only admins may change an existing trigger's signature rule (see the module).
+        webhook_signature_settings.apply(
+            trigger,
+            doc.signature,
+            project_id=workflow.project_id,
+            actor_id=actor_id,
+            path=f"triggers.{doc.key}",
+        )
         db.session.add(trigger)
         triggers[doc.key] = trigger
     for leftover in existing_triggers.values():

@@ -1,5 +1,9 @@
 """`/i/<trigger>`: where source systems send their data. CSRF-exempt: callers are machines,
-authenticated per trigger (API key or Basic) instead of by session."""
+authenticated per trigger (API key or Basic, and/or an HMAC signature) instead of by session.
+
+`/i/<trigger>/<sub-path>` reaches the same trigger with GET, POST, PUT, PATCH or DELETE, so
+one trigger can serve a small REST (e.g. FHIR-style) API: the job sees the sub-path, method,
+query and headers in `state["request"]`."""
 
 from __future__ import annotations
 
@@ -9,9 +13,10 @@ from flask import Blueprint, current_app, jsonify, request
 
 from app.db_direct import DatabaseUnavailable, UnstorableValue
 from app.extensions import csrf
+from app.services import project_limits
 from app.services.runs import queue as run_queue
 from app.services.runs.events import RunWatcher
-from app.services.triggers import webhook_input, webhooks
+from app.services.triggers import webhook_input, webhook_signature, webhooks
 from app.services.triggers.sync_reply import reply_for
 from app.services.triggers.webhook_input import WebhookRefused
 
@@ -19,7 +24,10 @@ bp = Blueprint("webhooks", __name__)
 csrf.exempt(bp)
 
 
-@bp.get("/i/<path:reference>")
+SUBPATH_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+@bp.get("/i/<reference>")
 def describe(reference: str):
     """Say that a trigger exists here and how to use it."""
     try:
@@ -31,8 +39,20 @@ def describe(reference: str):
     return jsonify({"message": "Webhook trigger found: POST to this URL to run its workflow."})
 
 
-@bp.post("/i/<path:reference>")
-def receive(reference: str):
+@bp.route("/i/<reference>/<path:subpath>", methods=SUBPATH_METHODS)
+def receive_subpath(reference: str, subpath: str):
+    """Accept a request to a sub-path of the trigger, like one to the trigger itself."""
+    if request.method == "HEAD":  # Flask answers HEAD with the GET view: store nothing
+        return describe(reference)
+    try:
+        webhook_input.check_subpath(subpath)
+    except WebhookRefused as refused:
+        return _error(refused.status, refused.message)
+    return receive(reference, subpath)
+
+
+@bp.post("/i/<reference>")
+def receive(reference: str, subpath: str = ""):
     """Accept a request: persist it as a work order with a run, then queue the run."""
     arrived = time.perf_counter()  # the accept latency (/metrics) counts from here
     settings = current_app.config["FERRY_SETTINGS"]
@@ -49,9 +69,24 @@ def receive(reference: str):
         webhook_input.check_headers(mimetype, idempotency_key)
         target = webhooks.find_target(reference)
         webhooks.check_access(target, headers)
+        # The project's own payload limit (issue 17): a declared length is refused unread.
+        over = project_limits.payload_refused(
+            settings, target.max_payload_kb, request.content_length
+        )
+        if over:
+            return _error(413, over)
         data = _read_body(limit)
         if data is None:
             return _error(413, too_large)
+        over = project_limits.payload_refused(settings, target.max_payload_kb, len(data))
+        if over:
+            return _error(413, over)
+        signature_digest, secret_headers = None, frozenset()
+        if target.signature is not None:
+            signature_digest = webhook_signature.verify(
+                target.signature, headers, data, time.time()
+            )
+            secret_headers = frozenset((target.signature.header,))
         body, raw_body = webhook_input.parse_body(data, mimetype)
         watcher = None
         accepted = webhooks.accept(
@@ -60,9 +95,15 @@ def receive(reference: str):
             raw_body=raw_body,
             content_type=mimetype or None,
             metadata=webhook_input.request_metadata(
-                request.method, request.path, request.args.to_dict(flat=False), headers
+                request.method,
+                request.path,
+                request.args.to_dict(flat=False),
+                headers,
+                subpath,
+                secret_headers,
             ),
             idempotency_key=idempotency_key,
+            signature_digest=signature_digest,
         )
     except WebhookRefused as refused:
         return _error(refused.status, refused.message)
@@ -79,6 +120,7 @@ def receive(reference: str):
     if accepted.created:
         run_queue.enqueue_run(
             accepted.run_id,
+            priority=webhooks.lane_of(target),
             announce=(target.project_id, accepted.work_order_id),
             accepted_since=arrived,
         )
