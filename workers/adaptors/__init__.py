@@ -1,7 +1,8 @@
 """Adaptors: one module of operations per kind of system, with a JSON spec in adaptor_specs/.
 
 Each adaptor module exports `OPERATIONS: dict[str, Callable]` (snake_case names and their
-camelCase aliases). A job sees the common operations plus its adaptor's.
+camelCase aliases). A job sees the common operations, the `collections.*` family
+(`collections_ops`) and its adaptor's.
 """
 
 from __future__ import annotations
@@ -35,9 +36,10 @@ def parse_ref(ref: str) -> tuple[str, str]:
 def operations(ref: str) -> dict[str, Callable]:
     """The operations a job using adaptor `ref` may call: common ones plus the adaptor's."""
     name, _version = parse_ref(ref)
-    from workers.adaptors import common
+    from workers.adaptors import collections_ops, common
 
     available = dict(common.OPERATIONS)
+    available.update(collections_ops.OPERATIONS)  # `collections.get(...)` in every job
     if name != "common":
         available.update(importlib.import_module(f"workers.adaptors.{name}").OPERATIONS)
     return available

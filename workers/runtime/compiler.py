@@ -20,7 +20,7 @@ import ast
 import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from types import CodeType
+from types import CodeType, SimpleNamespace
 from typing import NamedTuple
 
 from workers.runtime.compiler_builtins import job_builtins, job_line
@@ -73,6 +73,8 @@ class CompiledJob:
         # A Python builtin of the same name (map) stays the builtin inside functions; the
         # top-level call still reaches the operation through _OPS.
         namespace.update({k: v for k, v in self.available.items() if k not in builtins})
+        # A family of operations ("collections.get") is one name inside functions too.
+        namespace.update(_families(self.available))
         namespace[_OPS] = dict(self.available)
         namespace[_LAZY] = LazyArgument
         try:
@@ -95,6 +97,15 @@ class CompiledJob:
             steps.append(Step(planned.line, planned.name, made))
         self.operations = steps
         return steps
+
+
+def _families(available: Mapping[str, Callable]) -> dict[str, SimpleNamespace]:
+    families: dict[str, dict[str, Callable]] = {}
+    for name, factory in available.items():
+        if "." in name:
+            family, member = name.split(".", 1)
+            families.setdefault(family, {})[member] = factory
+    return {family: SimpleNamespace(**members) for family, members in families.items()}
 
 
 def _compile(node: ast.Module | ast.Expression, mode: str) -> CodeType:
@@ -170,12 +181,12 @@ class _Planner:
     # --- statements ---
 
     def _operation(self, call: ast.Call, line: int) -> _Planned:
-        if not isinstance(call.func, ast.Name):
+        name = _dotted(call.func)
+        if name is None or ("." in name and name.split(".")[0] not in self._namespaces()):
             shown = ast.unparse(call.func)
             raise JobCompileError(
                 f"Line {line}: {shown}(...) is not an operation. {LOGIC_HINT}", line=line
             )
-        name = call.func.id
         self._check_operation_name(name, line)
         expression = ast.Expression(body=self._rewrite_call(call))
         code = _compile(expression, "eval")
@@ -209,6 +220,10 @@ class _Planner:
         return stmt
 
     # --- names ---
+
+    def _namespaces(self) -> set[str]:
+        # Operations may come in families ("collections.get"): the family names.
+        return {name.split(".")[0] for name in self.available if "." in name}
 
     def _is_operation(self, name: str) -> bool:
         return name in self.available and not is_helper(self.available[name])
@@ -267,7 +282,7 @@ class _Planner:
     # --- lazy arguments ---
 
     def _rewrite_call(self, call: ast.Call) -> ast.Call:
-        name = call.func.id  # type: ignore[attr-defined]
+        name = _dotted(call.func)
         func = ast.Subscript(ast.Name(_OPS, ast.Load()), ast.Constant(name), ast.Load())
         args = [self._rewrite_argument(arg) for arg in call.args]
         keywords = []
@@ -281,11 +296,7 @@ class _Planner:
         return ast.copy_location(ast.Call(ast.copy_location(func, call), args, keywords), call)
 
     def _rewrite_argument(self, node: ast.expr) -> ast.expr:
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name)
-            and self._is_operation(node.func.id)
-        ):
+        if isinstance(node, ast.Call) and self._is_operation(_dotted(node.func) or ""):
             return self._rewrite_call(node)
         if isinstance(node, ast.Lambda):
             self._refuse_s(node, inside_lambda=True)
@@ -302,6 +313,15 @@ class _Planner:
         source = ast.Constant(ast.unparse(node))
         wrapped = ast.Call(ast.Name(_LAZY, ast.Load()), [body, source], [])
         return ast.copy_location(wrapped, node)
+
+
+def _dotted(node: ast.expr) -> str | None:
+    """"fn" for `fn`, "collections.get" for `collections.get`; None for other callees."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        return f"{node.value.id}.{node.attr}"
+    return None
 
 
 def _is_docstring(stmt: ast.stmt) -> bool:

@@ -18,6 +18,8 @@ class StepRequest:
     `state["configuration"]` (the runtime removes it from the output and scrubs its values
     from logs and output). `egress_allow` lists hosts or CIDRs the step may reach although
     they are private/loopback/link-local (e.g. "10.2.0.0/16", "dhis2.lan", "127.0.0.1").
+    `ferry_api` is {"url", "token"}: how the step's `collections` operations reach Ferry's
+    own API (see `workers.runtime.ferry_api`); the token is scrubbed like a credential.
     """
 
     body: str
@@ -28,6 +30,7 @@ class StepRequest:
     max_output_bytes: int = 10 * 1024 * 1024
     max_log_bytes: int = 1024 * 1024
     egress_allow: list[str] = field(default_factory=list)
+    ferry_api: dict | None = None
 
     def as_wire(self) -> dict:
         """The request as the sandbox server reads it: the fields as they are (asdict

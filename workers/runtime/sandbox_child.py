@@ -15,7 +15,7 @@ import sys
 import time
 
 from app.scrub import Scrubber
-from workers.runtime import guard, logs, wire
+from workers.runtime import ferry_api, guard, logs, wire
 from workers.runtime.errors import JobError, RuntimeFailure, SecurityViolation, error_dict
 from workers.runtime.logs import LogLine
 
@@ -111,6 +111,9 @@ def run_child(request: dict, result_fd: int, failed: dict[str, str]) -> None:
     state = request["state"]
     configuration = state.get("configuration") if isinstance(state, dict) else None
     scrubber = Scrubber.from_configuration(configuration or {})
+    token = ferry_api.enter_step(request.get("ferry_api"))
+    if token:
+        scrubber = Scrubber((*scrubber.secrets, token))
     log_stream = _LogStream(result_fd, scrubber, int(request["max_log_bytes"]))
     sys.stdout, sys.stderr = _StdStream(log_stream, "info"), _StdStream(log_stream, "warn")
     cpu_seconds = math.ceil(float(request["timeout_s"])) + 1
