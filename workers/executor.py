@@ -232,6 +232,7 @@ class RunExecution:
             error=self.scrub(result.error) if result.error else None,
             logs=[self.scrub(line.as_dict()) for line in result.logs],
             retry_at=retry_at,
+            duration_s=result.duration_ms / 1000,
         )
         if self.plan.expressions_after(pending.step_id):
             # Edge expressions (user code) run next: store the outcome before them.

@@ -23,8 +23,9 @@ the parts it joins.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -34,6 +35,7 @@ from sqlalchemy import update
 from app.extensions import db, redis_client
 from app.models import Run, RunState, StepExitReason, StepRun, WorkOrder, WorkOrderState
 from app.models.base import utcnow
+from app.services.metrics import histograms
 from app.services.notifications import alert_queue
 from app.services.runs import events as run_events
 from app.services.runs import nul
@@ -60,6 +62,8 @@ class StepOutcome:
     output_id: uuid.UUID | None = None
     # When a failed attempt is tried again (None: it is not).
     retry_at: datetime | None = None
+    # How long the step ran in the sandbox, for /metrics (None: it did not run).
+    duration_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.output_state is not None and self.output_id is None:
@@ -111,6 +115,7 @@ def begin_step(
         *_start_events(run, announce_start),
         *([_finished_event(after)] if after else []),
         started,
+        observed=_step_observed(after),
     )
     return step_run_id
 
@@ -118,7 +123,7 @@ def begin_step(
 def finish_step(run: ClaimedRun, outcome: StepOutcome) -> None:
     """Store the step's output dataclip, log lines and exit reason."""
     run_writes.write(_outcome_parts(run, outcome, utcnow()))
-    _announce(run, _finished_event(outcome))
+    _announce(run, _finished_event(outcome), observed=_step_observed(outcome))
 
 
 def finish(
@@ -175,6 +180,7 @@ def finish(
         *_start_events(run, announce_start),
         *([_finished_event(last_step)] if last_step else []),
         finished,
+        observed=[*_step_observed(last_step), _run_observed(run, state)],
     )
     # After the commit above: the alert job reads the run as it ended.
     alert_queue.enqueue_alerts([run.id], state)
@@ -205,6 +211,7 @@ def wait_for_retry(
         *_start_events(run, announce_start),
         *([_finished_event(last_step)] if last_step else []),
         waiting,
+        observed=_step_observed(last_step),
     )
 
 
@@ -312,15 +319,29 @@ def _finished_event(outcome: StepOutcome) -> tuple[str, dict]:
     )
 
 
-def _announce(run: ClaimedRun, *events: tuple[str, dict]) -> None:
+def _step_observed(outcome: StepOutcome | None) -> list[tuple]:
+    if outcome is None or outcome.duration_s is None:
+        return []
+    return [(histograms.STEP_DURATION, outcome.duration_s, outcome.exit_reason.value)]
+
+
+def _run_observed(run: ClaimedRun, state: RunState) -> tuple:
+    seconds = time.monotonic() - run.claimed_monotonic
+    return (histograms.RUN_DURATION, seconds, state.value)
+
+
+def _announce(run: ClaimedRun, *events: tuple[str, dict], observed: Sequence[tuple] = ()) -> None:
     """Publish a write's run events in one Redis round trip (`run_events.publish` sends
-    one event per round trip); like it, never fail the run when Redis is away."""
+    one event per round trip); like it, never fail the run when Redis is away. `observed`
+    (histogram, seconds, label) durations for /metrics travel in the same round trip."""
     try:
         pipe = redis_client().pipeline(transaction=False)
         for event, fields in events:
             message = run_events.message(event, run.id, **fields)
             pipe.publish(run_events.run_channel(run.id), message)
             pipe.publish(run_events.project_channel(run.project_id), message)
+        for histogram, seconds, label in observed:
+            histograms.observe(pipe, histogram, seconds, label)
         pipe.execute()
     except (RedisError, OSError) as error:
         log.debug("events for run %s not published: %s", run.id, error)
