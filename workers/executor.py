@@ -26,8 +26,8 @@ from app.services.runs import dataclips, queue, retry_policy
 from app.services.runs import lifecycle as run_lifecycle
 from app.services.runs.claims import ClaimedRun
 from app.services.runs.lifecycle import StepOutcome
+from workers import collections_access, run_limits, walker
 from workers import resume as resumption
-from workers import walker
 from workers.heartbeat import Heartbeat
 from workers.runtime.errors import error_dict
 from workers.runtime.logs import LogLine
@@ -59,7 +59,7 @@ class RunExecutor:
                 queue.enqueue_run(waiting)
 
     def _execute_recorded(self, run: ClaimedRun) -> None:
-        execution = RunExecution(self.sandbox, run, float(self.settings.run_timeout_s))
+        execution = RunExecution(self.sandbox, run, self.settings)
         try:
             execution.execute()
         except Exception as error:  # Ferry itself failed: record it, never leave it open
@@ -94,8 +94,11 @@ class RunExecution:
     """One run on its way: its plan, credentials, egress allowlist and scrubber, and the
     outcome of the last step while it waits to travel with the next write."""
 
-    def __init__(self, sandbox, run: ClaimedRun, timeout_s: float) -> None:
-        self.sandbox, self.run, self.timeout_s = sandbox, run, timeout_s
+    def __init__(self, sandbox, run: ClaimedRun, settings) -> None:
+        # The project's limits (run time, memory per step, logs kept), within the instance's.
+        self.settings, self.limits = settings, run_limits.for_run(run, settings)
+        self.sandbox, self.run, self.timeout_s = sandbox, run, float(self.limits.run_timeout_s)
+        self._logs_noted = False
         self.unstored: StepOutcome | None = None
         self._start_announced = False
         self._retry_in: float | None = None  # the wait before the failed step's next attempt
@@ -155,6 +158,8 @@ class RunExecution:
             self._wait(outcome, spent_s + time.monotonic() - began)
             return
         error = outcome.worst_error or {}
+        if error.get("type") == "RunTimeout":  # time ran out between steps
+            error = run_limits.run_time_error(self.limits, self.settings)
         run_lifecycle.finish(
             run,
             RunState(outcome.status),
@@ -189,6 +194,7 @@ class RunExecution:
                 adaptor="common",
                 state=state,  # sent as JSON: the sandbox cannot change the caller's copy
                 timeout_s=10,
+                memory_mb=self.limits.step_memory_mb,
                 egress_allow=list(self.run.egress_allow),
             )
         )
@@ -209,6 +215,7 @@ class RunExecution:
         )
         self.unstored = None  # stored with this step's start
         result = self._result(step, pending, remaining)
+        result = run_limits.explain_timeout(result, self.limits, self.settings)
         state = result.state if result.state is not None else copy.deepcopy(pending.state)
         state.pop("configuration", None)
         if result.status != "success":
@@ -230,7 +237,7 @@ class RunExecution:
             StepExitReason(result.status),
             output_state=state,
             error=self.scrub(result.error) if result.error else None,
-            logs=[self.scrub(line.as_dict()) for line in result.logs],
+            logs=[self.scrub(line.as_dict()) for line in self._kept_logs(result.logs)],
             retry_at=retry_at,
             duration_s=result.duration_ms / 1000,
         )
@@ -252,15 +259,23 @@ class RunExecution:
         state_in = dict(pending.state)
         if credential_id is not None:
             state_in["configuration"] = self.secrets[credential_id]
+        api = collections_access.for_run(self.run)  # the `collections.*` operations' way in
         return self.sandbox.run(
             StepRequest(
                 body=step["body"],
                 adaptor=step["adaptor"],
                 state=state_in,
                 timeout_s=remaining,
-                egress_allow=list(self.run.egress_allow),
+                memory_mb=self.limits.step_memory_mb,
+                egress_allow=[*self.run.egress_allow, *api.egress],
+                ferry_api=api.request,
             )
         )
+
+    def _kept_logs(self, lines: list[LogLine]) -> list[LogLine]:
+        """The step's log lines the project keeps (none but one note when it keeps none)."""
+        first, self._logs_noted = not self._logs_noted, True
+        return run_limits.kept_logs(lines, self.limits, first)
 
 
 def _credential_unavailable(problem: str) -> StepResult:

@@ -66,7 +66,7 @@ def count(db, model) -> int:
 def test_the_section_shows_the_servers_defaults_and_maxima(team, project):
     html = text(team["admin"].get(page_url(project)))
     assert 'id="limits"' in html and "Run limits" in html
-    assert "Empty: the server's default, 300 s. At most 3,600 s." in html
+    assert "Empty: the server's default, 300 seconds. At most 3,600 seconds." in html
     assert "Empty: the server's default, 512 MB. At most 2,048 MB." in html
     assert "At most 10,240 KB." in html
     assert "Do not keep print/log output" in html and "Save run limits" in html
