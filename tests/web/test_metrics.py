@@ -4,7 +4,7 @@ histograms count what was observed, and a missing Redis or database is said plai
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -15,7 +15,7 @@ from app import create_app
 from app.config import ConfigError, Settings
 from app.extensions import db as _db
 from app.models import Run, RunState
-from app.services.metrics import histograms
+from app.services.metrics import gauges, histograms
 from tests import history_factories as rows
 
 TOKEN = "metrics-token-for-tests-0123456789"
@@ -198,6 +198,13 @@ def test_without_the_database_the_scrape_says_so(settings):
     response = create_app(away).test_client().get(f"/metrics?token={TOKEN}")
     assert response.status_code == 503
     assert "database is not reachable" in response.get_data(as_text=True)
+
+
+def test_queue_age_reads_the_demo_databases_naive_times_as_utc():
+    now = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    assert gauges.age_s(now, datetime(2026, 12, 3, 8, 59, 30)) == 30
+    assert gauges.age_s(now, datetime(2026, 12, 3, 8, 0, tzinfo=UTC)) == 3600
+    assert gauges.age_s(now, now + timedelta(seconds=5)) == 0
 
 
 def test_the_token_setting_is_read_and_checked():

@@ -1,17 +1,18 @@
 """Gauges read from the database at scrape time: runs by state, the queue of each lane, runs
 waiting for an automatic retry, and runs lost lately.
 
-Three statements, each served by an index on `runs`: (state, ...) for the grouped count and
-the lost runs, (state, priority, inserted_at) for the lanes, whose scan covers available
-runs only. The grouped count visits every run; measured on PostgreSQL with 100,000 runs it
-takes about 10 ms (see tests/services/test_metrics_gauges.py for the measurement), cheap at
-Prometheus's usual 15-60 s interval. Every value is exact.
+Three statements, each starting from an index on `runs` led by `state`, so the lane and
+lost-run statements read available or lost runs only. The grouped count visits every run
+(an index-only scan): measured on PostgreSQL with 100,000 runs, 25 ms on an idle
+development VM (45 ms under load); the lane query took 5 ms with 2,000 available runs and
+60 ms with a backlog of 100,000. Cheap at Prometheus's usual 15-60 s interval, and every
+value is exact.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, or_, select
 
@@ -62,12 +63,19 @@ def read(now: datetime | None = None) -> RunGauges:
         lane.depth += ready
         lane.waiting_retry += waiting
         if oldest is not None:
-            lane.oldest_age_s = max(lane.oldest_age_s, (now - oldest).total_seconds())
+            lane.oldest_age_s = max(lane.oldest_age_s, age_s(now, oldest))
     lost = db.session.scalar(
         select(func.count()).where(Run.state == RunState.LOST, Run.finished_at >= now - LOST_WINDOW)
     )
     db.session.commit()  # end the read transaction; nothing was written
     return RunGauges(by_state, lanes, lost or 0)
+
+
+def age_s(now: datetime, since: datetime) -> float:
+    """Seconds from `since` to `now`, never negative (clocks of two hosts may disagree)."""
+    if since.tzinfo is None:  # SQLite (the demo database) hands back naive UTC
+        since = since.replace(tzinfo=UTC)
+    return max(0.0, (now - since).total_seconds())
 
 
 def _lanes_query(now: datetime):
