@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
 from app.models.base import utcnow
-from app.models.collections import CollectionItem
+from app.models.collections import Collection, CollectionItem
 from app.services.collections import rules
 from app.services.collections.store import get_collection
 from app.services.errors import Invalid
@@ -55,14 +55,17 @@ def max_value_bytes() -> int:
 
 def get_item(project_id: uuid.UUID, name: str, key: object) -> Item | None:
     """The entry under `key`, or None."""
-    collection = get_collection(project_id, name)
     clean = rules.check_key(key)
     row = db.session.execute(
         sa.select(CollectionItem.key, CollectionItem.value, CollectionItem.updated_at).where(
-            CollectionItem.collection_id == collection.id, CollectionItem.key == clean
+            CollectionItem.collection_id == _collection_id(project_id, name),
+            CollectionItem.key == clean,
         )
     ).first()
-    return Item(*row) if row is not None else None
+    if row is None:
+        get_collection(project_id, name)  # NotFound when the collection itself is missing
+        return None
+    return Item(*row)
 
 
 def list_items(
@@ -74,15 +77,17 @@ def list_items(
     limit: int | None = None,
 ) -> ItemPage:
     """The entries whose keys match `pattern`, in key order, `limit` at a time."""
-    collection = get_collection(project_id, name)
     matching = rules.read_pattern(pattern)
     size = rules.page_size(limit)
+    after = rules.decode_cursor(cursor) if cursor else None
     query = sa.select(CollectionItem.key, CollectionItem.value, CollectionItem.updated_at).where(
-        CollectionItem.collection_id == collection.id, *_matches(matching)
+        CollectionItem.collection_id == _collection_id(project_id, name), *_matches(matching)
     )
-    if cursor:
-        query = query.where(CollectionItem.key > rules.decode_cursor(cursor))
+    if after is not None:
+        query = query.where(CollectionItem.key > after)
     rows = db.session.execute(query.order_by(CollectionItem.key).limit(size + 1)).all()
+    if not rows:
+        get_collection(project_id, name)  # NotFound when the collection itself is missing
     items = [Item(*row) for row in rows[:size]]
     more = len(rows) > size
     return ItemPage(items, rules.encode_cursor(items[-1].key) if more else None)
@@ -126,6 +131,15 @@ def remove(project_id: uuid.UUID, name: str, key_or_pattern: object) -> int:
     )
     db.session.commit()
     return int(result.rowcount or 0)
+
+
+def _collection_id(project_id: uuid.UUID, name: str):
+    """The collection's id as a subquery: reads cost one round trip, not two."""
+    return (
+        sa.select(Collection.id)
+        .where(Collection.project_id == project_id, Collection.name == name)
+        .scalar_subquery()
+    )
 
 
 def _matches(pattern: rules.Pattern) -> list:
