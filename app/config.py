@@ -46,6 +46,11 @@ class Settings:
     encryption_keys: tuple[str, ...] = (DEV_ENCRYPTION_KEY,)
     mail_url: str | None = None
     base_url: str = "http://127.0.0.1:5000"
+    # Where a step's `collections.*` operations reach Ferry's API (FERRY_API_URL; empty means
+    # BASE_URL), e.g. an internal address workers reach when BASE_URL is the public one; and
+    # the largest JSON value a collection entry may hold.
+    api_url: str = ""
+    collections_max_value_kb: int = 1024
     max_dataclip_mb: int = 10
     run_timeout_s: int = 300
     # Per-project limits (issue 17): a project admin may set its run time limit and memory
@@ -114,6 +119,10 @@ class Settings:
             encryption_keys=_key_ring(environ.get("FERRY_ENCRYPTION_KEYS") or DEV_ENCRYPTION_KEY),
             mail_url=environ.get("MAIL_URL") or None,
             base_url=(environ.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+            api_url=(environ.get("FERRY_API_URL") or "").strip().rstrip("/"),
+            collections_max_value_kb=_positive_int(
+                environ, "FERRY_COLLECTIONS_MAX_VALUE_KB", cls.collections_max_value_kb
+            ),
             max_dataclip_mb=_positive_int(environ, "FERRY_MAX_DATACLIP_MB", 10),
             run_timeout_s=_positive_int(environ, "FERRY_RUN_TIMEOUT_S", 300),
             **_project_limit_maxima(environ),

@@ -28,7 +28,7 @@ class StepApi:
 def for_run(run: ClaimedRun) -> StepApi:
     """The API access of the run's steps."""
     settings = current_app.config["FERRY_SETTINGS"]
-    base = (getattr(settings, "api_url", None) or settings.base_url).rstrip("/")
+    base = (settings.api_url or settings.base_url).rstrip("/")
     token = step_tokens.issue(run.id, run.project_id)
     return StepApi(
         {"url": f"{base}/api/v1/projects/{run.project_id}", "token": token}, _egress(base)

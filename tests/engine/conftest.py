@@ -99,6 +99,8 @@ class Stack:
             "FERRY_LOST_AFTER_S": "3",
             "FERRY_WEBHOOK_REPLY_TIMEOUT_S": "20",
             "BASE_URL": "",
+            # Steps' `collections.*` operations call the stack's own web server.
+            "FERRY_API_URL": self.base_url,
         }
         self.workers: list[subprocess.Popen] = []
         self.others: list[subprocess.Popen] = []

@@ -183,3 +183,13 @@ def test_renaming_keeps_the_entries(bag):
     items.set_item(bag, "patients", "a", 1)
     store.rename_collection(bag, "patients", "people")
     assert items.get_item(bag, "people", "a").value == 1
+
+
+def test_the_value_limit_and_the_api_url_come_from_the_environment():
+    from app.config import Settings
+
+    settings = Settings.from_env(
+        {"FERRY_COLLECTIONS_MAX_VALUE_KB": "64", "FERRY_API_URL": "http://ferry-web:8000/"}
+    )
+    assert (settings.collections_max_value_kb, settings.api_url) == (64, "http://ferry-web:8000")
+    assert Settings.from_env({}).api_url == ""

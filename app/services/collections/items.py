@@ -49,8 +49,7 @@ class ItemPage:
 
 def max_value_bytes() -> int:
     """The largest value, in bytes of JSON, a collection entry may hold (a setting)."""
-    settings = current_app.config["FERRY_SETTINGS"]
-    return int(getattr(settings, "collections_max_value_kb", 1024)) * 1024
+    return current_app.config["FERRY_SETTINGS"].collections_max_value_kb * 1024
 
 
 def get_item(project_id: uuid.UUID, name: str, key: object) -> Item | None:
