@@ -89,9 +89,32 @@ def change_words(field: str, *, default: bool = False) -> str:
     return f"{what}, {WORDS.get(rest, rest.replace('_', ' '))}" if rest else what
 
 
+# Each failure kind as the Studio's checkboxes name it.
+KIND_LABELS = {
+    "connection": "Connection errors (refused, cut, unknown host)",
+    "timeout": "Timeouts",
+    "http_429": "HTTP 429 Too Many Requests",
+    "http_5xx": "HTTP 5xx server errors (500 to 599)",
+}
+
+
+def studio_settings() -> dict:
+    """What the Studio's Retries sections offer: the defaults, the bounds and each failure
+    kind with its label (so the browser repeats none of them)."""
+    return {
+        "defaults": _defaults(),
+        "max_attempts": retry_policy.MAX_ATTEMPTS,
+        "max_delay_s": retry_policy.MAX_DELAY_S,
+        "kinds": [
+            {"name": name, "label": KIND_LABELS.get(name, words[0].upper() + words[1:])}
+            for name, words in retry_policy.RETRY_KINDS.items()
+        ],
+    }
+
+
 def _defaults() -> dict:
     """The defaults, normalised (floats, retry_on in its usual order)."""
-    return retry_policy.normalise({"max_attempts": 2}) or {}
+    return retry_policy.normalise(dict(retry_policy.DEFAULTS)) or {}
 
 
 def _show(value: object) -> str:

@@ -7,7 +7,7 @@ from flask import current_app, url_for
 from app.models import Role, Trigger, Workflow
 from app.services import adaptor_catalog
 from app.services.studio import canvas
-from app.services.workflows import export
+from app.services.workflows import export, retries
 from app.web import filters
 from app.web.access import ProjectAccess
 
@@ -80,6 +80,7 @@ def builder_data(access: ProjectAccess, workflow: Workflow, credentials: list) -
         "can_edit": access.can(Role.EDITOR),
         "can_admin": access.can(Role.ADMIN),
         "adaptors": adaptor_choices(),
+        "retry": retries.studio_settings(),  # the Retries sections (studio/retries.js)
         "credentials": [
             {
                 "name": c.name,

@@ -166,6 +166,7 @@ function start() {
     "zoom-in": () => graph.zoom(1.25),
     "zoom-out": () => graph.zoom(0.8),
     fit: () => graph.fit(),
+    "workflow-settings": () => graph.select(null), // the side panel then shows the workflow's
     save: () => save(),
     run: () => runs.start(),
   };

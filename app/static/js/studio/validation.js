@@ -14,6 +14,7 @@ const FIELDS = {
   "step-version": "adaptor",
   "step-credential": "credential",
   "step-body-editor": "body",
+  "step-retries": "retry_policy",
   "trigger-enabled": "enabled",
   "webhook-reply": "webhook_reply",
   "webhook-path": "custom_path",
