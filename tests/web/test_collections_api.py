@@ -161,3 +161,10 @@ def test_a_step_token_reaches_its_own_project_while_its_run_is_live(client, proj
     ended = step("get", bag)
     assert ended.status_code == 401
     assert "run has ended" in ended.get_json()["error"]
+
+
+def test_the_openapi_document_describes_the_collections_api(client, db):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    entry = paths["/projects/{project_id}/collections/{collection_name}/{entry_key}"]
+    assert set(entry) == {"get", "put", "delete"}
+    assert "413" in entry["put"]["responses"]

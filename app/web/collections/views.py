@@ -15,7 +15,8 @@ from app.models import Role
 from app.services.collections import items, rules, store
 from app.services.errors import Invalid
 from app.web.access import ProjectAccess, project_access
-from app.web.collections import api
+from app.web.api import openapi
+from app.web.collections import api, openapi_paths
 from app.web.collections.forms import CreateForm, DeleteForm, RemoveEntryForm
 from app.web.navigation import NavItem
 
@@ -24,8 +25,10 @@ NAV = NavItem("Collections", "collection", "collections.index", 45)
 
 
 def configure(app: Flask) -> None:
-    """The token-authenticated collections API is a blueprint of its own."""
+    """The token-authenticated collections API is a blueprint of its own; its paths join
+    the API's OpenAPI document (the same dict every time, so configuring twice is harmless)."""
     app.register_blueprint(api.bp)
+    openapi.SPEC["paths"].update(openapi_paths.PATHS)
 
 
 @bp.before_request
