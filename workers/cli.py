@@ -13,7 +13,7 @@ from app.services.startup import require_database
 from workers.cli_code import deploy, diff, pull
 from workers.cli_credentials import rotate_keys
 from workers.cli_openfn import import_openfn
-from workers.cli_projects import project_allow, project_allowlist
+from workers.cli_projects import project_allow, project_allowlist, project_limits
 from workers.cli_support import build_app, fails_cleanly, settings_from_env, upgrade_database
 
 
@@ -83,14 +83,41 @@ def web(host: str, port: int, processes: int, threads: int, access_log: bool) ->
 
 @main.command()
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@click.option(
+    "--processes",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Worker processes to start; FERRY_PRIORITY_SLOTS of them (when more than one) "
+    "take only manual runs, retries and synchronous webhooks.",
+)
+@click.option(
+    "--lane",
+    type=click.Choice(["all", "priority"]),
+    default="all",
+    show_default=True,
+    help="One process's queues: all (priority runs first, then batch runs and mail) or "
+    "priority only.",
+)
 @fails_cleanly
-def worker(burst: bool) -> None:
+def worker(burst: bool, processes: int, lane: str) -> None:
     """Run a worker that executes runs and sends mail from the Redis queues."""
+    settings = settings_from_env()
+    if processes > 1:
+        from workers.worker_pool import lanes, run_pool
+
+        if lane != "all":
+            raise click.UsageError(
+                "--lane is for one process; with --processes, the pool "
+                "gives FERRY_PRIORITY_SLOTS of them the priority lane."
+            )
+        plan = lanes(processes, settings.priority_slots)
+        require_database(settings.database_url)
+        sys.exit(run_pool(plan, burst=burst))
+    require_database(settings.database_url)
     from workers.worker import run_worker
 
-    settings = settings_from_env()
-    require_database(settings.database_url)
-    run_worker(build_app(settings), burst=burst)
+    run_worker(build_app(settings), burst=burst, lane=lane)
 
 
 @main.command()
@@ -268,6 +295,7 @@ def generate_key() -> None:
 main.add_command(rotate_keys)
 main.add_command(project_allowlist)
 main.add_command(project_allow)
+main.add_command(project_limits)
 main.add_command(import_openfn)
 main.add_command(pull)
 main.add_command(diff)

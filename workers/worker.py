@@ -1,4 +1,5 @@
-"""The RQ worker process."""
+"""The RQ worker process, on both lanes (priority runs first, then batch runs, mail and other
+jobs) or on the priority lane only (`workers.worker_pool` keeps such slots free)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from rq import SimpleWorker
 from rq.utils import now
 from rq.worker import WorkerStatus
 
-from app.extensions import QUEUE_NAMES, redis_client
+from app.extensions import PRIORITY_RUN_QUEUE, QUEUE_NAMES, redis_client
 from app.gc_freeze import freeze_startup_objects
 from app.services.runs.queue import EXECUTE_RUN
 
@@ -64,7 +65,7 @@ class RunWorker(SimpleWorker):
         pipe.delete(job.key)
         if len(self.queues) == 1:
             # RQ moves a job through an intermediate list when a worker listens on one
-            # queue only (Ferry's listen on four), and takes it out after the job.
+            # queue only (a priority-lane worker), and takes it out after the job.
             pipe.lrem(queue.intermediate_queue_key, 1, job.id)
         self.set_state(WorkerStatus.IDLE, pipeline=pipe)
         try:
@@ -84,8 +85,14 @@ class RunWorker(SimpleWorker):
         super().set_state(state, pipeline)
 
 
-def run_worker(app: Flask, *, burst: bool = False) -> None:
-    """Take jobs from Ferry's queues until stopped (or until empty with `burst`).
+def queue_names(lane: str) -> tuple[str, ...]:
+    """The queues a worker on `lane` listens on, most urgent first."""
+    return (PRIORITY_RUN_QUEUE,) if lane == "priority" else QUEUE_NAMES
+
+
+def run_worker(app: Flask, *, burst: bool = False, lane: str = "all") -> None:
+    """Take jobs from Ferry's queues until stopped (or until empty with `burst`); on the
+    `priority` lane only manual runs, retries and synchronous webhooks.
 
     The worker runs jobs in this process instead of forking one per job: job code already
     runs in the runtime sandbox, so a fork here would only add latency. When Redis goes
@@ -105,9 +112,10 @@ def run_worker(app: Flask, *, burst: bool = False) -> None:
         connection = redis_client()
         while True:
             try:
-                queues = [Queue(name, connection=connection) for name in QUEUE_NAMES]
+                names = queue_names(lane)
+                queues = [Queue(name, connection=connection) for name in names]
                 worker = RunWorker(queues, connection=connection)
-                log.info("worker listening on queues: %s", ", ".join(QUEUE_NAMES))
+                log.info("worker listening on queues: %s", ", ".join(names))
                 worker.work(burst=burst, logging_level="WARNING")
                 return  # stopped by a signal, or the queues are empty in burst mode
             except (RedisConnectionError, RedisTimeoutError) as error:

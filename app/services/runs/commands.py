@@ -1,6 +1,8 @@
 """Starting runs by hand, retrying, cancelling and bulk reruns.
 
-Manual runs and retries get priority 0, so workers take them before webhook and cron runs.
+Manual runs and retries get priority 0 (the `runs-priority` lane), so workers take them
+before webhook and cron runs; bulk reruns are batch work and go to the batch lane (1), so that
+rerunning thousands of work orders never keeps a person in the studio waiting.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from app.services.runs import events, queue
 from app.services.workflows import snapshots, store
 
 MANUAL_PRIORITY = 0
+BATCH_PRIORITY = 1
 
 
 def start_manual_run(
@@ -92,9 +95,10 @@ def retry_run(
     actor_id: uuid.UUID | None,
     step_id: uuid.UUID | None = None,
     snapshot: Literal["latest", "original"] = "latest",
+    priority: int = MANUAL_PRIORITY,
 ) -> Run:
     """A new run in the same work order, from the start or from `step_id` with the input
-    that step received in `run_id`."""
+    that step received in `run_id`; `priority` is its lane (bulk reruns: BATCH_PRIORITY)."""
     original = db.session.get(Run, run_id)
     if original is None or original.project_id != project_id:
         raise NotFound("There is no such run in this project.")
@@ -133,6 +137,7 @@ def retry_run(
         dataclip_id,
         starting_trigger_id,
         starting_step_id,
+        priority,
     )
     db.session.execute(
         update(WorkOrder)
@@ -140,7 +145,7 @@ def retry_run(
         .values(state=WorkOrderState.PENDING, last_activity_at=utcnow())
     )
     db.session.commit()
-    queue.enqueue_run(run.id, priority=MANUAL_PRIORITY)
+    queue.enqueue_run(run.id, priority=priority)
     return run
 
 
@@ -153,6 +158,7 @@ def _manual_run(
     dataclip_id: uuid.UUID | None,
     starting_trigger_id: uuid.UUID | None,
     starting_step_id: uuid.UUID | None,
+    priority: int = MANUAL_PRIORITY,
 ) -> Run:
     """A run started by a person (new or retried), added to the session: manual runs jump
     the queue (MANUAL_PRIORITY) and record who asked."""
@@ -164,7 +170,7 @@ def _manual_run(
         starting_trigger_id=starting_trigger_id,
         starting_step_id=starting_step_id,
         dataclip_id=dataclip_id,
-        priority=MANUAL_PRIORITY,
+        priority=priority,
         created_by_id=actor_id,
         state=RunState.AVAILABLE,
     )
@@ -201,8 +207,9 @@ def rerun_work_orders(
     actor_id: uuid.UUID | None,
     step_key: str | None = None,
 ) -> dict:
-    """Rerun each work order's latest run, from the start or from the step with `step_key`;
-    returns counts of created and skipped (unfinished, wiped input, step absent)."""
+    """Rerun each work order's latest run, from the start or from the step with `step_key`,
+    in the batch lane; returns counts of created and skipped (unfinished, wiped input, step
+    absent)."""
     created, skipped = 0, 0
     latest = _latest_runs(work_order_ids, project_id)
     step_ids = _steps_keyed(work_order_ids, step_key) if step_key is not None else {}
@@ -212,7 +219,13 @@ def rerun_work_orders(
             skipped += 1
             continue
         try:
-            retry_run(run.id, project_id=project_id, actor_id=actor_id, step_id=step_id)
+            retry_run(
+                run.id,
+                project_id=project_id,
+                actor_id=actor_id,
+                step_id=step_id,
+                priority=BATCH_PRIORITY,
+            )
             created += 1
         except (Invalid, Conflict, NotFound):
             db.session.rollback()
