@@ -168,3 +168,20 @@ def test_the_openapi_document_describes_the_collections_api(client, db):
     entry = paths["/projects/{project_id}/collections/{collection_name}/{entry_key}"]
     assert set(entry) == {"get", "put", "delete"}
     assert "413" in entry["put"]["responses"]
+
+
+def test_a_step_token_older_than_the_longest_run_is_refused(
+    client, project, flow, bag, monkeypatch
+):
+    import time
+
+    from itsdangerous.timed import TimestampSigner
+
+    running = history_factories.work_order(flow, state="running")
+    run = db.session.scalar(select(Run).where(Run.work_order_id == running.id))
+    token = step_tokens.issue(run.id, project.id)
+    step = _as(client, token)
+    assert step("get", bag).status_code == 200
+    later = int(time.time()) + 3600 + step_tokens.MARGIN_S + 5
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: later)
+    assert step("get", bag).status_code == 401

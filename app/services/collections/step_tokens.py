@@ -4,8 +4,8 @@ Job code runs in a sandbox with an empty environment (workers/runtime/sandbox.py
 cannot hold a database URL. The executor instead hands each step a token signed with
 SECRET_KEY that names the run and its project; the collections API accepts it for that
 project's collections only, and only while the run is claimed or started and the token
-young enough (the run's time limit plus a margin). The token is scrubbed from the step's
-logs and output like a credential value.
+young enough (the longest run time limit a project may set, plus a margin). The token is
+scrubbed from the step's logs and output like a credential value.
 """
 
 from __future__ import annotations
@@ -50,10 +50,10 @@ def verify(token: str) -> StepAccess | None:
     if not is_step_token(token):
         return None
     settings = current_app.config["FERRY_SETTINGS"]
+    # Issued as each step starts: it must outlive the longest run any project may set.
+    longest = max(settings.run_timeout_s, settings.max_run_timeout_s)
     try:
-        payload = _serializer().loads(
-            token.removeprefix(PREFIX), max_age=settings.run_timeout_s + MARGIN_S
-        )
+        payload = _serializer().loads(token.removeprefix(PREFIX), max_age=longest + MARGIN_S)
         access = StepAccess(uuid.UUID(payload["p"]), uuid.UUID(payload["r"]))
     except (BadSignature, SignatureExpired, KeyError, TypeError, ValueError):
         return None
