@@ -61,8 +61,21 @@ def test_metrics_are_off_until_a_token_is_configured(client):
         ({"Authorization": "Bearer"}, ""),
         ({}, "?token=not-the-token-at-all-000000"),
         ({}, f"?token={TOKEN[:-1]}"),
+        ({}, "?token="),
+        ({"Authorization": "Bearer t\u00f6ken-\u00fcnicode-0123456789"}, ""),
+        ({"Authorization": "Bearer " + "x" * 5000}, ""),
     ],
-    ids=["no-token", "wrong-bearer", "basic-scheme", "empty-bearer", "wrong-query", "prefix"],
+    ids=[
+        "no-token",
+        "wrong-bearer",
+        "basic-scheme",
+        "empty-bearer",
+        "wrong-query",
+        "prefix",
+        "empty-query",
+        "non-ascii",
+        "very-long",
+    ],
 )
 def test_a_missing_or_wrong_token_is_refused(client, metrics_on, headers, query):
     response = client.get("/metrics" + query, headers=headers)
