@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import Select, func, select, tuple_
 
 from app.extensions import db
-from app.models import Run, StepRun, Trigger, Workflow, WorkOrder
+from app.models import Run, RunState, StepRun, Trigger, Workflow, WorkOrder
 from app.services.errors import NotFound
 from app.services.history.filters import (
     HistoryFilter,
@@ -43,6 +43,8 @@ class HistoryRow:
     trigger_key: str | None
     run_count: int
     latest_run_id: uuid.UUID | None
+    # The latest run waits for an automatic retry (the list says "waiting to retry").
+    waiting: bool = False
 
     @property
     def id(self) -> uuid.UUID:
@@ -271,22 +273,24 @@ def _rows(orders: list[WorkOrder]) -> list[HistoryRow]:
         if trigger_ids
         else {}
     )
-    run_facts: dict[uuid.UUID, tuple[int, uuid.UUID]] = {}
-    for work_order_id, run_id in db.session.execute(
-        select(Run.work_order_id, Run.id)
+    run_facts: dict[uuid.UUID, tuple[int, uuid.UUID, bool]] = {}
+    for work_order_id, run_id, state, resumable in db.session.execute(
+        select(Run.work_order_id, Run.id, Run.state, Run.resume.isnot(None))
         .where(Run.work_order_id.in_([o.id for o in orders]))
         .order_by(Run.inserted_at, Run.id)
     ):
-        count = run_facts.get(work_order_id, (0, run_id))[0]
-        run_facts[work_order_id] = (count + 1, run_id)  # the last seen is the latest
+        count = run_facts.get(work_order_id, (0, run_id, False))[0]
+        waiting = state is RunState.AVAILABLE and bool(resumable)
+        run_facts[work_order_id] = (count + 1, run_id, waiting)  # the last seen is the latest
     return [
         HistoryRow(
             work_order=order,
             workflow_name=names.get(order.workflow_id, "(deleted workflow)"),
             trigger_type=triggers.get(order.trigger_id, (None, None))[0],
             trigger_key=triggers.get(order.trigger_id, (None, None))[1],
-            run_count=run_facts.get(order.id, (0, None))[0],
-            latest_run_id=run_facts.get(order.id, (0, None))[1],
+            run_count=run_facts.get(order.id, (0, None, False))[0],
+            latest_run_id=run_facts.get(order.id, (0, None, False))[1],
+            waiting=run_facts.get(order.id, (0, None, False))[2],
         )
         for order in orders
     ]

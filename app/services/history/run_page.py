@@ -3,6 +3,9 @@
 Everything shown from stored data (dataclip bodies, errors, log lines) passes through the
 display scrubber first: the runtime masks credential values before storing, and this is the
 second line, for a value that slipped through or a credential shared after the run.
+
+Long because the page's parts (run, step, dataclips, logs, masking) are read together and
+share one masker; the retry facts already live in `runs.retries`.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -35,7 +38,7 @@ from app.scrub import Scrubber
 from app.services.credentials import store
 from app.services.errors import Invalid, NotFound
 from app.services.history.search import shown_contains
-from app.services.runs import stored_errors
+from app.services.runs import retries, stored_errors
 
 Scrub = Callable[[object], object]
 
@@ -175,14 +178,19 @@ def run_view(project_id: uuid.UUID, run_id: uuid.UUID) -> RunView:
 
 
 def selected_step(view: RunView, step_run_id: uuid.UUID | None) -> StepRun | None:
-    """The step run the page shows: the one asked for, else the first that failed, else the
-    last one."""
+    """The step run the page shows: the one asked for, else the first that failed (and was
+    not retried), else the last one."""
     if step_run_id is not None:
         for step in view.steps:
             if step.id == step_run_id:
                 return step
         raise NotFound("That step did not run in this run.")
-    failed = [s for s in view.steps if s.exit_reason and s.exit_reason.value != "success"]
+    # An attempt that was retried is not where the run failed (a later attempt decides).
+    failed = [
+        s
+        for s in view.steps
+        if s.exit_reason and s.exit_reason.value != "success" and s.retry_at is None
+    ]
     return failed[0] if failed else (view.steps[-1] if view.steps else None)
 
 
@@ -269,6 +277,9 @@ class RunPage:
     step_error: str | None
     run_plain: stored_errors.PlainError | None = None  # the same, in plain words
     step_plain: stored_errors.PlainError | None = None
+    # Automatic retries: the next attempt, who gave up; each attempt's error by step run id.
+    retry: retries.RetryView | None = None
+    step_plains: dict[uuid.UUID, stored_errors.PlainError] = field(default_factory=dict)
 
 
 def run_page(
@@ -295,9 +306,10 @@ def run_page(
     )
     run_error = shown_text(scrub, view.run.error_message)
     run_plain, step_plains = stored_errors.explain_all(view.run, view.steps, scrub)
+    retry = retries.retry_view(view.run, view.steps)
     if step is None:
         clip = dataclip_view(project_id, view.run.dataclip_id, scrub)
-        return RunPage(view, None, clip, None, logs, run_error, None, run_plain)
+        return RunPage(view, None, clip, None, logs, run_error, None, run_plain, None, retry)
     return RunPage(
         view,
         step,
@@ -308,6 +320,8 @@ def run_page(
         shown_text(scrub, step.error_message),
         run_plain,
         step_plains.get(step.id),
+        retry,
+        step_plains,
     )
 
 

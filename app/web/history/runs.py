@@ -1,5 +1,6 @@
 """The run page: steps as a timeline, the selected step's input, output and logs, and
-retrying (editors). `?step=<step run id>` opens straight to a step, to share."""
+retrying (editors), including "retry now" and "give up" on a run waiting for an automatic
+retry. `?step=<step run id>` opens straight to a step, to share."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from flask_login import current_user, login_required
 from app.models import Role
 from app.services.errors import Conflict, Invalid
 from app.services.history import run_page as history_runs
-from app.services.runs import commands
+from app.services.runs import commands, retries
 from app.web.access import project_access
 from app.web.history.blueprint import bp
 from app.web.htmx import is_fragment_request, vary_on_htmx
@@ -79,6 +80,26 @@ def retry(project_id: uuid.UUID, run_id: uuid.UUID):
         return redirect(url_for("history.run", project_id=project_id, run_id=run_id))
     flash(f"Retry queued as run {str(new_run.id)[:8]}.", "success")
     return redirect(url_for("history.run", project_id=project_id, run_id=new_run.id))
+
+
+@bp.post("/projects/<uuid:project_id>/runs/<uuid:run_id>/retry-now")
+@login_required
+def retry_now(project_id: uuid.UUID, run_id: uuid.UUID):
+    """Make a waiting run's next automatic attempt due now (409 when it is not waiting)."""
+    project_access(project_id, Role.EDITOR)
+    retries.retry_now(run_id, project_id=project_id)
+    flash("The next attempt starts as soon as a worker is free.", "success")
+    return redirect(url_for("history.run", project_id=project_id, run_id=run_id))
+
+
+@bp.post("/projects/<uuid:project_id>/runs/<uuid:run_id>/give-up")
+@login_required
+def give_up(project_id: uuid.UUID, run_id: uuid.UUID):
+    """Stop a waiting run's automatic retries: it ends failed (409 when it is not waiting)."""
+    project_access(project_id, Role.EDITOR)
+    retries.give_up(run_id, project_id=project_id, actor=current_user._get_current_object())
+    flash("Retries given up: the run ended failed with its last attempt's error.", "success")
+    return redirect(url_for("history.run", project_id=project_id, run_id=run_id))
 
 
 def _options() -> dict:
