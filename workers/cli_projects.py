@@ -1,6 +1,7 @@
 """`ferry project-allowlist` and `ferry project-allow`: read and change a project's egress
-allowlist from a terminal, attached to the `ferry` group in workers/cli.py. They act as
-Ferry itself (no user), which the project's audit log shows as "Ferry"."""
+allowlist from a terminal; `ferry project-limits`: its run limits. Attached to the `ferry`
+group in workers/cli.py, they act as Ferry itself (no user), which the project's audit log
+shows as "Ferry"."""
 
 from __future__ import annotations
 
@@ -96,3 +97,49 @@ def _save(project_id: uuid.UUID, entries: list[str], *, add: bool) -> None:
             click.echo(entry)
         for warning in warnings:
             click.echo(f"Warning: {warning}", err=True)
+
+
+_LIMIT_HELP = "{what}; 'default' for the server's default."
+
+
+@click.command("project-limits")
+@click.argument("project_id")
+@click.option(
+    "--run-timeout", "run_timeout_s", help=_LIMIT_HELP.format(what="Seconds a run may take")
+)
+@click.option("--memory", "step_memory_mb", help=_LIMIT_HELP.format(what="MB of memory per step"))
+@click.option("--payload", "max_payload_kb", help=_LIMIT_HELP.format(what="Largest payload in KB"))
+@click.option(
+    "--discard-logs/--keep-logs",
+    default=None,
+    help="Drop (or keep) what steps print or log; errors are always kept.",
+)
+@fails_cleanly
+def project_limits(project_id: str, discard_logs: bool | None, **given: str | None) -> None:
+    """Print a project's run limits; the options change the ones they name (the others stay)."""
+    from app.services import project_limits as limits
+
+    wanted = _project_id(project_id)
+    with _app().app_context():
+        project = _project(wanted)
+        if discard_logs is not None or any(value is not None for value in given.values()):
+            values = {}
+            for name, value in given.items():
+                saved = getattr(project, name)
+                if value is None:
+                    value = "" if saved is None else str(saved)
+                values[name] = "" if value.strip().lower() == "default" else value
+            keep = project.discard_logs if discard_logs is None else discard_logs
+            try:
+                limits.update_limits(None, project.id, values, keep)
+            except Invalid as error:
+                _refuse(error.message)
+        server = limits.instance_values()
+        for limit in limits.LIMITS:
+            saved = getattr(project, limit.field)
+            shown = f"{saved} {limit.unit}" if saved is not None else "the server's default"
+            default, maximum = server[limit.field]["default"], server[limit.field]["maximum"]
+            click.echo(
+                f"{limit.label}: {shown} (default {default}, at most {maximum} {limit.unit})"
+            )
+        click.echo(f"Keep print/log output: {'no' if project.discard_logs else 'yes'}")

@@ -227,3 +227,13 @@ def test_a_manual_runs_input_over_the_limit_is_refused_under_the_input(db, team,
     assert reply.headers["HX-Retarget"] == "#run-input-error"
     assert "The input is 3 KB; this project accepts at most 1 KB." in text(reply)
     assert count(db, Run) == before
+
+
+def test_an_api_runs_input_over_the_limit_is_refused_and_no_run_starts(db, api, hook):
+    before = count(db, Run)
+    reply = api.post(f"/workflows/{hook.id}/runs", json={"input": {"data": "é" * 1000}})
+    assert reply.status_code == 422
+    assert "The input is 2 KB; this project accepts at most 1 KB." in str(reply.get_json())
+    assert count(db, Run) == before
+    small = api.post(f"/workflows/{hook.id}/runs", json={"input": {"data": "ok"}})
+    assert small.status_code == 201

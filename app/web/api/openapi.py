@@ -1,9 +1,13 @@
-"""GET /api/v1/openapi.json: the API described for people and client generators."""
+"""GET /api/v1/openapi.json: the API described for people and client generators.
+
+Long because it is one table of every path and schema: split, the document could no longer
+be read (or checked against the routes) in one place."""
 
 from __future__ import annotations
 
 from flask import jsonify
 
+from app.web.api import openapi_retry
 from app.web.api.blueprint import bp
 
 _ID = {"type": "string", "format": "uuid"}
@@ -294,15 +298,18 @@ SPEC = {
                 "type": "object",
                 "required": ["name"],
                 "description": "Keys as in OpenFn Lightning's project.yaml: name, "
-                "concurrency, triggers, jobs, edges.",
+                "concurrency, retry_policy, triggers, jobs, edges (a job may hold its own "
+                "retry_policy).",
                 "properties": {
                     "name": {"type": "string"},
                     "concurrency": {"type": "integer"},
+                    "retry_policy": {"$ref": "#/components/schemas/RetryPolicy"},
                     "triggers": {"type": "object"},
                     "jobs": {"type": "object"},
                     "edges": {"type": "object"},
                 },
             },
+            "RetryPolicy": openapi_retry.RETRY_POLICY,
         },
     },
 }

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from flask import g, jsonify
 
 from app.models import Role
+from app.services import project_limits
 from app.services.errors import Conflict
 from app.services.runs import commands
 from app.services.studio import conflicts, versions
@@ -75,6 +77,10 @@ def start_run(workflow_id: uuid.UUID):
     """Start a run: `{"input": {...}}`, `{"dataclip_id": "..."}` or `{}`; `step_id` optional."""
     workflow = workflow_for(workflow_id, Role.EDITOR)
     body = read.json_object()
+    if body.get("input") is not None:  # the project's payload limit, as in the builder
+        project_limits.check_input_size(
+            workflow.project_id, json.dumps(body["input"], ensure_ascii=False)
+        )
     run = commands.start_manual_run(
         workflow.id,
         project_id=workflow.project_id,
