@@ -9,5 +9,7 @@ from tests.authz.rules import Rule
 
 ROUTES = {
     "webhooks.receive_subpath": Rule("public"),
+    "workflows.webhook_signature_form": Rule("admin", query={"trigger": "webhook"}),
+    "workflows.webhook_signature_secret": Rule("admin", data={"secret": ""}),
 }
 PARAMS = {"subpath": lambda world: "Patient/123"}

@@ -192,5 +192,6 @@ from app.web.workflows import (  # noqa: E402, F401
     egress_views,
     presence_views,
     request_views,
+    signature_views,
     version_views,
 )

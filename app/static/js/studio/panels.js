@@ -4,6 +4,7 @@
 import { Model } from "./model.js";
 import { createEditor, setText } from "./editor.js";
 import { Retries } from "./retries.js";
+import { Signature } from "./signature.js";
 import { $, debounce } from "./util.js";
 const PRESETS = {
   hourly: /^0 \* \* \* \*$/,
@@ -25,6 +26,7 @@ export class Panels {
     this.bindTrigger();
     this.bindEdge();
     this.retries = new Retries(model, data.retry, () => this.current); // studio/retries.js
+    this.signature = new Signature((fields) => this.set(fields), data.can_admin); // studio/signature.js
     this.checkEgress = debounce(() => this.loadEgressWarnings(), 400);
   }
 
@@ -180,6 +182,7 @@ export class Panels {
       $("webhook-path").value = trigger.custom_path || "";
       // Admins see how callers authenticate now, as saved (or that the trigger is unsaved).
       if ($("webhook-auth")) window.htmx.ajax("GET", this.data.urls.webhook_auth, { target: "#webhook-auth", values: { trigger: key } });
+      this.signature.fill(trigger, key);
     } else {
       $("cron-expression").value = trigger.cron_expression || "";
       $("cron-timezone").value = trigger.cron_timezone || "UTC";
