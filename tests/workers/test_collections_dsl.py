@@ -209,3 +209,13 @@ def test_the_token_is_scrubbed_wherever_the_step_writes_it(live):
     assert answer.status == "success"
     assert answer.state["copy"] == {"t": "***"}
     assert any(line.message == "token: ***" for line in answer.logs)
+
+
+def test_keys_with_slashes_dots_and_url_characters_stay_one_key(live):
+    keys = ["a/../b", "..", "a b?c#d%2F", "clé/ünïcode", " padded "]
+    body = "\n".join(f"collections.set('patients', {k!r}, {i})" for i, k in enumerate(keys))
+    body += "\ncollections.get('patients', '*')"
+    result = run_job(live, body)
+    assert result["run"].state.value == "success", result["step"].error_message
+    stored = {item["key"]: item["value"] for item in output_of(result)["data"]}
+    assert stored == {k: i for i, k in enumerate(keys)}
