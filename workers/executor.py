@@ -55,8 +55,8 @@ class RunExecutor:
             self._execute_recorded(run)
         if run.capped:
             # Only a cap holds runs back, so only a capped run's end can let one start.
-            for waiting in run_claims.waiting_runs_after(run):
-                queue.enqueue_run(waiting)
+            for waiting, priority in run_claims.waiting_runs_in_lanes(run):
+                queue.enqueue_run(waiting, priority=priority)
 
     def _execute_recorded(self, run: ClaimedRun) -> None:
         execution = RunExecution(self.sandbox, run, self.settings)

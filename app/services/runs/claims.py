@@ -247,9 +247,16 @@ def _input_clip(dataclip_id: uuid.UUID | None) -> InputClip | None:
 
 def waiting_runs_after(run: ClaimedRun, limit: int = 10) -> list[uuid.UUID]:
     """Available runs that a finished run may have been holding back (concurrency caps)."""
-    runs = list(
-        db.session.scalars(
-            select(Run.id)
+    return [run_id for run_id, _ in waiting_runs_in_lanes(run, limit)]
+
+
+def waiting_runs_in_lanes(run: ClaimedRun, limit: int = 10) -> list[tuple[uuid.UUID, int]]:
+    """(id, priority) of the runs `waiting_runs_after` names: each is queued again in its
+    own lane, so a held-back manual run reaches the workers kept for the priority lane."""
+    runs = [
+        (run_id, priority)
+        for run_id, priority in db.session.execute(
+            select(Run.id, Run.priority)
             .join(Workflow, Workflow.id == Run.workflow_id)
             .join(Project, Project.id == Run.project_id)
             .where(
@@ -263,6 +270,6 @@ def waiting_runs_after(run: ClaimedRun, limit: int = 10) -> list[uuid.UUID]:
             .order_by(Run.priority, Run.inserted_at)
             .limit(limit)
         )
-    )
+    ]
     db.session.commit()
     return runs

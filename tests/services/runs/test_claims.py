@@ -70,3 +70,20 @@ def test_a_capped_workflow_claims_in_arrival_order_and_holds_the_rest(db, client
 
 def test_a_claim_of_a_vanished_run_is_none(db):
     assert claims.claim(uuid.uuid4(), "worker:1") is None
+
+
+def test_runs_held_back_by_a_cap_are_named_with_their_lane(db, client, user):
+    """A manual run waiting behind a capped workflow is queued again in the priority lane,
+    where the workers kept for it can take it."""
+    workflow = factories.workflow(factories.project(user), CAPPED.format(name="Serial lanes"))
+    trigger_id = workflow.triggers[0].id
+    first, batch, manual = (post(client, trigger_id) for _ in range(3))
+    db.session.execute(
+        update(Run).where(Run.id == first).values(inserted_at=utcnow() - timedelta(hours=1))
+    )
+    claimed = claims.claim(first, "worker:1")
+    assert claimed.id == first
+    # Started by a person while the first runs: it jumps the batch run in the line.
+    db.session.execute(update(Run).where(Run.id == manual).values(priority=0))
+    assert claims.waiting_runs_in_lanes(claimed) == [(manual, 0), (batch, 1)]
+    assert claims.waiting_runs_after(claimed) == [manual, batch]
