@@ -228,6 +228,22 @@ def test_an_unsigned_trigger_carries_no_signature_rule(client, user, db):
     assert client.post(f"/i/{trigger.id}", json={}).status_code == 200
 
 
+@pytest.mark.parametrize("kind", ["unsigned", "signed"])
+def test_accepting_takes_two_statements_signed_or_not(client, user, db, monkeypatch, kind):
+    """The hot path stays two round trips: the rule rides on the trigger's row, and the
+    signature is remembered inside the one INSERT statement."""
+    from app import db_direct
+
+    trigger = make_trigger(user, SHA256) if kind == "signed" else None
+    trigger = trigger or factories.workflow(factories.project(user)).triggers[0]
+    sent: list[str] = []
+    real = db_direct.execute
+    monkeypatch.setattr(db_direct, "execute", lambda sql, *a: sent.append(sql) or real(sql, *a))
+    assert post(client, trigger, {"X-Signature": mac(BODY).hex()}).status_code == 200
+    assert len(sent) == 2, sent
+    assert ("webhook_signatures_seen" in sent[1]) is (kind == "signed")
+
+
 def test_old_signatures_are_purged_and_recent_ones_kept(client, timed, signed, db):
     for trigger in (timed, signed):
         db.session.add(WebhookSignatureSeen(trigger_id=trigger.id, signature_digest="a" * 64))

@@ -27,6 +27,8 @@ def workflow(w: Workflow) -> dict:
         if t.type.value == "webhook":
             reference = t.custom_path or str(t.id)
             entry["webhook_url"] = base + url_for("webhooks.receive", reference=reference)
+            if t.webhook_signature_algorithm:  # the secret itself is never shown
+                entry["signature_secret_set"] = t.webhook_signature_secret_encrypted is not None
         triggers.append(entry)
     return {
         "id": str(w.id),
