@@ -249,3 +249,42 @@ def test_when_attempts_run_out_the_run_fails_and_failure_edges_are_followed_once
     ]
     run = the_run(stack, second)
     assert run.error_type and "502" in (run.error_message or "")
+
+
+def test_a_resumed_run_continues_its_queue_and_keeps_the_branches_already_ended(stack, remote):
+    flaky = f"/branch/{uuid.uuid4().hex}"
+    remote.scripts[flaky] = [(503, {"Retry-After": "1"}), (200, {})]
+    jobs = {
+        "audit": ("common@1", 'log("audited")\nfn(lambda state: state)'),
+        **get_step(remote, flaky),
+        "after": ("common@1", 'fn(lambda state: {**state, "done": True})'),
+        "sibling": ("common@1", "fn(lambda state: state)"),
+    }
+    # The trigger fans out to three branches; when fetch fails, the others have either ended
+    # (leaves kept in the resume point) or are still queued (run after the wait).
+    edges = [
+        ("hook", "audit", "always", None),
+        ("hook", "fetch", "always", None),
+        ("hook", "sibling", "always", None),
+        ("fetch", "after", "on_job_success", None),
+    ]
+    workflow = retrying_workflow(stack, remote, "Fan out", jobs, edges, {"fetch": FAST})
+    work_order_id = post_webhook(stack, workflow["triggers"]["hook"], {"n": 7}).json()[
+        "work_order_id"
+    ]
+    result = wait_for_work_order(stack, work_order_id, seconds=30)
+    assert result["state"] == "success"
+    ran = [(name, attempt, ended) for name, attempt, ended, _ in attempts(stack, work_order_id)]
+    assert sorted(ran) == [
+        ("after", 1, "success"),
+        ("audit", 1, "success"),
+        ("fetch", 1, "failed"),
+        ("fetch", 2, "success"),
+        ("sibling", 1, "success"),
+    ], "each branch ran once, and fetch twice"
+    assert ran.index(("fetch", 2, "success")) < ran.index(("after", 1, "success"))
+    after = next(step for step in result["steps"] if step["name"] == "after")
+    assert after["output"]["done"] is True and after["input"]["data"] == {"ok": True}
+    sibling = next(step for step in result["steps"] if step["name"] == "sibling")
+    assert sibling["input"] == {"n": 7}, "the queued step names the webhook's body"
+    assert sibling["output"]["data"] == {"n": 7}, "and got the state made from it back"
