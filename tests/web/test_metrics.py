@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
+from redis.client import Pipeline
 from sqlalchemy import func, select
 
 from app import create_app
@@ -177,12 +178,16 @@ def test_histograms_add_up_what_every_process_observed(client, metrics_on, setti
     assert delta(f"{step}_count", exit_reason="failed") == 1
 
 
-def test_a_webhook_accept_is_timed_in_the_enqueue_round_trip(client, metrics_on, flow):
+def test_a_webhook_accept_is_timed_in_the_enqueue_round_trip(client, metrics_on, flow, monkeypatch):
     name = "ferry_webhook_accept_seconds_count"
     trigger_id = flow.triggers[0].id
     before = scrape(client)[(name, ())]
-    response = client.post(f"/i/{trigger_id}", json={"patient": 1})
+    with pytest.MonkeyPatch.context() as patch:
+        trips = _count_redis_round_trips(patch)
+        response = client.post(f"/i/{trigger_id}", json={"patient": 1})
     assert response.status_code == 200
+    # The accept path is benchmarked: timing it adds commands to its one pipeline, no trip.
+    assert trips == {"pipelines": 1, "commands": 0}
     refused = client.post(f"/i/{trigger_id}", data="{", content_type="application/json")
     assert refused.status_code == 400
 
@@ -227,6 +232,24 @@ def test_the_token_setting_is_read_and_checked():
     assert Settings.from_env({**base, "FERRY_METRICS_TOKEN": f" {TOKEN} "}).metrics_token == TOKEN
     with pytest.raises(ConfigError, match="FERRY_METRICS_TOKEN is too short"):
         Settings.from_env({**base, "FERRY_METRICS_TOKEN": "short"})
+
+
+def _count_redis_round_trips(monkeypatch) -> dict[str, int]:
+    """Count pipelines sent and single commands sent to Redis from now on."""
+    trips = {"pipelines": 0, "commands": 0}
+    send_pipeline, send_command = Pipeline.execute, Redis.execute_command
+
+    def pipeline_sent(self, *args, **kwargs):
+        trips["pipelines"] += 1
+        return send_pipeline(self, *args, **kwargs)
+
+    def command_sent(self, *args, **kwargs):
+        trips["commands"] += 1
+        return send_command(self, *args, **kwargs)
+
+    monkeypatch.setattr(Pipeline, "execute", pipeline_sent)
+    monkeypatch.setattr(Redis, "execute_command", command_sent)
+    return trips
 
 
 def _only_run(order) -> Run:
