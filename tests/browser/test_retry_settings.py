@@ -101,7 +101,7 @@ def test_set_retries_save_reload_and_see_them(page: Page):
     )
     retries.get_by_label("Retries: try again when another system fails").check()
     retries.get_by_label("Attempts in all").fill("3")
-    retries.get_by_label("First wait (seconds)").fill("2")
+    retries.get_by_label("First wait (s)").fill("2")
     retries.get_by_label("Jitter (%)").fill("0")
     retries.get_by_label("HTTP 429 Too Many Requests").uncheck()
     expect(page.locator("#step-retry-summary")).to_have_text(
@@ -139,7 +139,7 @@ def test_set_retries_save_reload_and_see_them(page: Page):
     expect(panel.get_by_label("Attempts in all")).to_have_value("4")
     click_node(page, "job:fetch")
     expect(page.locator("#step-retry-on")).to_be_checked()
-    expect(retries.get_by_label("First wait (seconds)")).to_have_value("2")
+    expect(retries.get_by_label("First wait (s)")).to_have_value("2")
     expect(retries.get_by_label("HTTP 429 Too Many Requests")).not_to_be_checked()
     expect(page.locator("#step-retry-summary")).to_contain_text("waiting 2 s, then 4 s")
     click_node(page, "job:post")
@@ -147,6 +147,15 @@ def test_set_retries_save_reload_and_see_them(page: Page):
     expect(page.locator("#step-retry-never")).to_be_checked()
     click_empty_canvas(page)
     expect(page.locator("#workflow-retry-summary")).to_contain_text("Retries up to 3 times")
+
+    # At 768 px wide the section still fits the narrower side panel.
+    page.set_viewport_size({"width": 768, "height": 800})
+    page.wait_for_timeout(300)  # the canvas follows the new size before it is clicked
+    click_node(page, "job:fetch")
+    expect(page.locator("#step-retry-on")).to_be_checked()
+    _show_section(page, "#step-retries")
+    screenshot(page, "retries-5-step-768")
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     # The YAML shows the policies as the document holds them.
     page.get_by_role("button", name="YAML").click()
