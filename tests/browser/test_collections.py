@@ -53,6 +53,7 @@ def test_browse_search_view_remove_and_delete(page: Page, browser):
     page.locator("#create-collection").get_by_role("button", name="Create collection").click()
     expect(page.get_by_role("heading", name="visits")).to_be_visible()
     expect(page.get_by_text("This collection is empty")).to_be_visible()
+    screenshot(page, "collections-empty")
 
     # Browse page by page, then search by pattern.
     page.goto(f"/projects/{project_id}/collections/patients-seen")
@@ -64,6 +65,10 @@ def test_browse_search_view_remove_and_delete(page: Page, browser):
     page.get_by_role("button", name="Search").click()
     expect(page.locator("tbody tr")).to_have_count(10)
     screenshot(page, "collections-browse")
+    page.set_viewport_size({"width": 768, "height": 800})  # the sidebar collapses
+    expect(page.get_by_role("button", name="Search")).to_be_in_viewport()
+    screenshot(page, "collections-browse-768")
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     # A value as indented JSON; removing the entry asks first.
     page.get_by_role("link", name="p-123").click()
