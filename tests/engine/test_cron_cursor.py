@@ -21,7 +21,8 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Project, Run, WorkOrder
+from app.models import Dataclip, Project, Run, WorkOrder
+from app.models.base import utcnow
 from app.services.triggers import cron, cron_cursor
 from tests.engine.helpers import new_workflow, wait_for_work_order
 
@@ -183,3 +184,22 @@ def test_the_cursor_names_the_dataclip_the_next_run_would_use(stack, source):
     assert '"cursor": "cursor-1"' in after.preview
     assert whole.dataclip_id == first_run.final_dataclip_id
     assert whole.step_name == "Load patients"
+
+
+def test_a_cursor_wiped_by_retention_starts_the_next_run_afresh(stack, source):
+    """Reading a wiped state back would fail every tick, and the cursor could never move
+    again: the next run starts with {} and the panel says why."""
+    workflow, tag = scheduled_workflow(stack, source, "last_success")
+    first = run_tick(stack, workflow, 0)
+    with stack.app.app_context():
+        clip = db.session.get(Dataclip, first["runs"][0]["final_dataclip_id"])
+        clip.body, clip.wiped_at = None, utcnow()
+        db.session.commit()
+        cursor = cron_cursor.for_panel(workflow["id"], "last_success", None)
+        db.session.remove()
+    assert cursor.dataclip_id is None
+    assert cursor.reason == "The last successful run's output was wiped by the retention policy."
+    second = run_tick(stack, workflow, 1)  # its load is refused, as in every workflow here
+    assert second["steps"][0]["exit_reason"] == "success"
+    assert second["steps"][0]["input"] is None
+    assert source.pulls[tag] == ["", ""]
