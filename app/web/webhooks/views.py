@@ -36,7 +36,12 @@ def describe(reference: str):
         return _error(refused.status, refused.message)
     except DatabaseUnavailable:
         return _unavailable()
-    return jsonify({"message": "Webhook trigger found: POST to this URL to run its workflow."})
+    return jsonify(
+        {
+            "message": "Webhook trigger found: POST to this URL to run its workflow, or send "
+            "GET, POST, PUT, PATCH or DELETE to an address below it (e.g. .../Patient/123)."
+        }
+    )
 
 
 @bp.route("/i/<reference>/<path:subpath>", methods=SUBPATH_METHODS)
