@@ -9,6 +9,7 @@ The words people see when a limit is hit live here too, next to the rules.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -21,6 +22,8 @@ from app.services import projects as project_service
 from app.services.errors import Invalid
 
 ITEM = "project"
+# ASCII digits only (str.isdigit also takes "²", which int() refuses), short enough to compare.
+_WHOLE = re.compile(r"-?[0-9]{1,12}")
 # Where people change these limits, named in the messages a limit hit gives.
 WHERE = "the project's Settings, under Run limits"
 NOT_KEPT = (
@@ -30,31 +33,25 @@ NOT_KEPT = (
 
 @dataclass(frozen=True)
 class Limit:
-    """One number a project may set: its column, words and the instance setting it stays under."""
+    """One number a project may set: its column and words, and the instance settings that
+    give its default and its maximum (the payload's default is its maximum)."""
 
     field: str
     label: str
     unit: str
+    default_setting: str
     maximum_setting: str
-    maximum_variable: str
+    maximum_variable: str  # what an operator sets to change the maximum
 
 
 LIMITS = (
-    Limit(
-        "run_timeout_s", "Run time limit", "seconds", "max_run_timeout_s", "FERRY_MAX_RUN_TIMEOUT_S"
-    ),
-    Limit(
-        "step_memory_mb", "Memory per step", "MB", "max_step_memory_mb", "FERRY_MAX_STEP_MEMORY_MB"
-    ),
-    Limit(
-        "max_payload_kb",
-        "Largest accepted payload",
-        "KB",
-        "max_payload_kb",
-        "FERRY_MAX_DATACLIP_MB",
-    ),
-)
-_DEFAULTS = {"run_timeout_s": "run_timeout_s", "step_memory_mb": "step_memory_mb"}
+    Limit("run_timeout_s", "Run time limit", "seconds",
+          "run_timeout_s", "max_run_timeout_s", "FERRY_MAX_RUN_TIMEOUT_S"),
+    Limit("step_memory_mb", "Memory per step", "MB",
+          "step_memory_mb", "max_step_memory_mb", "FERRY_MAX_STEP_MEMORY_MB"),
+    Limit("max_payload_kb", "Largest accepted payload", "KB",
+          "max_payload_kb", "max_payload_kb", "FERRY_MAX_DATACLIP_MB"),
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -84,7 +81,7 @@ def effective(
     values = {}
     for limit in LIMITS:
         maximum = getattr(settings, limit.maximum_setting)
-        default = getattr(settings, _DEFAULTS.get(limit.field, limit.maximum_setting))
+        default = getattr(settings, limit.default_setting)
         values[limit.field] = min(given[limit.field] or default, maximum)
     return RunLimits(**values, discard_logs=bool(discard_logs))
 
@@ -105,7 +102,7 @@ def instance_values(settings=None) -> dict[str, dict[str, int]]:
     settings = settings or _settings()
     return {
         limit.field: {
-            "default": getattr(settings, _DEFAULTS.get(limit.field, limit.maximum_setting)),
+            "default": getattr(settings, limit.default_setting),
             "maximum": getattr(settings, limit.maximum_setting),
         }
         for limit in LIMITS
@@ -149,7 +146,7 @@ def _parse(limit: Limit, raw: object, settings) -> int | None:
         if "\x00" in raw:
             raise Invalid(limit.field, f"{limit.label} contains a NUL character; give {within}.")
         text = raw.strip().replace(",", "").replace("_", "")
-        if not text.lstrip("-").isdigit() or len(text) > 12:
+        if not _WHOLE.fullmatch(text):
             shown = raw.strip()[:40]
             raise Invalid(limit.field, f"{limit.label}: “{shown}” is not {within}.")
         raw = int(text)
@@ -164,11 +161,11 @@ def _parse(limit: Limit, raw: object, settings) -> int | None:
     return raw
 
 
-def payload_refusal(size_bytes: int, limit_kb: int) -> str:
-    """What a sender is told when a body is over the project's payload limit."""
+def payload_refusal(size_bytes: int, limit_kb: int, what: str = "The body") -> str:
+    """What a sender is told when a body (or a run's input) is over the payload limit."""
     size_kb = max(1, -(-size_bytes // 1024))  # rounded up: 1 byte over is still "over"
     return (
-        f"The body is {size_kb:,} KB; this project accepts at most {limit_kb:,} KB. "
+        f"{what} is {size_kb:,} KB; this project accepts at most {limit_kb:,} KB. "
         "Nothing was saved."
     )
 
@@ -188,7 +185,7 @@ def check_input_size(project_id: uuid.UUID, text: str, field: str = "input") -> 
     limit_kb = for_project(project).max_payload_kb
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > limit_kb * 1024:
-        raise Invalid(field, payload_refusal(size, limit_kb).replace("The body", "The input"))
+        raise Invalid(field, payload_refusal(size, limit_kb, "The input"))
 
 
 def _settings():

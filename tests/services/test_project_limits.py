@@ -132,6 +132,8 @@ def test_an_admin_sets_limits_and_the_change_is_audited(db, app, user, project):
         ("step_memory_mb", "lots", "Memory per step: “lots” is not a whole number of MB from 1 to 2,048."),
         ("run_timeout_s", "1.5", "“1.5” is not a whole number of seconds"),
         ("run_timeout_s", "9" * 30, "is not a whole number of seconds"),
+        ("run_timeout_s", "--5", "“--5” is not a whole number of seconds"),
+        ("run_timeout_s", "5²", "“5²” is not a whole number of seconds"),
         ("max_payload_kb", "12\x00", "Largest accepted payload contains a NUL character"),
         ("run_timeout_s", True, "Run time limit: give a whole number of seconds from 1 to 3,600, or leave it empty."),
         ("run_timeout_s", 2.5, "Run time limit: give a whole number"),
