@@ -1,7 +1,7 @@
 """Sub-paths and signatures through the real stack (gunicorn, RQ workers, the sandbox): one
 trigger serves a FHIR-style API, the job seeing the sub-path, method, query and headers
 (secrets redacted) and answering synchronously; a signed request runs once, its replay is
-refused by the web server without a second work order."""
+refused by the web server without a second work order, even when copies race."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from sqlalchemy import func, select
@@ -102,4 +103,26 @@ def test_a_signed_request_runs_once_and_its_replay_is_refused(stack):
     assert first.json()["headers"]["x-timestamp"] == stamp
     again = httpx.post(url, content=body, headers=headers, timeout=30)
     assert again.status_code == 401 and "already received" in again.json()["error"]
+    assert work_orders(stack, workflow["id"]) == 1
+
+
+def test_two_copies_racing_cannot_both_be_accepted(stack):
+    path = f"race-{uuid.uuid4().hex[:8]}"
+    extra = "    webhook_signature_algorithm: sha256\n    webhook_signature_header: X-Signature\n"
+    workflow = new_workflow(stack, document("Raced facade", path, extra))
+    secret = "engine-test-racing-secret"
+    with stack.app.app_context():
+        webhook_signature_settings.set_secret(uuid.UUID(workflow["triggers"]["hook"]), secret)
+        db.session.remove()
+    body = b'{"n": 1}'
+    headers = {
+        "Content-Type": "application/json",
+        "X-Signature": hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
+    }
+    url = f"{stack.base_url}/i/{path}"
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(
+            pool.map(lambda _: httpx.post(url, content=body, headers=headers, timeout=30), range(4))
+        )
+    assert sorted(a.status_code for a in answers) == [200, 401, 401, 401]
     assert work_orders(stack, workflow["id"]) == 1
