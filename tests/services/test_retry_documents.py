@@ -11,6 +11,7 @@ import yaml
 
 from app.extensions import db as _db
 from app.models import Step, Workflow
+from app.services.notifications import change_notices
 from app.services.project_code import document as project_document
 from app.services.project_code import importing
 from app.services.runs import retry_policy
@@ -345,3 +346,17 @@ def test_a_project_document_carries_policies_both_ways(project, user):
         importing.apply_project(written, user, project_id=project.id)
     key = next(iter(written["workflows"]))
     assert refused.value.field == f"workflows.{key}.jobs.fetch.retry_policy.max_attempts"
+
+
+def test_a_change_notice_says_retries_changed(project):
+    saved = store.create_workflow(project.id, DOCUMENT)
+    before = snapshots.latest_snapshot(saved.id).definition
+    raw = _raw()
+    raw["retry_policy"]["factor"] = 3
+    raw["jobs"]["fetch"]["retry_policy"]["max_attempts"] = 5
+    store.replace_workflow(saved.id, raw)
+    after = snapshots.latest_snapshot(saved.id).definition
+    assert change_notices.describe_changes(before, after) == [
+        "The default retries for steps changed",
+        "Step changed: Fetch (its retries changed)",
+    ]

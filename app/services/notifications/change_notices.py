@@ -173,6 +173,8 @@ def describe_changes(old: dict, new: dict) -> list[str]:
         lines.append(f"Renamed from {old.get('name')} to {new.get('name')}")
     if old and old.get("concurrency") != new.get("concurrency"):
         lines.append(f"Runs at once: {old.get('concurrency')} -> {new.get('concurrency')}")
+    if old and old.get("retry_policy") != new.get("retry_policy"):
+        lines.append("The default retries for steps changed")
     lines += _steps(_by_key(old, "steps"), _by_key(new, "steps"))
     lines += _triggers(_by_key(old, "triggers"), _by_key(new, "triggers"))
     lines += _edges(old, new)
@@ -197,6 +199,8 @@ def _steps(old: dict[str, dict], new: dict[str, dict]) -> list[str]:
             what.append(f"adaptor {before.get('adaptor')} -> {step.get('adaptor')}")
         if before.get("credential_id") != step.get("credential_id"):
             what.append("its credential changed")
+        if before.get("retry_policy") != step.get("retry_policy"):
+            what.append("its retries changed")
         if what:
             lines.append(f"Step changed: {step.get('name') or key} ({', '.join(what)})")
     lines += [f"Step removed: {s.get('name') or k}" for k, s in old.items() if k not in new]
