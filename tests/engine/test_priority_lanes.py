@@ -300,10 +300,11 @@ def test_the_pool_keeps_the_configured_slots_for_the_priority_lane():
     assert lanes(1, 1) == ["all"]
 
 
-def test_slots_that_leave_no_process_for_batch_work_are_refused_with_the_fix():
-    result = CliRunner().invoke(
-        main, ["worker", "--processes", "2"], env={"FERRY_PRIORITY_SLOTS": "2"}
-    )
+@pytest.mark.parametrize(
+    "command", [["worker", "--processes", "2"], ["run", "--worker-processes", "2"]]
+)
+def test_slots_that_leave_no_process_for_batch_work_are_refused_with_the_fix(command):
+    result = CliRunner().invoke(main, command, env={"FERRY_PRIORITY_SLOTS": "2"})
     assert result.exit_code == 2
     assert result.output == (
         "ferry: FERRY_PRIORITY_SLOTS=2 would keep all 2 worker processes for the priority "
