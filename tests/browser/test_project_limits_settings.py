@@ -69,6 +69,8 @@ def test_an_admin_is_told_the_maximum_then_saves_the_limits(page: Page, clinic: 
     expect(section.get_by_label("Run time limit")).to_have_value("120")
     expect(section.get_by_label("Do not keep print/log output")).to_be_checked()
     section_shot(page, "project-limits-saved")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(ARTIFACTS / "project-limits-page-top.png"))  # the flash, in view
 
 
 def test_an_editor_reads_the_limits_with_nothing_to_change(page: Page, clinic: str):
