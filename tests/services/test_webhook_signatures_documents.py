@@ -141,6 +141,23 @@ def test_an_editor_cannot_change_the_rule_but_an_admin_can(user, db):
     assert saved.triggers[0].webhook_signature_algorithm is None
 
 
+def test_an_editor_may_add_a_new_signed_trigger(user, db):
+    project = factories.project(user)
+    workflow = factories.workflow(project)
+    editor = factories.user()
+    factories.member(project, editor, Role.EDITOR)
+    document = export.export_document(store.get_workflow(workflow.id))
+    document["triggers"]["lab"] = {
+        "type": "webhook",
+        "webhook_signature_algorithm": "sha256",
+        "webhook_signature_header": "X-Lab-Signature",
+    }
+    document["edges"]["lab->first"] = {"source_trigger": "lab", "target_job": "first"}
+    saved = store.replace_workflow(workflow.id, document, actor_id=editor.id)
+    lab = next(t for t in saved.triggers if t.key == "lab")
+    assert lab.webhook_signature_header == "X-Lab-Signature"
+
+
 def test_restoring_a_version_brings_its_rule_back(user, db):
     project = factories.project(user)
     workflow = factories.workflow(project, SIGNED)

@@ -20,7 +20,7 @@ import re
 import secrets
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from app.extensions import db
 from app.models import ProjectMember, Role, Trigger, TriggerType, User
@@ -138,11 +138,11 @@ def apply(
     """Write the document's settings onto the trigger. A change to an existing trigger's
     settings needs a project admin (`actor_id` None: Ferry itself, e.g. a git pull)."""
     wanted = settings or {}
-    current = export(trigger) if trigger.id is not None else {}
+    existing = inspect(trigger).persistent  # a trigger added by this document is not
     comparable = {k: v for k, v in wanted.items() if v is not None}
     if (
-        trigger.id is not None
-        and comparable != current
+        existing
+        and comparable != export(trigger)
         and actor_id is not None
         and not _is_admin(project_id, actor_id)
     ):
