@@ -215,3 +215,17 @@ def test_a_bad_retry_setting_is_marked_and_nothing_is_saved(page: Page):
     page.keyboard.press("Control+s")
     expect(page.get_by_text("Saved as version 2.")).to_be_visible()
     assert _stored(workflow_id)["fetch"]["retry_on"] == ["timeout"]
+
+    # A bad workflow default: its problem, clicked, opens the workflow's settings.
+    click_empty_canvas(page)
+    page.locator("#workflow-panel").get_by_label("Default retries for steps").check()
+    page.locator("#workflow-panel").get_by_label("Factor").fill("50")
+    click_node(page, "job:post")
+    problem = page.locator('#studio-problems [data-problem="retry_policy.factor"]')
+    expect(problem).to_contain_text("factor must be a number from 1 to 10")
+    problem.click()
+    expect(page.locator("#workflow-panel")).to_be_visible()
+    expect(page.locator("#workflow-retry-factor-error")).to_have_text(
+        "Factor must be a number from 1 to 10."
+    )
+    assert _stored(workflow_id)["version"] == 2

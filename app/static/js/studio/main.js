@@ -78,6 +78,8 @@ function start() {
       icon.setAttribute("aria-hidden", "true");
       item.append(icon, " ", problem.message);
       if (target) item.addEventListener("click", () => graph.select(target.id));
+      // The workflow's own settings (its default retries) show while nothing is selected.
+      else if (problem.path.startsWith("retry_policy")) item.addEventListener("click", () => graph.select(null));
       box.append(item);
     }
   }
