@@ -267,8 +267,8 @@ class RunExecution:
                 state=state_in,
                 timeout_s=remaining,
                 memory_mb=self.limits.step_memory_mb,
-                egress_allow=[*self.run.egress_allow, *api.egress],
-                ferry_api=api.request,
+                egress_allow=list(self.run.egress_allow),
+                ferry_api=api,
             )
         )
 

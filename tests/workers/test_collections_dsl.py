@@ -189,11 +189,25 @@ def test_a_forged_token_is_refused(live):
             adaptor="common",
             state={},
             ferry_api={"url": f"{live.base_url}/api/v1/projects/{uuid.uuid4()}", "token": "fst_x"},
-            egress_allow=[live.base_url.removeprefix("http://")],
         )
     )
     assert answer.status == "failed"
     assert "token has expired or its run has ended" in answer.error["message"]
+
+
+def test_only_the_collections_operations_may_reach_ferrys_api_on_loopback(live):
+    # The API is on 127.0.0.1, which steps may not reach: the guard opens it for the
+    # collections operations' own requests, never for the job's.
+    answer = live.sandbox.run(
+        StepRequest(
+            body=f'get("{live.base_url}/api/v1/projects")',
+            adaptor="http",
+            state={},
+            ferry_api={"url": f"{live.base_url}/api/v1/projects/{uuid.uuid4()}", "token": "fst_x"},
+        )
+    )
+    assert answer.status == "failed"
+    assert "is not allowed" in answer.error["message"], answer.error
 
 
 def test_the_token_is_scrubbed_wherever_the_step_writes_it(live):

@@ -10,7 +10,8 @@ collections (key-value stores of JSON values kept between runs), after OpenFn's
     collections.each("patients", "p-*", visit)              # visit(state, value, key)
 
 The sandbox has no database, so these call the collections API with the step's token
-(`workers.runtime.ferry_api`); large sets travel a page or a batch of 1,000 at a time.
+(`workers.runtime.ferry_api`), which the egress guard lets through for these requests only;
+large sets travel a page or a batch of 1,000 at a time.
 """
 
 from __future__ import annotations
@@ -157,7 +158,8 @@ class _Api:
         request = self.client.build_request(method, self.root + path, headers=headers, **kwargs)
         started = time.monotonic()
         try:
-            response = self.client.send(request)
+            with ferry_api.calling():  # the egress guard lets this request reach the API
+                response = self.client.send(request)
         except httpx.HTTPError as exc:
             message = f"Ferry's collections API could not be reached: {exc}"
             raise network_failure(exc, request, message, time.monotonic() - started) from None

@@ -316,7 +316,7 @@ class _Planner:
 
 
 def _dotted(node: ast.expr) -> str | None:
-    """"fn" for `fn`, "collections.get" for `collections.get`; None for other callees."""
+    """The name called: fn for `fn`, collections.get for `collections.get`, else None."""
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):

@@ -18,7 +18,7 @@ import socket
 import sys
 import threading
 
-from workers.runtime import egress
+from workers.runtime import egress, ferry_api
 from workers.runtime.import_guard import install_import_guard
 from workers.runtime.trust import CODE_ROOTS, refused, runs_job_code
 
@@ -106,6 +106,9 @@ def install_audit_hook(egress_allow: list[str]) -> None:
         os.path.realpath, os.fsdecode  # fmt: skip
     check_address, refusal_message = egress.check_address, egress.refusal_message
     allowed_hosts = egress.allowed_hostnames(allow)
+    # Ferry's own API (the step's collections) is let through for its operations' requests
+    # only, even on an internal address: see workers.runtime.ferry_api.
+    api_host, api_permits = ferry_api.api_host(), ferry_api.permits
     # Judging files and addresses calls builtins such as isinstance and any (here and in
     # ipaddress); job code that reached the builtins module could swap them to bend the
     # verdict. So once the builtins module has changed, no file or socket is allowed.
@@ -128,6 +131,8 @@ def install_audit_hook(egress_allow: list[str]) -> None:
     def check_ip(ip: str, port: object) -> None:
         reason = check_address(ip, list(allow), port=port)
         if reason is not None:
+            if api_host is not None and api_permits(host_ips(api_host), ip, port):
+                return
             # An allowlisted hostname opens exactly the addresses it resolves to.
             for host in allowed_hosts:
                 if ip in host_ips(host) and check_address(ip, list(allow), host, port) is None:
