@@ -141,6 +141,47 @@ def test_an_editor_cannot_change_the_rule_but_an_admin_can(user, db):
     assert saved.triggers[0].webhook_signature_algorithm is None
 
 
+@pytest.fixture
+def signed_with_path(user, db):
+    """(workflow id, editor): a signed trigger at the custom path "lab-results"."""
+    project = factories.project(user)
+    source = SIGNED.replace(
+        "    enabled: true\n", "    enabled: true\n    custom_path: lab-results\n"
+    )
+    workflow = factories.workflow(project, source)
+    editor = factories.user()
+    factories.member(project, editor, Role.EDITOR)
+    return workflow.id, editor
+
+
+def test_an_editor_cannot_hand_a_signed_address_to_an_unsigned_trigger(signed_with_path, db):
+    workflow_id, editor = signed_with_path
+    document = export.export_document(store.get_workflow(workflow_id))
+    document["triggers"]["webhook"].pop("custom_path")
+    document["triggers"]["open"] = {"type": "webhook", "custom_path": "lab-results"}
+    with pytest.raises(Invalid) as refused:
+        store.replace_workflow(workflow_id, document, actor_id=editor.id)
+    assert refused.value.field == "triggers.webhook.custom_path"
+    db.session.rollback()
+
+
+def test_an_editor_cannot_remove_a_signed_trigger_or_its_workflow(signed_with_path, user, db):
+    workflow_id, editor = signed_with_path
+    document = export.export_document(store.get_workflow(workflow_id))
+    document["triggers"] = {"other": {"type": "webhook"}}
+    document["edges"] = {"other->first": {"source_trigger": "other", "target_job": "first"}}
+    with pytest.raises(Invalid) as refused:
+        store.replace_workflow(workflow_id, document, actor_id=editor.id)
+    assert refused.value.field == "triggers.webhook" and "requires a signature" in str(
+        refused.value.message
+    )
+    db.session.rollback()
+    with pytest.raises(Invalid):
+        store.delete_workflow(workflow_id, actor_id=editor.id)
+    db.session.rollback()
+    store.delete_workflow(workflow_id, actor_id=user.id)  # the owner may
+
+
 def test_an_editor_may_add_a_new_signed_trigger(user, db):
     project = factories.project(user)
     workflow = factories.workflow(project)

@@ -11,7 +11,9 @@ In the document (YAML, API, the studio's save) a webhook trigger may hold:
 The secret is set in the trigger panel by a project admin (typed, or made by Ferry and shown
 once), stored encrypted, and never exported: an imported signed trigger refuses every
 request until an admin sets its secret. Turning a signature requirement off or changing it
-is a change to how callers authenticate, so on an existing trigger only admins may make it.
+is a change to how callers authenticate, so on an existing trigger only admins may make it;
+for the same reason only admins may move a signed trigger's custom path or remove a signed
+trigger (or its workflow), which would free its address for a trigger without the rule.
 """
 
 from __future__ import annotations
@@ -138,23 +140,34 @@ def apply(
     """Write the document's settings onto the trigger. A change to an existing trigger's
     settings needs a project admin (`actor_id` None: Ferry itself, e.g. a git pull)."""
     wanted = settings or {}
-    existing = inspect(trigger).persistent  # a trigger added by this document is not
-    comparable = {k: v for k, v in wanted.items() if v is not None}
-    if (
-        existing
-        and comparable != export(trigger)
-        and actor_id is not None
-        and not _is_admin(project_id, actor_id)
-    ):
-        raise Invalid(
-            f"{path}.webhook_signature_algorithm",
-            "Only project admins can change whether and how callers of this webhook must "
-            "sign their requests.",
-        )
+    state = inspect(trigger)
+    if state.persistent and actor_id is not None:  # a trigger this document adds is not
+        comparable = {k: v for k, v in wanted.items() if v is not None}
+        current = export(trigger)
+        # A signed trigger's custom path is part of what callers must sign for: handing it
+        # on (to a trigger without the rule) would be a way round the rule.
+        moved = bool(current) and state.attrs.custom_path.history.has_changes()
+        if (comparable != current or moved) and not _is_admin(project_id, actor_id):
+            raise Invalid(
+                f"{path}.{'custom_path' if comparable == current else KEYS[0]}",
+                "Only project admins can change whether and how callers of this webhook must "
+                "sign their requests, or the address of a webhook that requires a signature.",
+            )
     trigger.webhook_signature_algorithm = wanted.get("webhook_signature_algorithm")
     trigger.webhook_signature_header = wanted.get("webhook_signature_header")
     trigger.webhook_timestamp_header = wanted.get("webhook_timestamp_header")
     trigger.webhook_replay_window_s = wanted.get("webhook_replay_window_s", DEFAULT_WINDOW_S)
+
+
+def guard_removal(trigger: Trigger, *, project_id: uuid.UUID, actor_id: uuid.UUID | None) -> None:
+    """Removing a trigger that requires a signature frees its address for a trigger without
+    the rule, so it needs a project admin too."""
+    signed = trigger.webhook_signature_algorithm is not None
+    if signed and actor_id is not None and not _is_admin(project_id, actor_id):
+        raise Invalid(
+            f"triggers.{trigger.key}",
+            f"Only project admins can remove the trigger {trigger.key!r}: it requires a signature.",
+        )
 
 
 def set_secret(trigger_id: uuid.UUID, secret: str | None) -> str | None:

@@ -154,6 +154,7 @@ def delete_workflow(
     workflow.deleted_at = utcnow()
     workflow.name = f"{workflow.name} (deleted {workflow.id.hex[:8]})"[:200]
     for trigger in workflow.triggers:
+        webhook_signature_settings.guard_removal(trigger, project_id=owner_id, actor_id=actor_id)
         trigger.enabled = False
         trigger.custom_path = None
     if not commit:
@@ -188,6 +189,9 @@ def _apply(
         trigger = existing_triggers.pop(doc.key, None)
         if trigger is not None and trigger.type != doc.type:
             # A webhook that becomes a cron (or back) is a new trigger: its URL must not live on.
+            webhook_signature_settings.guard_removal(
+                trigger, project_id=workflow.project_id, actor_id=actor_id
+            )
             db.session.delete(trigger)
             db.session.flush()
             trigger = None
@@ -208,6 +212,9 @@ def _apply(
         db.session.add(trigger)
         triggers[doc.key] = trigger
     for leftover in existing_triggers.values():
+        webhook_signature_settings.guard_removal(
+            leftover, project_id=workflow.project_id, actor_id=actor_id
+        )
         db.session.delete(leftover)
     _custom_paths_are_free(document, triggers)
     db.session.flush()
