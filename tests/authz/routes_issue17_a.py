@@ -9,4 +9,6 @@ from tests.authz.rules import Rule
 ROUTES = {
     "history.retry_now": Rule("editor"),
     "history.give_up": Rule("editor"),
+    "api.retry_now": Rule("editor", api=True),
+    "api.give_up": Rule("editor", api=True),
 }

@@ -95,3 +95,15 @@ def test_the_history_list_says_waiting_to_retry(signed_in, waiting):
     row = html[html.index(f'id="wo-{waiting.work_order_id}"') :]
     row = row[: row.index("</tr>")]
     assert 'data-state="waiting to retry"' in row and "waiting to retry" in row
+
+
+def test_the_api_shows_attempts_and_steers_a_waiting_run(api, waiting):
+    body = api.get(f"/runs/{waiting.id}").get_json()
+    assert body["state"] == "available" and body["available_at"] is not None
+    assert [(s["attempt"], s["retry_at"] is not None) for s in body["steps"]] == [(1, True)]
+    assert api.post(f"/runs/{waiting.id}/retry_now").get_json()["state"] == "available"
+    ended = api.post(f"/runs/{waiting.id}/give_up")
+    assert ended.status_code == 200 and ended.get_json()["state"] == "failed"
+    again = api.post(f"/runs/{waiting.id}/give_up")
+    assert again.status_code == 409
+    assert "not waiting for an automatic retry" in again.get_json()["error"]

@@ -195,6 +195,12 @@ SPEC = {
                 role="editor",
             ),
         },
+        "/runs/{run_id}/retry_now": {
+            "post": _op("Try a waiting run's next attempt now", params=[_R], role="editor"),
+        },
+        "/runs/{run_id}/give_up": {
+            "post": _op("Give up a waiting run's retries (it fails)", params=[_R], role="editor"),
+        },
         "/runs/{run_id}/cancel": {
             "post": _op("Cancel a run still waiting for a worker", params=[_R], role="editor"),
         },

@@ -1,4 +1,5 @@
-"""API: work orders, runs, logs, retries, cancelling and bulk reruns."""
+"""API: work orders, runs, logs, retries (by hand, and steering automatic ones), cancelling
+and bulk reruns."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from flask import g, jsonify, request
 
 from app.models import Role
 from app.services.errors import Invalid
-from app.services.runs import bulk_reruns, commands, queries
+from app.services.runs import bulk_reruns, commands, queries, retries
 from app.web.api import body as read
 from app.web.api import serialize
 from app.web.api.access import project_for, run_for, work_order_for
@@ -77,6 +78,22 @@ def cancel(run_id: uuid.UUID):
     run = run_for(run_id, Role.EDITOR)
     commands.cancel_run(run.id, project_id=run.project_id)
     return jsonify({"run_id": str(run.id), "state": "cancelled"})
+
+
+@bp.post("/runs/<uuid:run_id>/retry_now")
+def retry_now(run_id: uuid.UUID):
+    """Make a run waiting for an automatic retry try its next attempt now (409 otherwise)."""
+    run = run_for(run_id, Role.EDITOR)
+    retries.retry_now(run.id, project_id=run.project_id)
+    return jsonify({"run_id": str(run.id), "state": "available"})
+
+
+@bp.post("/runs/<uuid:run_id>/give_up")
+def give_up(run_id: uuid.UUID):
+    """Stop a waiting run's automatic retries: it ends failed (409 when it is not waiting)."""
+    run = run_for(run_id, Role.EDITOR)
+    retries.give_up(run.id, project_id=run.project_id, actor=g.api_user)
+    return jsonify({"run_id": str(run.id), "state": "failed"})
 
 
 @bp.post("/projects/<uuid:project_id>/bulk_rerun")

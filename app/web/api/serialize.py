@@ -51,6 +51,8 @@ def step_run(s: StepRun) -> dict:
         "error": ({"type": s.error_type, "message": s.error_message} if s.error_type else None),
         "input_dataclip_id": _str(s.input_dataclip_id),
         "output_dataclip_id": _str(s.output_dataclip_id),
+        "attempt": s.attempt,
+        "retry_at": _time(s.retry_at),
         "started_at": _time(s.started_at),
         "finished_at": _time(s.finished_at),
     }
@@ -73,6 +75,8 @@ def run(r: Run, steps: list[StepRun] | None = None) -> dict:
         "claimed_at": _time(r.claimed_at),
         "started_at": _time(r.started_at),
         "finished_at": _time(r.finished_at),
+        # Set while the run waits for an automatic retry: when its next attempt is due.
+        "available_at": _time(r.available_at),
     }
     if steps is not None:
         body["steps"] = [step_run(s) for s in steps]
