@@ -53,7 +53,8 @@ def normalise(policy: object, field: str = "retry_policy") -> dict | None:
         return None
     if not isinstance(policy, Mapping):
         raise Invalid(field, 'A retry policy must be an object such as {"max_attempts": 3}.')
-    unknown = sorted(set(policy) - set(DEFAULTS))
+    # str keys: a JSON object parsed from YAML may mix numbers and text as keys.
+    unknown = sorted(str(key) for key in policy if key not in DEFAULTS)
     if unknown:
         raise Invalid(
             f"{field}.{unknown[0]}",
