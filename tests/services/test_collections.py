@@ -193,3 +193,30 @@ def test_the_value_limit_and_the_api_url_come_from_the_environment():
     )
     assert (settings.collections_max_value_kb, settings.api_url) == (64, "http://ferry-web:8000")
     assert Settings.from_env({}).api_url == ""
+
+
+def test_a_big_collection_is_counted_up_to_the_cap(bag, project, monkeypatch):
+    monkeypatch.setattr(store, "COUNT_CAP", 3)
+    items.set_items(bag, "patients", [{"key": f"k{i}", "value": 1} for i in range(5)])
+    (summary,) = store.list_collections(project.id)
+    assert (summary.entries, summary.more) == (3, True)
+    assert 3 <= summary.size_bytes < 5
+
+
+def test_writes_and_removals_mark_the_collection_updated(bag, project):
+    from datetime import timedelta
+
+    from app.extensions import db
+
+    collection = store.get_collection(project.id, "patients")
+    long_ago = collection.updated_at - timedelta(days=3)
+    for change in (
+        lambda: items.set_item(bag, "patients", "a", 1),
+        lambda: items.set_items(bag, "patients", [{"key": "b", "value": 2}]),
+        lambda: items.remove(bag, "patients", "*"),
+    ):
+        collection.updated_at = long_ago
+        db.session.commit()
+        change()
+        db.session.refresh(collection)
+        assert collection.updated_at > long_ago + timedelta(days=2)

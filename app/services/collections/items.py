@@ -21,7 +21,7 @@ from app.extensions import db
 from app.models.base import utcnow
 from app.models.collections import Collection, CollectionItem
 from app.services.collections import rules
-from app.services.collections.store import get_collection
+from app.services.collections.store import get_collection, touch
 from app.services.errors import Invalid
 
 
@@ -97,6 +97,7 @@ def set_item(project_id: uuid.UUID, name: str, key: object, value: Any) -> None:
     collection = get_collection(project_id, name)
     row = {"key": rules.check_key(key), "value": rules.encode_value(value, max_value_bytes())}
     _upsert(collection.id, [row])
+    touch(collection.id)
     db.session.commit()
 
 
@@ -115,6 +116,7 @@ def set_items(project_id: uuid.UUID, name: str, items: object) -> int:
         rows[key] = {"key": key, "value": rules.encode_value(item["value"], limit, field)}
     if rows:
         _upsert(collection.id, list(rows.values()))
+        touch(collection.id)
         db.session.commit()
     return len(rows)
 
@@ -128,6 +130,8 @@ def remove(project_id: uuid.UUID, name: str, key_or_pattern: object) -> int:
             CollectionItem.collection_id == collection.id, *_matches(matching)
         )
     )
+    if result.rowcount:
+        touch(collection.id)
     db.session.commit()
     return int(result.rowcount or 0)
 

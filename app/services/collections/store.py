@@ -1,62 +1,82 @@
-"""A project's collections themselves: create, rename, delete, find by name, and the list
-with each collection's entry count, size and last change."""
+"""A project's collections themselves: create, rename, delete, find by name, the list with
+each collection's entry count, size and last change, and noting a change to its entries."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import Project
+from app.models.base import utcnow
 from app.models.collections import Collection, CollectionItem
 from app.services.collections import rules
 from app.services.errors import Invalid, NotFound
 
+# Counting and sizing a million entries takes seconds; the list counts this many at most
+# and says "more than" beyond, as the history's count does.
+COUNT_CAP = 10_000
+TOUCH_PRECISION = timedelta(minutes=1)
+
 
 @dataclass(frozen=True)
 class CollectionSummary:
-    """One row of the collections list."""
+    """One row of the collections list: `entries` and `size_bytes` are exact unless
+    `more` (then both are lower bounds); `updated_at` is the last change to the collection
+    or its entries, to the minute."""
 
     collection: Collection
     entries: int
     size_bytes: int
-    updated_at: datetime
+    more: bool
+
+    @property
+    def updated_at(self) -> datetime:
+        """When the collection or one of its entries last changed."""
+        return self.collection.updated_at
 
 
 def list_collections(project_id: uuid.UUID) -> list[CollectionSummary]:
-    """The project's collections by name, each with its entries, their size and the time of
-    the last change (of the collection or any entry)."""
-    stats = (
-        sa.select(
-            CollectionItem.collection_id,
-            sa.func.count().label("entries"),
-            sa.func.coalesce(sa.func.sum(sa.func.length(CollectionItem.value)), 0).label("size"),
-            sa.func.max(CollectionItem.updated_at).label("changed"),
-        )
-        .join(Collection, Collection.id == CollectionItem.collection_id)
-        .where(Collection.project_id == project_id)
-        .group_by(CollectionItem.collection_id)
+    """The project's collections by name, with their entries and size (capped)."""
+    collections = db.session.scalars(
+        sa.select(Collection).where(Collection.project_id == project_id).order_by(Collection.name)
+    ).all()
+    return [_summary(collection) for collection in collections]
+
+
+def summary(project_id: uuid.UUID, name: str) -> CollectionSummary:
+    """One collection's row of the list."""
+    return _summary(get_collection(project_id, name))
+
+
+def _summary(collection: Collection) -> CollectionSummary:
+    sample = (
+        sa.select(CollectionItem.value)
+        .where(CollectionItem.collection_id == collection.id)
+        .limit(COUNT_CAP + 1)
         .subquery()
     )
-    rows = db.session.execute(
-        sa.select(Collection, stats.c.entries, stats.c.size, stats.c.changed)
-        .outerjoin(stats, stats.c.collection_id == Collection.id)
-        .where(Collection.project_id == project_id)
-        .order_by(Collection.name)
-    ).all()
-    return [
-        CollectionSummary(
-            collection,
-            int(entries or 0),
-            int(size or 0),
-            max(collection.updated_at, changed) if changed else collection.updated_at,
-        )
-        for collection, entries, size, changed in rows
-    ]
+    count, size = db.session.execute(
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(sa.func.length(sample.c.value)), 0))
+    ).one()
+    if count > COUNT_CAP:
+        return CollectionSummary(collection, COUNT_CAP, int(size), True)
+    return CollectionSummary(collection, int(count), int(size), False)
+
+
+def touch(collection_id: uuid.UUID) -> None:
+    """Note a change to the collection's entries in its `updated_at`, at most once a minute
+    (a busy collection would otherwise turn every write into a write to the same row)."""
+    now = utcnow()
+    db.session.execute(
+        sa.update(Collection)
+        .where(Collection.id == collection_id, Collection.updated_at < now - TOUCH_PRECISION)
+        .values(updated_at=now)
+    )
 
 
 def get_collection(project_id: uuid.UUID, name: str) -> Collection:

@@ -202,6 +202,8 @@ def _summary(summary: store.CollectionSummary) -> dict:
         "name": summary.collection.name,
         "entries": summary.entries,
         "size_bytes": summary.size_bytes,
+        # False: there are more entries than counted (the first 10,000, and their size).
+        "exact": not summary.more,
         "updated_at": summary.updated_at.isoformat(),
     }
 

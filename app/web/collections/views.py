@@ -164,11 +164,7 @@ def _index_page(access: ProjectAccess, form: CreateForm, status: int = 200):
 
 
 def _delete_page(access: ProjectAccess, name: str, form: DeleteForm, status: int = 200):
-    summary = next(
-        (s for s in store.list_collections(access.project.id) if s.collection.name == name), None
-    )
-    if summary is None:
-        store.get_collection(access.project.id, name)  # raises NotFound with its sentence
+    summary = store.summary(access.project.id, name)
     return render_template(
         "collections/delete.html",
         access=access,
