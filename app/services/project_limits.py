@@ -134,6 +134,13 @@ def update_limits(
     return project
 
 
+def checked(field: str, raw: object) -> int | None:
+    """One limit's value as it would be saved (None: the server's default), or Invalid
+    naming the field and the maximum; for project documents (project.yaml)."""
+    limit = next(limit for limit in LIMITS if limit.field == field)
+    return _parse(limit, raw, _settings())
+
+
 def _parse(limit: Limit, raw: object, settings) -> int | None:
     """A whole number from 1 to the maximum, or None for "the instance default"."""
     maximum = getattr(settings, limit.maximum_setting)

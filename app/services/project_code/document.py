@@ -33,6 +33,11 @@ SETTINGS = (
     "alert_limit_count",
     "alert_limit_minutes",
     "alert_include_logs",
+    # Run limits (app.services.project_limits); null: the server's default.
+    "run_timeout_s",
+    "step_memory_mb",
+    "max_payload_kb",
+    "discard_logs",
 )
 MAX_KEY_LENGTH = 100  # workflow keys follow the job-key rule of the workflow document
 MAX_PATH_LENGTH = 500

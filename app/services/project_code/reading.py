@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Credential, ProjectCredential, Trigger, User, Workflow
-from app.services import parsing
+from app.services import parsing, project_limits
 from app.services import projects as project_service
 from app.services.egress import allowlist
 from app.services.errors import Invalid
@@ -35,6 +35,8 @@ TOP_KEYS = ("id", "name", "description", "settings", "credentials", "workflows")
 ENTRY_KEYS = ("id", "lock_version", "delete")
 # Far more than a project holds; each workflow costs queries, so a document is capped.
 MAX_WORKFLOWS = 500
+# Checked, with the server's maximum, by app.services.project_limits.
+_RUN_LIMITS = tuple(limit.field for limit in project_limits.LIMITS)
 _WHOLE_SETTINGS = {
     "concurrency": (1, MAX_CONCURRENCY, "runs at once"),
     "alert_limit_count": (alert_settings.MIN_COUNT, alert_settings.MAX_COUNT, "alerts"),
@@ -145,7 +147,12 @@ def _settings(reading: Reading, raw: object) -> None:
             reading.add(path, f"Unknown setting; the settings are {', '.join(SETTINGS)}.")
         elif key == "egress_allowlist":
             _allowlist(reading, value)
-        elif key in ("require_mfa", "alert_include_logs"):
+        elif key in _RUN_LIMITS:
+            try:
+                reading.settings[key] = project_limits.checked(key, value)
+            except Invalid as error:
+                reading.add(path, error.message)
+        elif key in ("require_mfa", "alert_include_logs", "discard_logs"):
             if isinstance(value, bool):
                 reading.settings[key] = value
             else:

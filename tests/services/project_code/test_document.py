@@ -30,6 +30,10 @@ def test_export_holds_settings_credentials_and_workflows_without_ids(clinic):
         "alert_limit_count": 7,
         "alert_limit_minutes": 5,
         "alert_include_logs": True,
+        "run_timeout_s": None,
+        "step_memory_mb": None,
+        "max_payload_kb": None,
+        "discard_logs": False,
     }
     assert doc["credentials"] == {"DHIS2 live": {"type": "dhis2"}}
     assert list(doc["workflows"]) == ["case-intake", "patient-sync"]
