@@ -185,3 +185,10 @@ def test_a_step_token_older_than_the_longest_run_is_refused(
     later = int(time.time()) + 3600 + step_tokens.MARGIN_S + 5
     monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: later)
     assert step("get", bag).status_code == 401
+
+
+def test_a_bad_collection_name_is_422_naming_the_field(api, project):
+    response = api.put(f"/projects/{project.id}/collections/has%20space")
+    assert response.status_code == 422
+    assert response.get_json()["field"] == "name"
+    assert "only letters, digits" in response.get_json()["error"]
