@@ -1,7 +1,7 @@
 """The trigger panel's "Require a signature" section: an admin chooses the algorithm and
 headers (a missing header is named next to its field), saves, has Ferry make the secret
 (shown once, never again), and a request signed with it reaches the live server while an
-unsigned one gets 401."""
+unsigned one gets 401. An editor sees the rule but cannot change it."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ import json
 import time
 
 import httpx
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
+from app.models import Role
 from tests.browser.conftest import screenshot
-from tests.browser.studio_helpers import click_node, sign_in
+from tests.browser.studio_helpers import add_member, click_node, sign_in
 
 
 def open_new_workflow(page: Page, name: str) -> None:
@@ -27,7 +28,9 @@ def open_new_workflow(page: Page, name: str) -> None:
     page.wait_for_load_state("load")
 
 
-def test_an_admin_requires_a_signature_and_sets_its_secret(page: Page, live_server: str):
+def test_an_admin_requires_a_signature_and_sets_its_secret(
+    page: Page, browser: Browser, live_server: str
+):
     sign_in(page)
     open_new_workflow(page, "Signed lab results")
     page.get_by_role("button", name="Add trigger").click()
@@ -89,3 +92,21 @@ def test_an_admin_requires_a_signature_and_sets_its_secret(page: Page, live_serv
     expect(box.locator("#webhook-signature-status")).to_contain_text("set")
     expect(box.get_by_label("Replace secret")).to_have_value("")
     assert secret not in page.content()
+
+    # An editor sees the rule, read-only, and no secret box.
+    workflow_url = page.url
+    add_member("lab-editor@example.org", "correct horse battery staple", Role.EDITOR)
+    context = browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 800})
+    editor = context.new_page()
+    try:
+        sign_in(editor, "lab-editor@example.org", "correct horse battery staple")
+        editor.goto(workflow_url)
+        editor.wait_for_load_state("load")
+        click_node(editor, "trigger:webhook")
+        theirs = editor.locator("#webhook-signature-box")
+        expect(theirs.get_by_label("Signature header")).to_have_value("X-Lab-Signature")
+        expect(theirs.get_by_label("Signature header")).to_be_disabled()
+        expect(theirs.get_by_label("Signature", exact=True)).to_be_disabled()
+        expect(theirs.locator("#webhook-signature-readonly")).to_contain_text("Only project admins")
+    finally:
+        context.close()
