@@ -45,6 +45,8 @@ def test_an_admin_requires_a_signature_and_sets_its_secret(
     page.keyboard.press("Control+s")
     error = box.locator("[data-error-for=webhook_signature_header]")
     expect(error).to_contain_text("needs the name of the header")
+    error.scroll_into_view_if_needed()
+    screenshot(page, "webhook-signature-panel-error")
     box.get_by_label("Signature header").fill("X-Lab-Signature")
     box.get_by_label("Timestamp header (optional)").fill("X-Lab-Timestamp")
     box.get_by_label("Replay window (s)").fill("120")
