@@ -220,3 +220,17 @@ def test_writes_and_removals_mark_the_collection_updated(bag, project):
         change()
         db.session.refresh(collection)
         assert collection.updated_at > long_ago + timedelta(days=2)
+
+
+def test_a_page_of_big_values_stops_after_the_entry_crossing_the_byte_cap(bag, monkeypatch):
+    monkeypatch.setattr(items, "PAGE_BYTES", 2500)
+    items.set_items(bag, "patients", [{"key": f"k{i}", "value": "x" * 998} for i in range(5)])
+    seen, cursor, pages = [], None, 0
+    while True:
+        page = items.list_items(bag, "patients", "k*", cursor=cursor, limit=1000)
+        seen += [i.key for i in page.items]
+        pages, cursor = pages + 1, page.next_cursor
+        if cursor is None:
+            break
+    assert seen == [f"k{i}" for i in range(5)]
+    assert pages == 2  # 3 values of 1,000 bytes cross 2,500; the other 2 come next

@@ -24,6 +24,8 @@ from app.services.collections import rules
 from app.services.collections.store import get_collection, touch
 from app.services.errors import Invalid
 
+PAGE_BYTES = 8 * 1024 * 1024
+
 
 @dataclass(frozen=True)
 class Item:
@@ -79,16 +81,28 @@ def list_items(
     matching = rules.read_pattern(pattern)
     size = rules.page_size(limit)
     after = rules.decode_cursor(cursor) if cursor else None
-    query = sa.select(CollectionItem.key, CollectionItem.value, CollectionItem.updated_at).where(
-        CollectionItem.collection_id == _collection_id(project_id, name), *_matches(matching)
-    )
+    own = _bytes(CollectionItem.value)
+    inner = sa.select(
+        CollectionItem.key,
+        CollectionItem.value,
+        CollectionItem.updated_at,
+        own.label("own"),
+        sa.func.sum(own).over(order_by=CollectionItem.key).label("running"),
+    ).where(CollectionItem.collection_id == _collection_id(project_id, name), *_matches(matching))
     if after is not None:
-        query = query.where(CollectionItem.key > after)
-    rows = db.session.execute(query.order_by(CollectionItem.key).limit(size + 1)).all()
+        inner = inner.where(CollectionItem.key > after)
+    page = inner.order_by(CollectionItem.key).limit(size + 1).subquery()
+    # Up to 1,000 values of up to 1 MB each would be a gigabyte in memory: a page stops
+    # after the entry that crosses PAGE_BYTES (always holding at least one entry).
+    rows = db.session.execute(
+        sa.select(page.c.key, page.c.value, page.c.updated_at, page.c.running)
+        .where(page.c.running - page.c.own < PAGE_BYTES)
+        .order_by(page.c.key)
+    ).all()
     if not rows:
         get_collection(project_id, name)  # NotFound when the collection itself is missing
-    items = [Item(*row) for row in rows[:size]]
-    more = len(rows) > size
+    items = [Item(key, text, updated_at) for key, text, updated_at, _ in rows[:size]]
+    more = len(rows) > size or (bool(rows) and rows[-1].running >= PAGE_BYTES)
     return ItemPage(items, rules.encode_cursor(items[-1].key) if more else None)
 
 
@@ -134,6 +148,14 @@ def remove(project_id: uuid.UUID, name: str, key_or_pattern: object) -> int:
         touch(collection.id)
     db.session.commit()
     return int(result.rowcount or 0)
+
+
+def _bytes(column):
+    """The size of a stored value: octet_length on PostgreSQL (read from the TOAST header,
+    without decompressing), characters on SQLite (the demo; its octet_length is newer)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return sa.func.octet_length(column)
+    return sa.func.length(column)
 
 
 def _collection_id(project_id: uuid.UUID, name: str):
