@@ -104,3 +104,16 @@ def test_editors_see_the_rule_read_only_and_cannot_reach_the_box(
     box = client.get(f"{base(flow)}/webhook-signature?trigger=webhook", headers=HX)
     assert box.status_code == 403
     assert post_secret(client, flow, trigger_id, "").status_code == 403
+
+
+def test_the_first_request_guide_shows_where_the_signature_goes(signed_in, db, user):
+    project = factories.project(user)
+    source = factories.SIMPLE_WORKFLOW.format(name="Signed guide").replace(
+        "    enabled: true\n",
+        "    enabled: true\n    webhook_signature_algorithm: sha256\n"
+        "    webhook_signature_header: X-Signature\n",
+        1,
+    )
+    factories.workflow(project, source)
+    html = signed_in.get(f"/projects/{project.id}/history").get_data(as_text=True)
+    assert "X-Signature: sha256=HMAC-OF-BODY" in html.replace("&#34;", '"')

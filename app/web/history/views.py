@@ -109,8 +109,12 @@ def _first_hooks(project_id: uuid.UUID) -> list[dict]:
     for hook in first_request.project_webhooks(project_id):
         url = webhook_url(hook.trigger)
         auth = {"api_key": ' -H "x-api-key: YOUR-KEY"', "basic": " -u USERNAME:PASSWORD"}
+        signed = hook.trigger.webhook_signature_algorithm
+        # A signed trigger refuses an unsigned request: the line shows where the HMAC goes.
+        signature = f' -H "{hook.trigger.webhook_signature_header}: {signed}=HMAC-OF-BODY"'
         curl = (
-            f'curl -X POST "{url}"{auth.get(hook.trigger.webhook_auth.value, "")} '
+            f'curl -X POST "{url}"{auth.get(hook.trigger.webhook_auth.value, "")}'
+            f"{signature if signed else ''} "
             """-H "Content-Type: application/json" -d '{"hello": "world"}'"""
         )
         hooks.append({"hook": hook, "url": url, "curl": curl})
