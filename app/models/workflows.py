@@ -163,7 +163,8 @@ class WebhookSignatureSeen(db.Model):
     trigger_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("triggers.id", ondelete="CASCADE"), primary_key=True
     )
-    # SHA-256 of the signature header's value (hex): fixed size whatever the caller sent.
+    # SHA-256 (hex) of the decoded signature bytes: fixed size whatever the caller sent, and
+    # the same whether the signature came as hex or base64 (a re-encoded replay is caught).
     signature_digest: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     seen_at: Mapped[datetime] = created_at()
 
