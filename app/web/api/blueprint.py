@@ -11,6 +11,10 @@ from app.web.api.body import Unreadable
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
+HOW_TO_AUTHENTICATE = (
+    "Send a valid API token: Authorization: Bearer <token> "
+    "(create one on your profile page, or with `ferry create-token EMAIL`)."
+)
 
 
 @bp.before_request
@@ -21,11 +25,7 @@ def authenticate():
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     user = api_tokens.user_for_token(token.strip()) if scheme.lower() == "bearer" else None
     if user is None:
-        return error(
-            401,
-            "Send a valid API token: Authorization: Bearer <token> "
-            "(create one on your profile page, or with `ferry create-token EMAIL`).",
-        )
+        return error(401, HOW_TO_AUTHENTICATE)
     g.api_user = user
     return None
 
@@ -40,23 +40,32 @@ def error(status: int, message: str, field: str | None = None, problems: list | 
     return jsonify(body), status
 
 
-@bp.errorhandler(NotFound)
-def _not_found(exc: NotFound):
-    return error(404, exc.message)
+def invalid_status(exc: Invalid) -> int:
+    """A body or query parameter that cannot be read at all is a bad request (400), not a
+    bad field (422)."""
+    return 400 if isinstance(exc, Unreadable) else 422
 
 
-@bp.errorhandler(Forbidden)
-def _forbidden(exc: Forbidden):
-    return error(403, exc.message)
+def answer_service_errors_as_json(blueprint: Blueprint, status_of_invalid=invalid_status):
+    """Service errors raised in `blueprint`'s views become JSON errors with their sentence:
+    NotFound 404, Forbidden 403, Conflict 409, Invalid `status_of_invalid(exc)`."""
+
+    @blueprint.errorhandler(NotFound)
+    def _not_found(exc: NotFound):
+        return error(404, exc.message)
+
+    @blueprint.errorhandler(Forbidden)
+    def _forbidden(exc: Forbidden):
+        return error(403, exc.message)
+
+    @blueprint.errorhandler(Conflict)
+    def _conflict(exc: Conflict):
+        return error(409, exc.message)
+
+    @blueprint.errorhandler(Invalid)
+    def _invalid(exc: Invalid):
+        problems = getattr(exc, "problems", None)
+        return error(status_of_invalid(exc), exc.message, exc.field, problems)
 
 
-@bp.errorhandler(Conflict)
-def _conflict(exc: Conflict):
-    return error(409, exc.message)
-
-
-@bp.errorhandler(Invalid)
-def _invalid(exc: Invalid):
-    # A body or query parameter that cannot be read at all is a bad request, not a bad field.
-    status = 400 if isinstance(exc, Unreadable) else 422
-    return error(status, exc.message, exc.field, getattr(exc, "problems", None))
+answer_service_errors_as_json(bp)

@@ -17,9 +17,9 @@ from app.extensions import csrf
 from app.models import Role
 from app.services import api_tokens
 from app.services.collections import items, rules, step_tokens, store
-from app.services.errors import Conflict, Forbidden, Invalid, NotFound
+from app.services.errors import Invalid, NotFound
 from app.web.api.access import project_for
-from app.web.api.blueprint import error
+from app.web.api.blueprint import HOW_TO_AUTHENTICATE, answer_service_errors_as_json, error
 
 bp = Blueprint("collections_api", __name__, url_prefix="/api/v1/projects/<uuid:project_id>")
 csrf.exempt(bp)
@@ -41,11 +41,7 @@ def authenticate():
         return None
     g.api_user = api_tokens.user_for_token(token) if token else None
     if g.api_user is None:
-        return error(
-            401,
-            "Send a valid API token: Authorization: Bearer <token> "
-            "(create one on your profile page, or with `ferry create-token EMAIL`).",
-        )
+        return error(401, HOW_TO_AUTHENTICATE)
     return None
 
 
@@ -208,28 +204,11 @@ def _summary(summary: store.CollectionSummary) -> dict:
     }
 
 
-@bp.errorhandler(NotFound)
-def _not_found(exc: NotFound):
-    return error(404, exc.message)
+def _status_of_invalid(exc: Invalid) -> int:
+    # A cursor or body that cannot be read is a bad request; a value over its limit, too large.
+    if isinstance(exc, rules.Unreadable):
+        return 400
+    return 413 if isinstance(exc, rules.TooLarge) else 422
 
 
-@bp.errorhandler(Forbidden)
-def _forbidden(exc: Forbidden):
-    return error(403, exc.message)
-
-
-@bp.errorhandler(Conflict)
-def _conflict(exc: Conflict):
-    return error(409, exc.message)
-
-
-@bp.errorhandler(Invalid)
-def _invalid(exc: Invalid):
-    status = (
-        400
-        if isinstance(exc, rules.Unreadable)
-        else 413
-        if isinstance(exc, rules.TooLarge)
-        else 422
-    )
-    return error(status, exc.message, exc.field)
+answer_service_errors_as_json(bp, _status_of_invalid)
