@@ -17,6 +17,7 @@ from app.services.studio import checks as studio_checks
 from app.services.studio import conflicts
 from app.services.triggers import webhook_auth as triggers
 from app.web.access import project_access
+from app.web.workflows import present
 from app.web.workflows.blueprint import bp
 from app.web.workflows.forms import ImportForm
 from app.web.workflows.present import builder_data, workflow_json
@@ -130,7 +131,7 @@ def webhook_auth_form(project_id: uuid.UUID, workflow_id: uuid.UUID):
     form to change it (admins); an unsaved trigger says to save first."""
     workflow = project_access(project_id, Role.ADMIN).workflow(workflow_id)
     key = request.args.get("trigger", "")
-    trigger = next((t for t in workflow.triggers if t.key == key), None)
+    trigger = present.trigger_with_key(workflow, key)
     ids = {"project_id": project_id, "workflow_id": workflow_id}
     return render_template("workflows/_webhook_auth.html", trigger=trigger, ids=ids)
 
@@ -140,9 +141,7 @@ def webhook_auth_form(project_id: uuid.UUID, workflow_id: uuid.UUID):
 def webhook_auth(project_id: uuid.UUID, workflow_id: uuid.UUID, trigger_id: uuid.UUID):
     """Set how webhook callers authenticate (admins); the new secret is shown once."""
     workflow = project_access(project_id, Role.ADMIN).workflow(workflow_id)
-    trigger = next((t for t in workflow.triggers if t.id == trigger_id), None)
-    if trigger is None:
-        raise NotFound("There is no such trigger in this workflow.")
+    trigger = present.saved_trigger(workflow, trigger_id)
     secret, error = None, None
     try:
         method = WebhookAuth(request.form.get("method", ""))

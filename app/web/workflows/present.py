@@ -6,6 +6,7 @@ from flask import current_app, url_for
 
 from app.models import Role, Trigger, Workflow
 from app.services import adaptor_catalog
+from app.services.errors import NotFound
 from app.services.studio import canvas
 from app.services.workflows import export, retries
 from app.web import filters
@@ -102,3 +103,16 @@ def builder_data(access: ProjectAccess, workflow: Workflow, credentials: list) -
             ),
         },
     }
+
+
+def trigger_with_key(workflow: Workflow, key: str) -> Trigger | None:
+    """The saved trigger the builder names by its key (None: not saved yet)."""
+    return next((t for t in workflow.triggers if t.key == key), None)
+
+
+def saved_trigger(workflow: Workflow, trigger_id) -> Trigger:
+    """The workflow's trigger with this id; NotFound (404) for another workflow's."""
+    trigger = next((t for t in workflow.triggers if t.id == trigger_id), None)
+    if trigger is None:
+        raise NotFound("There is no such trigger in this workflow.")
+    return trigger

@@ -10,9 +10,10 @@ from flask import Response, render_template, request
 from flask_login import login_required
 
 from app.models import Role
-from app.services.errors import Invalid, NotFound
+from app.services.errors import Invalid
 from app.services.triggers import webhook_signature_settings
 from app.web.access import project_access
+from app.web.workflows import present
 from app.web.workflows.blueprint import bp
 
 
@@ -23,7 +24,7 @@ def webhook_signature_form(project_id: uuid.UUID, workflow_id: uuid.UUID):
     form to set or replace it; an unsaved trigger says to save first."""
     workflow = project_access(project_id, Role.ADMIN).workflow(workflow_id)
     key = request.args.get("trigger", "")
-    trigger = next((t for t in workflow.triggers if t.key == key), None)
+    trigger = present.trigger_with_key(workflow, key)
     ids = {"project_id": project_id, "workflow_id": workflow_id}
     return render_template("workflows/_webhook_signature_secret.html", trigger=trigger, ids=ids)
 
@@ -33,9 +34,7 @@ def webhook_signature_form(project_id: uuid.UUID, workflow_id: uuid.UUID):
 def webhook_signature_secret(project_id: uuid.UUID, workflow_id: uuid.UUID, trigger_id: uuid.UUID):
     """Set the signing secret (typed, or made by Ferry and shown once); never echoed back."""
     workflow = project_access(project_id, Role.ADMIN).workflow(workflow_id)
-    trigger = next((t for t in workflow.triggers if t.id == trigger_id), None)
-    if trigger is None:
-        raise NotFound("There is no such trigger in this workflow.")
+    trigger = present.saved_trigger(workflow, trigger_id)
     made, error, saved = None, None, False
     try:
         made = webhook_signature_settings.set_secret(trigger.id, request.form.get("secret"))
