@@ -15,7 +15,7 @@ from app.services.credentials import store
 from app.services.errors import Invalid, NotFound
 from app.services.history.run_page import ShownLogLine, run_scrubber, shown_text
 from app.services.parsing import load_json
-from app.services.runs import commands, queries, stored_errors
+from app.services.runs import commands, queries, retries, stored_errors
 from app.services.runs.plain_errors import PlainError
 from app.services.workflows import store as workflows
 
@@ -193,7 +193,8 @@ def progress(run_id: uuid.UUID, project_id: uuid.UUID) -> dict:
     return {
         "run_id": str(run.id),
         "work_order_id": str(run.work_order_id),
-        "state": state.value,
+        # A run parked for an automatic retry reads as such, like on the run page.
+        "state": retries.WAITING_LABEL if retries.is_waiting(run) else state.value,
         "final": state.is_final,
         "error": _plain_run_error(run, step_runs, project_id),
         "steps": steps,

@@ -324,6 +324,11 @@ def test_progress_reports_each_step_state(db, project):
     progress = run_panel.progress(run.id, project.id)
     assert progress["state"] == "available" and progress["final"] is False
     assert progress["steps"] == {}
+    # Parked for an automatic retry (a resume point and a due time): said so, still open.
+    run.resume, run.available_at = {"pending": []}, datetime.now(UTC) + timedelta(seconds=30)
+    db.session.commit()
+    progress = run_panel.progress(run.id, project.id)
+    assert progress["state"] == "waiting to retry" and progress["final"] is False
     with pytest.raises(Invalid) as caught:
         run_panel.start_run(workflow.id, project.id, None, source="custom", custom_text="[1]")
     assert caught.value.message.startswith("The input must be a JSON object")
