@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
+from app.extensions import db
+from app.models import AuditEvent
 from app.services.collections import items, rules, store
 from app.services.errors import Invalid, NotFound
 
@@ -177,6 +180,23 @@ def test_deleting_a_collection_needs_its_name_typed_and_removes_its_entries(bag)
         store.delete_collection(bag, "patients", confirm="patient")
     assert store.delete_collection(bag, "patients", confirm="patients") == 1
     assert store.list_collections(bag) == []
+
+
+def test_creating_and_deleting_a_collection_leave_entries_in_the_projects_audit_log(
+    project, user
+):
+    created = store.create_collection(project.id, "visits", actor_id=user.id)
+    items.set_item(project.id, "visits", "v-1", {"n": 1})
+    store.delete_collection(project.id, "visits", actor_id=user.id)
+    entries = db.session.scalars(
+        sa.select(AuditEvent)
+        .where(AuditEvent.project_id == project.id, AuditEvent.item_type == "collection")
+        .order_by(AuditEvent.inserted_at)
+    ).all()
+    assert [(e.event, e.item_id, e.actor_id, e.changes) for e in entries] == [
+        ("collection_created", created.id, user.id, {"name": "visits"}),
+        ("collection_deleted", created.id, user.id, {"name": "visits", "entries": 1}),
+    ]
 
 
 def test_renaming_keeps_the_entries(bag):

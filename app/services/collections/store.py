@@ -14,12 +14,15 @@ from app.extensions import db
 from app.models import Project
 from app.models.base import utcnow
 from app.models.collections import Collection, CollectionItem
+from app.services import audit
 from app.services.collections import rules
 from app.services.errors import Invalid, NotFound
 
 # Counting and sizing a million entries takes seconds; the list counts this many at most
 # and says "more than" beyond, as the history's count does.
 COUNT_CAP = 10_000
+# The item type of collections' entries in the project's audit log.
+AUDIT_ITEM = "collection"
 TOUCH_PRECISION = timedelta(minutes=1)
 
 
@@ -93,14 +96,25 @@ def get_collection(project_id: uuid.UUID, name: str) -> Collection:
     return found
 
 
-def create_collection(project_id: uuid.UUID, name: object) -> Collection:
-    """A new, empty collection; Invalid for a bad or taken name."""
+def create_collection(
+    project_id: uuid.UUID, name: object, actor_id: uuid.UUID | None = None
+) -> Collection:
+    """A new, empty collection; Invalid for a bad or taken name. The project's audit log
+    says who created it (`actor_id` None: a step's token or the system)."""
     clean = rules.clean_name(name)
     if db.session.get(Project, project_id) is None:
         raise NotFound("There is no such project.")
     _refuse_taken(project_id, clean)
-    collection = Collection(project_id=project_id, name=clean)
+    collection = Collection(id=uuid.uuid4(), project_id=project_id, name=clean)
     db.session.add(collection)
+    audit.record(
+        AUDIT_ITEM,
+        collection.id,
+        "collection_created",
+        actor_id,
+        {"name": clean},
+        project_id=project_id,
+    )
     try:
         db.session.commit()
     except IntegrityError:  # created by someone else between the check and the insert
@@ -120,9 +134,15 @@ def rename_collection(project_id: uuid.UUID, name: str, new_name: object) -> Col
     return collection
 
 
-def delete_collection(project_id: uuid.UUID, name: str, confirm: object = None) -> int:
+def delete_collection(
+    project_id: uuid.UUID,
+    name: str,
+    confirm: object = None,
+    actor_id: uuid.UUID | None = None,
+) -> int:
     """Delete a collection and every entry in it; returns how many entries went. When
-    `confirm` is given (the page asks people to type the name), it must be the name."""
+    `confirm` is given (the page asks people to type the name), it must be the name. The
+    project's audit log keeps who deleted it and how many entries went."""
     collection = get_collection(project_id, name)
     if confirm is not None and confirm != collection.name:
         raise Invalid("confirm", f"Type the collection's name, {collection.name}, to delete it.")
@@ -134,6 +154,14 @@ def delete_collection(project_id: uuid.UUID, name: str, confirm: object = None) 
         sa.delete(CollectionItem).where(CollectionItem.collection_id == collection.id)
     )
     db.session.delete(collection)
+    audit.record(
+        AUDIT_ITEM,
+        collection.id,
+        "collection_deleted",
+        actor_id,
+        {"name": collection.name, "entries": int(entries or 0)},
+        project_id=project_id,
+    )
     db.session.commit()
     return int(entries or 0)
 

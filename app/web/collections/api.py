@@ -45,6 +45,11 @@ def authenticate():
     return None
 
 
+def _actor_id() -> uuid.UUID | None:
+    """Who the audit log names: the token's person; None for a step's token."""
+    return g.api_user.id if g.api_user is not None else None
+
+
 def _allow(project_id: uuid.UUID, needed: Role) -> None:
     """404 for another project, 403 for a role too weak; a step may read and write."""
     if g.step_access is not None:
@@ -69,7 +74,7 @@ def create_collection(project_id: uuid.UUID, collection_name: str):
         store.get_collection(project_id, collection_name)
         return jsonify({"name": collection_name, "created": False}), 200
     except NotFound:
-        collection = store.create_collection(project_id, collection_name)
+        collection = store.create_collection(project_id, collection_name, _actor_id())
     return jsonify({"name": collection.name, "created": True}), 201
 
 
@@ -80,7 +85,7 @@ def delete_collection_or_entries(project_id: uuid.UUID, collection_name: str):
     pattern = request.args.get("key")
     if pattern is not None:
         return jsonify({"removed": items.remove(project_id, collection_name, pattern)})
-    removed = store.delete_collection(project_id, collection_name)
+    removed = store.delete_collection(project_id, collection_name, actor_id=_actor_id())
     return jsonify({"deleted": collection_name, "removed": removed})
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
-from flask_login import login_required
+from flask_login import current_user, login_required
 
 from app.models import Role
 from app.services.collections import items, rules, store
@@ -52,7 +52,7 @@ def create(project_id: uuid.UUID):
     if not form.validate_on_submit():
         return _index_page(access, form, status=422)
     try:
-        collection = store.create_collection(project_id, form.name.data)
+        collection = store.create_collection(project_id, form.name.data, current_user.id)
     except Invalid as error:
         form.name.errors.append(error.message)
         return _index_page(access, form, status=422)
@@ -142,7 +142,9 @@ def delete(project_id: uuid.UUID, collection_name: str):
     if not form.validate_on_submit():
         return _delete_page(access, collection_name, form, status=422)
     try:
-        removed = store.delete_collection(project_id, collection_name, confirm=form.confirm.data)
+        removed = store.delete_collection(
+            project_id, collection_name, confirm=form.confirm.data, actor_id=current_user.id
+        )
     except Invalid as error:
         form.confirm.errors.append(error.message)
         return _delete_page(access, collection_name, form, status=422)
