@@ -25,13 +25,25 @@ def render(adaptor: str, operation: str | None = None) -> str:
         ]
         lines += [f"  {n.ljust(width)}  {op['summary']}" for n, op in operations.items()]
         lines += ["", f"More: ferry docs {name} OPERATION"]
+        if name != "common":
+            lines.append("Every job also has the common operations: ferry docs common")
         return "\n".join(lines)
     op = operations.get(operation)
+    if op is None and name != "common":
+        # Every job has the common operations too (fn, collections.get, ...): documented once,
+        # in the common spec, but asked for under any adaptor.
+        op = next((o for o in spec("common")["operations"] if o["name"] == operation), None)
+        name = "common" if op is not None else name
     if op is None:
         raise LookupError(
             f"{name} has no operation {operation!r}; it has: {', '.join(operations)}."
         )
-    lines = [f"{name}.{operation}: {op['summary']}", "", "Parameters:"]
+    # An operation of a family (collections.get) is called by that name in every job.
+    title = operation if "." in operation else f"{name}.{operation}"
+    lines = [f"{title}: {op['summary']}", ""]
+    if op.get("description"):
+        lines += [textwrap.fill(op["description"], 88), ""]
+    lines.append("Parameters:")
     schema = op.get("parameters", {})
     required = set(schema.get("required", []))
     for param, details in schema.get("properties", {}).items():

@@ -112,8 +112,15 @@ def _spread_of(nodes: list[ast.expr], param: ParamField) -> Value:
 
 
 def _called(node: ast.AST) -> str | None:
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-        return node.func.id
+    """The operation a call names: `fn` for fn(...), `collections.get` for an operation of a
+    family (the spec's name for it); None when `node` is not such a call."""
+    if not isinstance(node, ast.Call):
+        return None
+    func = node.func
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        return f"{func.value.id}.{func.attr}"
     return None
 
 

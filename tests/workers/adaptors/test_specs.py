@@ -24,10 +24,18 @@ def looks_secret(name: str) -> bool:
     return any(word in flat for word in SECRET_WORDS) and not flat.endswith(NOT_SECRET_SUFFIXES)
 
 
+# The common spec also documents the `collections.*` family every job has (its own module).
+FAMILIES = {"common": ("collections_ops",)}
+
+
 def module_operations(name: str) -> dict:
-    """The adaptor module's own OPERATIONS (without the common ones)."""
-    module = __import__(f"workers.adaptors.{name}", fromlist=["OPERATIONS"])
-    return module.OPERATIONS
+    """The operations the adaptor's spec documents: its module's own OPERATIONS (without the
+    common ones), plus those of the families its spec covers."""
+    found = {}
+    for module_name in (name, *FAMILIES.get(name, ())):
+        module = __import__(f"workers.adaptors.{module_name}", fromlist=["OPERATIONS"])
+        found.update(module.OPERATIONS)
+    return found
 
 
 def snake_case_names(ops: dict) -> set[str]:
