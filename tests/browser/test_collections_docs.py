@@ -16,7 +16,7 @@ def editor_text(page: Page) -> str:
 
 
 def from_input(form, param: str):
-    """The "From input" box of a parameter (its label stays on the mode first shown)."""
+    """The "From input" box of a parameter."""
     return form.locator(f"[data-param={param}] [data-mode=input] input")
 
 
@@ -52,9 +52,12 @@ def test_the_adaptor_docs_and_request_builder_offer_the_collections_operations(
     expect(form).to_contain_text("collections.set")
     form.get_by_label("Collection", exact=True).fill("patients-seen")
     form.get_by_label("How to give Key").select_option("input")
-    from_input(form, "key").fill("data.id")
+    # The label follows the box of the chosen way, so it finds the "From input" box.
+    form.get_by_label("Key", exact=True).fill("data.id")
+    expect(from_input(form, "key")).to_have_value("data.id")
     form.get_by_label("How to give Value").select_option("input")
-    from_input(form, "value").fill("data")
+    form.get_by_label("Value", exact=True).fill("data")
+    expect(from_input(form, "value")).to_have_value("data")
     screenshot(page, "collections-docs-2-request-form")
     form.get_by_role("button", name="Insert into body").click()
     expect(page.locator("#rb-op-form")).to_have_count(0)

@@ -178,12 +178,19 @@ export class RequestBuilder {
 
   /** Show the chosen way of giving a parameter; only its inputs are sent. */
   switchMode(param, mode) {
+    // The parameter's label points at its value box by id: the id moves to the box of the
+    // chosen way, so the label (and a screen reader) names the box that is shown.
+    const valueId = `rb-${param.dataset.param}-value`;
     param.querySelectorAll("[data-mode]").forEach((block) => {
       const active = block.dataset.mode === mode;
       block.hidden = !active;
       block.querySelectorAll("input, select, textarea").forEach((el) => {
-        if (!el.closest("template")) el.disabled = !active;
+        if (el.closest("template")) return;
+        el.disabled = !active;
+        if (el.id === valueId) el.removeAttribute("id");
       });
     });
+    const chosen = param.querySelector(`[data-mode="${mode}"] [name="${param.dataset.param}-value"]`);
+    if (chosen) chosen.id = valueId;
   }
 }
