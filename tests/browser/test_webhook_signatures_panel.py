@@ -59,7 +59,8 @@ def test_an_admin_requires_a_signature_and_sets_its_secret(
     # Once saved, the trigger's secret box appears: none yet; an empty field makes one,
     # shown once.
     expect(box.locator("#webhook-signature-status")).to_contain_text("not set")
-    box.get_by_role("button", name="Set", exact=True).click()
+    with page.expect_response(lambda answer: "/signature-secret" in answer.url):
+        box.get_by_role("button", name="Set", exact=True).click()
     made = box.locator("#webhook-signature-made-value")
     expect(made).to_be_visible()
     secret = made.input_value()

@@ -110,6 +110,9 @@ function start() {
       Object.assign(data, { triggers: reply.body.triggers, steps: reply.body.steps });
       state.lockVersion = reply.body.lock_version;
       model.load(reply.body.document, model.positions);
+      // What was saved has no errors: a refused save's error (kept with the problems until
+      // the next check answers) must not come back when a field is left meanwhile.
+      state.problems = state.problems.filter((problem) => problem.level !== "error");
       validation.settle();
       graph.render();
       markDirty(false);

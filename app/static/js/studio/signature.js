@@ -26,13 +26,32 @@ export class Signature {
     stamp.value = trigger.webhook_timestamp_header || "";
     replay.value = trigger.webhook_signature_algorithm ? trigger.webhook_replay_window_s || 300 : "";
     this.describe();
+    this.loadSecretBox(key);
+  }
+
+  /** Load the secret box for the saved trigger `key`, once. */
+  loadSecretBox(key) {
     const box = $("webhook-signature-secret-box");
     if (!box || !globalThis.htmx) return;
+    if (this.loading) {
+      // A load is on its way (perhaps asked before a save finished): look again once it
+      // lands, rather than send a second one whose answer could arrive after a click on
+      // the first one's button and wipe a secret just made.
+      this.again = key;
+      return;
+    }
     // Once loaded for this saved trigger, the box stays: reloading it on every re-show would
     // drop a secret just made (shown once) and race a click on its button.
     if (this.loadedKey === key && box.querySelector("#webhook-signature-secret-form")) return;
     this.loadedKey = key;
-    globalThis.htmx.ajax("GET", box.dataset.url, { target: box, values: { trigger: key } });
+    this.loading = Promise.resolve(
+      globalThis.htmx.ajax("GET", box.dataset.url, { target: box, values: { trigger: key } }),
+    ).finally(() => {
+      this.loading = null;
+      const again = this.again;
+      this.again = null;
+      if (again) this.loadSecretBox(again);
+    });
   }
 
   write() {
