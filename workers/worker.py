@@ -23,6 +23,8 @@ RECONNECT_EVERY_S = 2.0
 # How often the worker's own key in Redis (RQ's "who is alive" record, kept for minutes)
 # is refreshed. RQ refreshes it around every job; once every few seconds is plenty.
 WORKER_KEY_REFRESH_S = 10.0
+# How long an idle worker blocks waiting for a job before it looks after its own record.
+IDLE_WAKE_S = 15
 
 
 class RunWorker(SimpleWorker):
@@ -73,9 +75,22 @@ class RunWorker(SimpleWorker):
         except RedisError as error:
             log.warning("run job %s: could not clear its queue entry (%s)", job.id, error)
 
+    @property
+    def dequeue_timeout(self) -> int:
+        # RQ waits up to 405 s for a job before it refreshes anything; waking every
+        # IDLE_WAKE_S lets an idle worker notice soon that Redis lost its record (below).
+        return IDLE_WAKE_S
+
     def heartbeat(self, timeout: int | None = None, pipeline=None) -> None:
         last = self.last_heartbeat
         if pipeline is None and last and (now() - last).total_seconds() < WORKER_KEY_REFRESH_S:
+            return
+        if pipeline is None and last and not self.connection.exists(self.key):
+            # Redis restarted (or lost its data) under a live worker: RQ registers a worker
+            # once, at birth, so without this it would stay missing from `ferry_workers`
+            # and `rq info` until it restarts. One EXISTS per refresh is the whole cost.
+            log.warning("Redis no longer knew worker %s; registering it again", self.name)
+            self.register_birth()
             return
         super().heartbeat(timeout, pipeline)
 

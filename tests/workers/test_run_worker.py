@@ -6,6 +6,7 @@ one in real worker processes."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from redis import Redis
@@ -108,3 +109,26 @@ def test_redis_going_away_after_a_run_does_not_stop_the_worker(app, redis, monke
     first, second = queue_and_work(app, redis, 2)
     assert executed == [str(first), str(second)]
     assert not redis.exists(run_queue.job_key(second))
+
+
+def test_a_worker_whose_record_redis_lost_registers_again_at_its_next_refresh(redis):
+    """After a Redis restart a live worker is missing from `rq:workers` (RQ registers at
+    birth only); its next refresh puts it back, so `ferry_workers` counts it again."""
+    from rq import Worker
+    from rq.utils import now
+
+    from workers.worker import IDLE_WAKE_S, WORKER_KEY_REFRESH_S
+
+    worker = RunWorker([Queue(RUN_QUEUE, connection=redis)], connection=redis)
+    worker.register_birth()
+    assert [w.name for w in Worker.all(connection=redis)] == [worker.name]
+    assert worker.dequeue_timeout == IDLE_WAKE_S  # an idle worker wakes to look
+    redis.flushdb()  # what a restart without persistence leaves
+    assert Worker.all(connection=redis) == []
+    worker.heartbeat()  # within the refresh interval: nothing is sent, nothing re-made
+    assert Worker.all(connection=redis) == []
+    worker.last_heartbeat = now() - timedelta(seconds=WORKER_KEY_REFRESH_S + 1)
+    worker.heartbeat()
+    assert [w.name for w in Worker.all(connection=redis)] == [worker.name]
+    assert [w.name for w in Worker.all(queue=Queue(RUN_QUEUE, connection=redis))] == [worker.name]
+    worker.register_death()
