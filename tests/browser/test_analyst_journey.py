@@ -203,6 +203,8 @@ def test_the_mapper_by_keyboard_bad_samples_and_edit_line_on_laid_out_code(
     expect(body.get_by_label("Body name").first).to_have_value("name")
     # Inside "Repeat for each", a field outside the records is refused in words.
     page.locator("[data-each='data.records']").press("Enter")
+    # The form says it repeats before a field is chosen (else the field fills a plain row).
+    expect(form.get_by_label("Repeat for each record in")).to_have_value("data.records")
     page.locator("[data-path='data.records']").press("Enter")
     expect(page.locator("#rb-target")).to_contain_text("data is one record")
     body.get_by_label("Body value").first.click()
