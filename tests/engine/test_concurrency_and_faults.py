@@ -144,6 +144,7 @@ def test_redis_outage_loses_no_accepted_request(stack):
 def test_a_thousand_concurrent_webhooks_make_a_thousand_runs(stack):
     workflow = new_workflow(stack, workflow_yaml("Burst", QUICK, QUICK_EDGES))
     url = f"{stack.base_url}/i/{workflow['triggers']['hook']}"
+
     # Fifty senders at once, each request on its own connection as independent source
     # systems would send them. Each request has a client of its own: one httpx client
     # shared by fifty threads once read from a socket another thread had just closed

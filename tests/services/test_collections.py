@@ -182,9 +182,7 @@ def test_deleting_a_collection_needs_its_name_typed_and_removes_its_entries(bag)
     assert store.list_collections(bag) == []
 
 
-def test_creating_and_deleting_a_collection_leave_entries_in_the_projects_audit_log(
-    project, user
-):
+def test_creating_and_deleting_a_collection_leave_entries_in_the_projects_audit_log(project, user):
     created = store.create_collection(project.id, "visits", actor_id=user.id)
     items.set_item(project.id, "visits", "v-1", {"n": 1})
     store.delete_collection(project.id, "visits", actor_id=user.id)

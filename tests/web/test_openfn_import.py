@@ -255,9 +255,7 @@ def test_the_command_lists_every_problem_and_exits_non_zero(cli_app, db, tmp_pat
     path = tmp_path / "project.yaml"
     path.write_text(BROKEN)
     before = count(db, Project)
-    result = CliRunner().invoke(
-        cli_app, [str(path), "--owner", "amina@example.org"]
-    )
+    result = CliRunner().invoke(cli_app, [str(path), "--owner", "amina@example.org"])
     assert result.exit_code == 1
     assert "workflows.Nightly-summary.triggers.cron.cron_expression" in result.stderr
     assert "target_job" in result.stderr
@@ -270,8 +268,6 @@ def test_the_command_refuses_an_unknown_owner_or_a_missing_file(cli_app, db, tmp
     unknown = CliRunner().invoke(cli_app, [str(path), "--owner", "no@one.org"])
     assert unknown.exit_code == 1
     assert "No user has the email no@one.org" in unknown.stderr
-    missing = CliRunner().invoke(
-        cli_app, [str(tmp_path / "nope.yaml"), "--owner", "no@one.org"]
-    )
+    missing = CliRunner().invoke(cli_app, [str(tmp_path / "nope.yaml"), "--owner", "no@one.org"])
     assert missing.exit_code == 2
     assert "cannot read" in missing.stderr
