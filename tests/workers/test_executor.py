@@ -7,7 +7,6 @@ import json
 import time
 import uuid
 
-import pytest
 from sqlalchemy import select
 
 from app.extensions import redis_client
@@ -18,7 +17,6 @@ from app.services.runs import events as run_events
 from tests import factories
 from tests.services.credentials.test_store import SECRET, make_credential
 from workers.executor import RunExecutor
-from workers.runtime.sandbox import Sandbox
 
 CREDENTIAL_WORKFLOW = """
 name: {name}
@@ -82,21 +80,6 @@ edges:
     target_job: label
     condition_type: on_job_success
 """
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    """One warm sandbox for this module's runs."""
-    with Sandbox() as box:
-        yield box
-
-
-@pytest.fixture
-def executor(db, sandbox):
-    """An executor as a worker process has one."""
-    running = RunExecutor(sandbox, "test-worker:1")
-    yield running
-    running.heartbeat.close()
 
 
 def start_run(client, trigger_id: uuid.UUID, body: object) -> uuid.UUID:

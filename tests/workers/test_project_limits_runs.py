@@ -8,7 +8,6 @@ from __future__ import annotations
 import uuid
 from html import unescape
 
-import pytest
 from sqlalchemy import select
 
 from app.models import LogLine, Run, StepRun
@@ -17,8 +16,6 @@ from app.services.runs.plain_errors import explain
 from tests import factories
 from tests.support import log_in
 from tests.workers.test_executor import start_run, steps_of
-from workers.executor import RunExecutor
-from workers.runtime.sandbox import Sandbox
 
 NO_LIMITS = {"run_timeout_s": "", "step_memory_mb": "", "max_payload_kb": ""}
 
@@ -59,21 +56,6 @@ FAILING = """
 log("about to fail for", S.data["name"])
 assert_(lambda state: False, "The record has no NHI")
 """
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    """One warm sandbox for this module's runs."""
-    with Sandbox() as box:
-        yield box
-
-
-@pytest.fixture
-def executor(db, sandbox):
-    """An executor as a worker process has one, with the test instance's settings."""
-    running = RunExecutor(sandbox, "limits-worker:1")
-    yield running
-    running.heartbeat.close()
 
 
 def workflow(project, body: str, name: str = "Limited"):

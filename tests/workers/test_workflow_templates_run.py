@@ -3,8 +3,6 @@ the real executor and sandbox, against loopback stand-ins for the target systems
 
 from __future__ import annotations
 
-import pytest
-
 from app.models import Run
 from app.services.credentials import sharing
 from app.services.studio import run_panel
@@ -12,21 +10,6 @@ from app.services.workflow_templates import use
 from tests.browser.servers_studio import RecordingServer
 from tests.services.credentials.test_store import make_credential
 from tests.workers.adaptors.servers import FakeDhis2
-from workers.executor import RunExecutor
-from workers.runtime.sandbox import Sandbox
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox() as box:
-        yield box
-
-
-@pytest.fixture
-def executor(db, sandbox):
-    running = RunExecutor(sandbox, "test-worker:templates")
-    yield running
-    running.heartbeat.close()
 
 
 def run_sample(db, executor, project, user, created) -> Run:
