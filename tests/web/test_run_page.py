@@ -113,7 +113,7 @@ def test_wiped_and_too_large_dataclips_say_so(signed_in, project, failed_run, db
     monkeypatch.setattr(run_page, "MAX_TREE_CHARS", 1000)
     monkeypatch.setattr(run_page, "PREVIEW_CHARS", 300)
     html = page_of(signed_in, project, failed_run, step=second.id)
-    assert "too large to show as a tree" in html and "first 300 characters" in html
+    assert "Preview: first 300 bytes of 5.28 KB." in html and "too large to show whole" in html
 
 
 def test_raw_bodies_show_as_text(signed_in, project, flow, db):
@@ -241,6 +241,7 @@ def test_a_previewed_prefix_never_ends_in_part_of_a_secret(
     # The preview of a long raw body is cut after masking: a secret across the cut is
     # masked whole, not shown up to the cut.
     monkeypatch.setattr(run_page, "PREVIEW_CHARS", 20)
+    monkeypatch.setattr(run_page, "MAX_TREE_CHARS", 30)  # smaller raw bodies show whole
     order = hf.work_order(flow, raw_body="x" * 10 + SECRET + " and more text")
     run = db.session.scalar(select(Run).where(Run.work_order_id == order.id))
     html = page_of(signed_in, project, run, step=steps_of(db, run)[0].id)

@@ -37,13 +37,16 @@ from app.models import (
 from app.scrub import Scrubber
 from app.services.credentials import store
 from app.services.errors import Invalid, NotFound
+from app.services.history.json_preview import human_size, indent_prefix
 from app.services.history.search import shown_contains
 from app.services.runs import retries, stored_errors
 
 Scrub = Callable[[object], object]
 
-# Bodies above this are not drawn as a tree: the first part is shown as text instead.
-MAX_TREE_CHARS = 200_000
+# Bodies above this (characters of their JSON text) are not drawn as a tree nor rendered
+# whole: the page shows a preview of their first PREVIEW_CHARS, indented, and a download
+# link for the whole body (a 10 MB body would make a page of tens of MB).
+MAX_TREE_CHARS = 64 * 1024
 PREVIEW_CHARS = 20_000
 MAX_LOG_LINES = 2000
 # A preview is read this much longer than shown and cut after masking, so a credential
@@ -85,10 +88,17 @@ class DataclipView:
     body: object | None  # the parsed JSON, when small enough to draw as a tree
     text: str | None  # a raw (non-JSON) body, or the start of a body too large for a tree
 
+    shown: int = 0  # characters of the body shown, when it is previewed
+
     @property
     def too_large(self) -> bool:
         """True when only the start of the body is shown."""
         return self.size > MAX_TREE_CHARS
+
+    @property
+    def preview_label(self) -> str:
+        """ "first 20 KB of 9.5 MB": how much of the body the preview shows."""
+        return f"first {human_size(self.shown)} of {human_size(self.size)}"
 
 
 @dataclass(frozen=True)
@@ -207,7 +217,7 @@ def dataclip_view(
             Dataclip.id,
             Dataclip.type,
             Dataclip.wiped_at,
-            func.coalesce(func.length(body_text), func.length(Dataclip.raw_body), 0),
+            func.coalesce(func.length(Dataclip.raw_body), func.length(body_text), 0),
             Dataclip.raw_body.isnot(None),
         ).where(Dataclip.id == dataclip_id, Dataclip.project_id == project_id)
     ).first()
@@ -219,11 +229,14 @@ def dataclip_view(
     scrub = scrub or store.display_scrubber(project_id)
     if is_raw or size > MAX_TREE_CHARS:
         text = Dataclip.raw_body if is_raw else body_text
+        # A raw body small enough is shown whole; a larger one (any type) by its start.
+        limit = PREVIEW_CHARS if size > MAX_TREE_CHARS else MAX_TREE_CHARS
         start = db.session.scalar(
-            select(func.substr(text, 1, PREVIEW_CHARS + SCRUB_MARGIN)).where(Dataclip.id == clip_id)
+            select(func.substr(text, 1, limit + SCRUB_MARGIN)).where(Dataclip.id == clip_id)
         )
-        shown = str(scrub(start or ""))[:PREVIEW_CHARS]
-        return DataclipView(clip_id, clip_type.value, size, None, None, shown)
+        shown = str(scrub(start or ""))[:limit]
+        text = shown if is_raw else indent_prefix(shown)
+        return DataclipView(clip_id, clip_type.value, size, None, None, text, len(shown))
     body = db.session.scalar(select(Dataclip.body).where(Dataclip.id == clip_id))
     return DataclipView(clip_id, clip_type.value, size, None, scrub(body), None)
 

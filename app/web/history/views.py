@@ -146,4 +146,4 @@ def _context(
 
 
 # The other history views register on the same blueprint.
-from app.web.history import bulk, runs, stream  # noqa: E402, F401
+from app.web.history import bulk, dataclips, runs, stream  # noqa: E402, F401
