@@ -33,7 +33,9 @@ def build_app(config: Settings | Mapping[str, object] | None = None) -> Flask:
     init_limiter(app)
 
     from app.web import register_web, security_headers
+    from app.web.webhooks import fast_path
 
     register_web(app)
     security_headers.register(app)
+    fast_path.install(app)
     return app

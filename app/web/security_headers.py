@@ -37,6 +37,7 @@ REFERRER_POLICY = "same-origin"
 # A real report is well under 2 KB; anything bigger is not a browser's, so it is dropped
 # unread. Fields are cut short too, so nobody can fill the log through this endpoint.
 MAX_REPORT_BYTES = 16 * 1024
+REPORT_PATH = "/csp-report"
 MAX_REPORTS_PER_BODY = 20
 MAX_FIELD_CHARS = 300
 
@@ -50,18 +51,23 @@ def register(app: Flask) -> None:
 def add_security_headers(response: Response) -> Response:
     """Set each security header the response does not already have (a view's own wins)."""
     headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Content-Security-Policy", ENFORCED_POLICY)
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", REFERRER_POLICY)
-    headers.setdefault(
-        "Content-Security-Policy-Report-Only",
-        f"{REPORT_ONLY_POLICY}; report-uri {url_for('security.csp_report')}",
-    )
+    for name, value in security_headers(url_for("security.csp_report")):
+        headers.setdefault(name, value)
     return response
 
 
-@bp.post("/csp-report")
+def security_headers(report_uri: str) -> list[tuple[str, str]]:
+    """The headers every response carries; `report_uri` is where /csp-report is served."""
+    return [
+        ("X-Content-Type-Options", "nosniff"),
+        ("Content-Security-Policy", ENFORCED_POLICY),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", REFERRER_POLICY),
+        ("Content-Security-Policy-Report-Only", f"{REPORT_ONLY_POLICY}; report-uri {report_uri}"),
+    ]
+
+
+@bp.post(REPORT_PATH)
 @csrf.exempt  # browsers send reports without a token or a session; nothing is changed here
 def csp_report():
     """Log each violation a browser reports; always 204, whatever arrives."""

@@ -14,6 +14,7 @@ senders retry for ever): the cheap checks run first (`webhook_input`); rarer ref
 
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 import re
@@ -51,6 +52,8 @@ class WebhookTarget:
     signature: SignatureRule | None = None
     # The project's largest accepted payload (None: the instance's; app.services.project_limits).
     max_payload_kb: int | None = None
+    # What the stored trigger looked like when this was read (PostgreSQL; see `_TARGET`).
+    fingerprint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,22 +65,48 @@ class Accepted:
     created: bool
 
 
-_FIND = """
-SELECT t.id, w.id, w.project_id,
+# What accepting needs of a trigger, its workflow's latest snapshot and its project's limit.
+_COLUMNS = """t.id, w.id, w.project_id,
        (SELECT s.id FROM workflow_snapshots s WHERE s.workflow_id = w.id
         ORDER BY s.lock_version DESC LIMIT 1),
        t.enabled, t.webhook_auth, t.webhook_username, t.webhook_secret_encrypted,
        t.webhook_reply, t.webhook_signature_algorithm, t.webhook_signature_header,
        t.webhook_signature_secret_encrypted, t.webhook_timestamp_header,
        t.webhook_replay_window_s,
-       (SELECT p.max_payload_kb FROM projects p WHERE p.id = w.project_id) -- keep it last
-FROM triggers t JOIN workflows w ON w.id = t.workflow_id
-WHERE {condition} AND t.type = 'webhook' AND w.deleted_at IS NULL
-"""
+       (SELECT p.max_payload_kb FROM projects p WHERE p.id = w.project_id)"""
+_WHERE = "t.type = 'webhook' AND w.deleted_at IS NULL"
+# (S608: these statements are built from this module's constants only.)
+_FIND = (
+    f"SELECT {_COLUMNS} {{fingerprint}}"  # noqa: S608
+    " FROM triggers t JOIN workflows w ON w.id = t.workflow_id"
+    f" WHERE {{condition}} AND {_WHERE}"
+)
+# On PostgreSQL a target also carries a fingerprint of those columns, and the statements that
+# store a request check it (`_TARGET`): a process may then keep targets in memory and still
+# never accept a request under a trigger's old settings, since a change shows as a mismatch.
+_FINGERPRINT = f"md5(row({_COLUMNS})::text)"
+_TARGET = (
+    "target AS (SELECT 1 FROM triggers t JOIN workflows w ON w.id = t.workflow_id"  # noqa: S608
+    f" WHERE t.id = :trigger_id AND {_WHERE} AND {_FINGERPRINT} = :fingerprint)"
+)
+# Targets found by this process, by reference. Bounded: emptied when full (a few thousand
+# triggers fit; a scan of made-up references never enters, since only found ones are kept).
+_CACHE: dict[str, WebhookTarget] = {}
+_CACHE_SIZE = 4096
 
 
-def find_target(reference: str) -> WebhookTarget:
-    """The webhook trigger addressed by `/i/<reference>` (its id or custom path)."""
+class StaleTarget(Exception):
+    """The trigger (or its workflow, latest snapshot or project limit) changed since its target
+    was cached: nothing was stored; find it again, check again and store again."""
+
+
+def find_target(reference: str, *, cached: bool = False) -> WebhookTarget:
+    """The webhook trigger addressed by `/i/<reference>` (its id or custom path). With
+    `cached`, from this process's memory when it was found before: only for statements that
+    check the fingerprint (PostgreSQL; see `_TARGET`)."""
+    kept = _CACHE.get(reference) if cached else None
+    if kept is not None:
+        return kept
     try:
         trigger_id = uuid.UUID(reference)
         condition, params = "t.id = :ref_id", {"ref_id": trigger_id}
@@ -85,13 +114,16 @@ def find_target(reference: str) -> WebhookTarget:
         if len(reference) > MAX_CUSTOM_PATH or "\x00" in reference:
             raise WebhookRefused(404, _NOT_FOUND) from None  # no trigger can have this path
         condition, params = "t.custom_path = :path", {"path": reference}
+    guarded = db_direct.on_postgresql()
+    sql = _FIND.format(condition=condition, fingerprint=f", {_FINGERPRINT}" if guarded else "")
     try:
-        row = db_direct.execute(_FIND.format(condition=condition), params, _TYPES)
+        row = db_direct.execute(sql, params, _TYPES)
     except db_direct.UnstorableValue:
         row = None  # a path PostgreSQL cannot even compare names no trigger
     if row is None:
+        _CACHE.pop(reference, None)
         raise WebhookRefused(404, _NOT_FOUND)
-    return WebhookTarget(
+    target = WebhookTarget(
         trigger_id=_uuid(row[0]),
         workflow_id=_uuid(row[1]),
         project_id=_uuid(row[2]),
@@ -102,8 +134,14 @@ def find_target(reference: str) -> WebhookTarget:
         secret_encrypted=row[7],
         reply=row[8],
         signature=webhook_signature.rule_from_row(*row[9:14]),
-        max_payload_kb=row[-1],
+        max_payload_kb=row[14],
+        fingerprint=row[15] if guarded else None,
     )
+    if guarded:
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.clear()
+        _CACHE[reference] = target
+    return target
 
 
 def check_access(target: WebhookTarget, headers: dict[str, str]) -> None:
@@ -113,7 +151,7 @@ def check_access(target: WebhookTarget, headers: dict[str, str]) -> None:
         raise WebhookRefused(403, "This webhook trigger is disabled; enable it in the workflow.")
     if target.auth == "none":
         return
-    secret = decrypt_text(target.secret_encrypted) if target.secret_encrypted else ""
+    secret = _decrypted(target.secret_encrypted) if target.secret_encrypted else ""
     if target.auth == "api_key":
         given = headers.get("x-api-key")
         if not given:
@@ -128,6 +166,13 @@ def check_access(target: WebhookTarget, headers: dict[str, str]) -> None:
     password_ok = hmac.compare_digest(given_password.encode(), secret.encode())
     if not (user_ok and password_ok):
         raise WebhookRefused(404, _NOT_FOUND)
+
+
+@functools.lru_cache(maxsize=1024)
+def _decrypted(secret_encrypted: bytes) -> str:
+    """A trigger's secret in clear, kept per process: decrypting costs more than the rest of
+    the check, and a changed secret is a different ciphertext (so never a stale entry)."""
+    return decrypt_text(secret_encrypted)
 
 
 def lane_of(target: WebhookTarget) -> int:
@@ -176,6 +221,7 @@ def accept(
         # A caller waiting for the reply is a person or system on hold: the priority lane.
         "priority": lane_of(target),
         "signature_digest": signature_digest,
+        "fingerprint": target.fingerprint,
     }
     try:
         return _insert(params)
@@ -186,7 +232,7 @@ def accept(
 def _insert(params: dict) -> Accepted:
     key, digest = params["idempotency_key"], params["signature_digest"]
     if key:
-        existing = _existing(params["trigger_id"], key)
+        existing = _existing(params)
         if existing is not None:
             # The same signature again is a replay even with a known key (a sender retrying
             # signs afresh); the rare lookup costs only signed requests with a repeated key.
@@ -194,10 +240,12 @@ def _insert(params: dict) -> Accepted:
                 webhook_signature.refuse_replay()
             return existing
     try:
-        if db_direct.on_postgresql():
-            db_direct.execute(_INSERT_SIGNED_PG if digest else _INSERT_ALL_PG, params)
+        if params["fingerprint"] is not None:
+            stored = db_direct.execute(_INSERT_SIGNED_PG if digest else _INSERT_ALL_PG, params)
+            if stored is None:
+                raise StaleTarget
         else:
-            statements = (_SEEN, *_INSERTS_PORTABLE) if digest else _INSERTS_PORTABLE
+            statements = (_SEEN_PORTABLE, *_INSERTS_PORTABLE) if digest else _INSERTS_PORTABLE
             for statement in statements:
                 db_direct.execute(statement, params, _TYPES)
         db_direct.commit_joined()
@@ -205,50 +253,78 @@ def _insert(params: dict) -> Accepted:
         db.session.rollback()
         if digest and "webhook_signatures_seen" in str(error.orig):
             webhook_signature.refuse_replay()  # the one statement failed: nothing stored
-        existing = _existing(params["trigger_id"], key) if key else None
+        existing = _existing(params) if key else None
         if existing is None:
             raise
         return existing  # a concurrent request with the same key won the race
     return Accepted(params["work_order_id"], params["run_id"], created=True)
 
 
+# Each INSERT takes its row from VALUES on its own, or from a SELECT over the checked target
+# in the PostgreSQL statement, which then stores nothing when the target is stale.
+# (PostgreSQL types the parameters of INSERT ... SELECT by the columns, as it does VALUES.)
 _DATACLIP = """INSERT INTO dataclips (id, project_id, type, body, raw_body, content_type,
-  request, inserted_at) VALUES (:dataclip_id, :project_id, 'http_request', {body}, :raw_body,
-  :content_type, {request}, CURRENT_TIMESTAMP)"""
+  request, inserted_at) {open}:dataclip_id, :project_id, 'http_request', {body}, :raw_body,
+  :content_type, {request}, CURRENT_TIMESTAMP{close}"""
 _WORK_ORDER = """INSERT INTO work_orders (id, project_id, workflow_id, trigger_id, snapshot_id,
-  dataclip_id, state, idempotency_key, inserted_at, last_activity_at) VALUES (:work_order_id,
+  dataclip_id, state, idempotency_key, inserted_at, last_activity_at) {open}:work_order_id,
   :project_id, :workflow_id, :trigger_id, :snapshot_id, :dataclip_id, 'pending',
-  :idempotency_key, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"""
+  :idempotency_key, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP{close}"""
 _RUN = """INSERT INTO runs (id, work_order_id, project_id, workflow_id, snapshot_id,
-  starting_trigger_id, dataclip_id, state, priority, inserted_at) VALUES (:run_id,
+  starting_trigger_id, dataclip_id, state, priority, inserted_at) {open}:run_id,
   :work_order_id, :project_id, :workflow_id, :snapshot_id, :trigger_id, :dataclip_id,
-  'available', :priority, CURRENT_TIMESTAMP)"""
-_INSERT_ALL_PG = (
-    "WITH dataclip AS ("
-    + _DATACLIP.format(body="CAST(:body AS jsonb)", request="CAST(:request AS jsonb)")
-    + "), work_order AS ("
-    + _WORK_ORDER
-    + ") "
-    + _RUN
-)
+  'available', :priority, CURRENT_TIMESTAMP{close}"""
 # A signed request also remembers its signature, in the same statement (so in the same
 # transaction): a copy of it fails on the primary key and stores nothing.
 _SEEN = """INSERT INTO webhook_signatures_seen (trigger_id, signature_digest, seen_at)
-  VALUES (:trigger_id, :signature_digest, CURRENT_TIMESTAMP)"""
-_INSERT_SIGNED_PG = "WITH seen AS (" + _SEEN + "), " + _INSERT_ALL_PG[len("WITH ") :]
-_INSERTS_PORTABLE = (_DATACLIP.format(body=":body", request=":request"), _WORK_ORDER, _RUN)
+  {open}:trigger_id, :signature_digest, CURRENT_TIMESTAMP{close}"""
+_VALUES = {"open": "VALUES (", "close": ")", "body": ":body", "request": ":request"}
+_GUARDED = {
+    "open": "SELECT ",
+    "close": " FROM target",
+    "body": "CAST(:body AS jsonb)",
+    "request": "CAST(:request AS jsonb)",
+}
+_INSERT_ALL_PG = (
+    f"WITH {_TARGET}, dataclip AS ({_DATACLIP.format(**_GUARDED)}),"
+    f" work_order AS ({_WORK_ORDER.format(**_GUARDED)}) {_RUN.format(**_GUARDED)} RETURNING 1"
+)
+_INSERT_SIGNED_PG = _INSERT_ALL_PG.replace(
+    "dataclip AS (", f"seen AS ({_SEEN.format(**_GUARDED)}), dataclip AS (", 1
+)
+_INSERTS_PORTABLE = tuple(
+    statement.format(**_VALUES) for statement in (_DATACLIP, _WORK_ORDER, _RUN)
+)
+_SEEN_PORTABLE = _SEEN.format(**_VALUES)
 
 
-def _existing(trigger_id: uuid.UUID, key: str) -> Accepted | None:
+_EXISTING = """SELECT w.id, (SELECT r.id FROM runs r WHERE r.work_order_id = w.id
+  ORDER BY r.inserted_at LIMIT 1) {target_checked}
+  FROM work_orders w WHERE w.trigger_id = :trigger_id AND w.idempotency_key = :idempotency_key"""
+_EXISTING_GUARDED = f"WITH {_TARGET} " + _EXISTING.format(  # noqa: S608
+    target_checked=", EXISTS (SELECT 1 FROM target)"
+)
+_EXISTING = _EXISTING.format(target_checked="")
+
+
+def _existing(params: dict) -> Accepted | None:
+    """The work order already accepted with this idempotency key, if any. On PostgreSQL the
+    target is checked too (StaleTarget), so a cached target cannot answer for a trigger
+    that has since been disabled or deleted."""
+    guarded = params["fingerprint"] is not None
     row = db_direct.execute(
-        """SELECT w.id, (SELECT r.id FROM runs r WHERE r.work_order_id = w.id
-           ORDER BY r.inserted_at LIMIT 1)
-           FROM work_orders w WHERE w.trigger_id = :trigger AND w.idempotency_key = :key""",
-        {"trigger": trigger_id, "key": key},
+        _EXISTING_GUARDED if guarded else _EXISTING,
+        {
+            key: params[key]
+            for key in ("trigger_id", "idempotency_key", "fingerprint")
+            if guarded or key != "fingerprint"
+        },
         _TYPES,
     )
     if row is None:
         return None
+    if guarded and not row[2]:
+        raise StaleTarget
     return Accepted(_uuid(row[0]), _uuid(row[1]) if row[1] else None, created=False)
 
 
