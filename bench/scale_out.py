@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import collections
+import signal
+import sys
 import threading
 import time
 import uuid
@@ -83,17 +85,23 @@ def scalar(app, statement: str, **params):
     return value
 
 
-def wait_for_runs(app, expected: int, seconds: float = 900) -> None:
-    """Until `expected` runs exist and every one is final."""
+def wait_for_runs(app, at_least: int, seconds: float = 900) -> None:
+    """Until at least `at_least` runs exist, every one is final, and that stays so for 2 s
+    (a request the load generator gave up on may still have been accepted)."""
     deadline = time.monotonic() + seconds
     # One statement, so that a run inserted between two counts cannot slip through.
     query = "SELECT count(*) FILTER (WHERE state::text = ANY(:final)), count(*) FROM runs"
+    settled = None
     while time.monotonic() < deadline:
         with app.app_context():
             final, total = db.session.execute(text(query), {"final": FINAL}).one()
             db.session.remove()
-        if total >= expected and final == total:
-            return
+        if total >= at_least and final == total:
+            if settled and settled[0] == total and time.monotonic() - settled[1] >= 2:
+                return
+            settled = settled if settled and settled[0] == total else (total, time.monotonic())
+        else:
+            settled = None
         time.sleep(0.25)
     raise RuntimeError(f"runs still open after {seconds} s")
 
@@ -206,16 +214,18 @@ def one_layout(base: Settings, args, webs: int, workers: int, measure_load: bool
     ferry = Ferry(settings, webs, workers, args.gunicorn_workers, args.threads)
     try:
         warm = 50 * webs
-        send_load(ferry, trigger, warm, min(args.rate, 100), [])
-        wait_for_runs(app, warm)
+        results, _ = send_load(ferry, trigger, warm, min(args.rate, 100), [])
+        wait_for_runs(app, sum(result.statuses[200] for result in results))
+        warm = scalar(app, "SELECT count(*) FROM runs")
         if counters:
             time.sleep(STATS_SETTLE_S)
             counters.idle_window(args.idle)
         keys = [f"key-{uuid.uuid4().hex[:12]}" for _ in range(int(args.runs * KEYED_SHARE))]
         began = time.monotonic()
         results, replies = send_load(ferry, trigger, args.runs, args.rate, keys)
-        wait_for_runs(app, warm + args.runs)  # a key sent to every web process: one run
-        elapsed = time.monotonic() - began
+        accepted = sum(result.statuses[200] for result in results) + len(keys)
+        wait_for_runs(app, warm + accepted)  # a key sent to every web process: one run
+        elapsed = time.monotonic() - began - 2  # less the 2 s of making sure
         if counters:
             time.sleep(STATS_SETTLE_S)
             counters.after_load()
@@ -229,7 +239,7 @@ def one_layout(base: Settings, args, webs: int, workers: int, measure_load: bool
                 text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
             )
             db.session.remove()
-        runs = warm + args.runs
+        runs = scalar(app, "SELECT count(*) FROM runs")
         return {
             "runs/s": (runs - warm) / elapsed,
             "elapsed": elapsed,
@@ -245,6 +255,8 @@ def one_layout(base: Settings, args, webs: int, workers: int, measure_load: bool
 
 
 def main() -> None:
+    # Stopped with SIGTERM: the `finally` blocks still stop every process started.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(1))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--web", type=int, default=2)
     parser.add_argument("--workers", type=int, default=4)
