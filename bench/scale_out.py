@@ -56,6 +56,7 @@ FINAL = ["success", "failed", "crashed", "killed", "cancelled", "exception", "lo
 KEYED_SHARE = 0.02
 # pg_stat_database counters reach the shared statistics within 10 s of a backend going idle.
 STATS_SETTLE_S = 11
+BOOT_S = 300
 
 
 def settings_for(base: Settings) -> Settings:
@@ -119,10 +120,18 @@ class Ferry:
             self.urls.append(f"http://127.0.0.1:{port}")
         self.workers = [start(settings, "worker") for _ in range(workers)]
         self.processes += [*self.workers, start(settings, "scheduler")]
+        try:
+            self._wait_until_ready(workers)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_until_ready(self, workers: int) -> None:
+        # Generous: on a loaded machine gunicorn alone can take minutes to boot.
         for url in self.urls:
-            wait_for_http(f"{url}/health", 120)
-        redis = Redis.from_url(settings.redis_url)
-        deadline = time.monotonic() + 120
+            wait_for_http(f"{url}/health", BOOT_S)
+        redis = Redis.from_url(self.settings.redis_url)
+        deadline = time.monotonic() + BOOT_S
         while len(Worker.all(connection=redis)) < workers:
             if time.monotonic() > deadline:
                 raise RuntimeError("the workers did not register")
