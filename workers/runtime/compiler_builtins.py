@@ -48,7 +48,9 @@ def _allowlisted_import(
 
 def job_builtins() -> dict[str, Any]:
     """A fresh builtins dict for one job, read from `builtins` now (so sandbox guards count)."""
-    safe = {name: getattr(builtins, name) for name in SAFE_BUILTINS}
+    # The module's dict, not getattr: in a step child getattr is the import guard's wrapper.
+    live = builtins.__dict__
+    safe = {name: live[name] for name in SAFE_BUILTINS}
     safe["print"] = job_print
     current = builtins.__import__
     # The sandbox replaces builtins.__import__ with a guard that checks this same allowlist and

@@ -33,6 +33,9 @@ FALLBACK_ALLOWED_IMPORTS = frozenset({
     "collections", "statistics", "decimal", "base64", "hashlib", "hmac", "string", "textwrap",
     "urllib.parse", "csv", "io",
 })  # fmt: skip
+# The builtins `install_import_guard` replaces (the audit hook's copy of the builtins is
+# updated with exactly these).
+GUARDED_BUILTINS = ("__import__", "getattr", "hasattr", "setattr", "delattr", "vars")
 # C code imports these on job code's behalf (datetime.strptime imports _strptime).
 IMPLICIT_IMPORTS = frozenset({"_strptime"})
 
