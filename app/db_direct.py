@@ -75,8 +75,8 @@ def execute(sql: str, params: dict, types: Mapping[str, TypeEngine] | None = Non
     psycopg_sql, json_names = _plan(sql, types)
     if json_names:
         params = {k: Jsonb(v) if k in json_names else v for k, v in params.items()}
-    session = db.session()
-    if session.in_transaction() or isinstance(session.bind, Connection):
+    session = _session_in_use()
+    if session is not None:
         # The caller has a transaction open, or the session is bound to an outer
         # transaction (the tests'): the statement runs in that transaction.
         joined = _connect(lambda: session.connection().connection, sql, params)
@@ -94,6 +94,20 @@ def execute(sql: str, params: dict, types: Mapping[str, TypeEngine] | None = Non
         return _run(pooled, psycopg_sql, params, restore_autocommit=was_autocommit)
     finally:
         pooled.close()  # back to the pool
+
+
+def _session_in_use():
+    """The session a statement must join: one with a transaction open, or one bound to an
+    outer transaction (the tests'). None otherwise, without creating a session for the
+    request (making one and removing it at teardown cost as much as the check)."""
+    scoped = db.session
+    bound = scoped.session_factory.kw.get("bind")
+    if not scoped.registry.has() and not isinstance(bound, Connection):
+        return None
+    session = scoped()
+    if session.in_transaction() or isinstance(session.bind, Connection):
+        return session
+    return None
 
 
 def commit_joined() -> None:

@@ -181,13 +181,16 @@ def test_histograms_add_up_what_every_process_observed(client, metrics_on, setti
 def test_a_webhook_accept_is_timed_in_the_enqueue_round_trip(client, metrics_on, flow, monkeypatch):
     name = "ferry_webhook_accept_seconds_count"
     trigger_id = flow.triggers[0].id
+    # The first enqueue on a Redis loads the enqueue script: not the round trip counted here.
+    assert client.post(f"/i/{trigger_id}", json={"patient": 0}).status_code == 200
     before = scrape(client)[(name, ())]
     with pytest.MonkeyPatch.context() as patch:
         trips = _count_redis_round_trips(patch)
         response = client.post(f"/i/{trigger_id}", json={"patient": 1})
     assert response.status_code == 200
-    # The accept path is benchmarked: timing it adds commands to its one pipeline, no trip.
-    assert trips == {"pipelines": 1, "commands": 0}
+    # The accept path is benchmarked: the enqueue is one command (a script), and timing it
+    # adds arguments to that command, no round trip.
+    assert trips == {"pipelines": 0, "commands": 1}
     refused = client.post(f"/i/{trigger_id}", data="{", content_type="application/json")
     assert refused.status_code == 400
 

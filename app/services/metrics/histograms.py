@@ -72,11 +72,20 @@ class Series:
 
 def observe(pipe: Pipeline, histogram: Histogram, seconds: float, label_value: str = "") -> None:
     """Add one observation to `pipe` (two commands); the caller executes the pipeline."""
+    bucket_field, sum_field, seconds = observation(histogram, seconds, label_value)
+    pipe.hincrby(histogram.key, bucket_field, 1)
+    pipe.hincrbyfloat(histogram.key, sum_field, seconds)
+
+
+def observation(
+    histogram: Histogram, seconds: float, label_value: str = ""
+) -> tuple[str, str, float]:
+    """(the bucket field to add 1 to, the sum field, the seconds to add to it): what `observe`
+    sends, for callers that send it inside a script of their own."""
     seconds = max(0.0, seconds)
     position = bisect.bisect_left(histogram.bounds, seconds)
     bound = _bound_text(histogram.bounds[position]) if position < len(histogram.bounds) else INF
-    pipe.hincrby(histogram.key, f"{label_value}|{bound}", 1)
-    pipe.hincrbyfloat(histogram.key, f"{label_value}|sum", seconds)
+    return f"{label_value}|{bound}", f"{label_value}|sum", seconds
 
 
 def series(histogram: Histogram, fields: dict) -> list[Series]:

@@ -11,6 +11,7 @@ import time
 import uuid
 import zlib
 
+from redis.commands.core import Script
 from redis.exceptions import RedisError
 from rq.job import Job
 from rq.queue import Queue
@@ -53,22 +54,56 @@ def enqueue_run(
     `time.perf_counter()` at which a webhook request reached its view) observes the accept
     latency for /metrics in that round trip too."""
     queue_name = PRIORITY_RUN_QUEUE if priority == 0 else RUN_QUEUE
+    channel = message = bucket_field = sum_field = seconds = ""
+    if announce is not None:
+        project_id, work_order_id = announce
+        channel = events.project_channel(project_id)
+        message = events.message("work_order_created", run_id, work_order_id=work_order_id)
+    if accepted_since is not None:
+        latency = time.perf_counter() - accepted_since
+        bucket_field, sum_field, seconds = histograms.observation(
+            histograms.WEBHOOK_ACCEPT, latency
+        )
+    fields = _job_fields(str(run_id), queue_name)
     try:
-        pipe = redis_client().pipeline(transaction=True)  # the hash and the push, or neither
-        pipe.hset(job_key(run_id), mapping=_job_fields(str(run_id), queue_name))
-        pipe.rpush(Queue.redis_queue_namespace_prefix + queue_name, job_id(run_id))
-        if announce is not None:
-            project_id, work_order_id = announce
-            event = events.message("work_order_created", run_id, work_order_id=work_order_id)
-            pipe.publish(events.project_channel(project_id), event)
-        if accepted_since is not None:
-            latency = time.perf_counter() - accepted_since
-            histograms.observe(pipe, histograms.WEBHOOK_ACCEPT, latency)
-        pipe.execute()
+        _ENQUEUE(
+            keys=(
+                job_key(run_id),
+                Queue.redis_queue_namespace_prefix + queue_name,
+                histograms.WEBHOOK_ACCEPT.key,
+            ),
+            args=(
+                job_id(run_id),
+                channel,
+                message,
+                bucket_field,
+                sum_field,
+                seconds,
+                *(item for pair in fields.items() for item in pair),
+            ),
+            client=redis_client(),
+        )
     except (RedisError, OSError) as error:
         log.warning("run %s saved but not queued (%s); the sweeper will queue it", run_id, error)
         return False
     return True
+
+
+# The job hash, the push, the announcement and the accept latency in one command, applied
+# whole or not at all. As a pipeline in MULTI/EXEC they were seven commands and seven
+# replies: the biggest part of a webhook's CPU in the web process after the SQL.
+_ENQUEUE = Script(
+    None,
+    b"""
+redis.call('HSET', KEYS[1], unpack(ARGV, 7))
+redis.call('RPUSH', KEYS[2], ARGV[1])
+if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
+if ARGV[4] ~= '' then
+  redis.call('HINCRBY', KEYS[3], ARGV[4], 1)
+  redis.call('HINCRBYFLOAT', KEYS[3], ARGV[5], ARGV[6])
+end
+""",
+)
 
 
 def _job_fields(run_id: str, queue_name: str) -> dict:

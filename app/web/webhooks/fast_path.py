@@ -42,7 +42,7 @@ class WebhookFastPath:
         else:
             with self.app.app_context():
                 reply = self._answer(request, arrived)
-        body = self.app.json.response(reply.payload).get_data()  # as jsonify writes it
+        body = _json(self.app, reply.payload)
         headers = [
             ("Content-Type", "application/json"),
             ("Content-Length", str(len(body))),
@@ -71,6 +71,14 @@ class WebhookFastPath:
                 raise  # as Flask does under test, so a failing test shows the error
             log.exception("webhook request to %s failed", request.path)
             return webhook_request.refusal(500, SERVER_ERROR)
+
+
+def _json(app: Flask, payload: object) -> bytes:
+    """The payload as `jsonify` writes it outside debug mode (compact, a newline at the end),
+    without building a Flask response only to read its body back."""
+    if app.debug:
+        return app.json.response(payload).get_data()
+    return (app.json.dumps(payload, separators=(",", ":")) + "\n").encode()
 
 
 def install(app: Flask) -> None:
