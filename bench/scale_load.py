@@ -9,9 +9,9 @@ share is (S2 - S1) minus the idle rate over the same time. Sources:
   server start, and the shared server here does not load it);
 - pg_stat_user_tables: rows written per table;
 - pg_database_size: bytes stored;
-- WAL written for this database: the records between two WAL positions whose blocks belong
-  to its relations, plus the commit records of their transactions (pg_walinspect; the
-  server's WAL is shared with other databases, so its total position would overcount);
+- WAL written for this database (`wal_follower.py`: pg_walinspect's records whose blocks
+  belong to its relations, and their commits; the server's WAL is shared with other
+  databases, so its position alone would overcount);
 - Redis INFO commandstats and stats: commands by name, bytes in and out (the Redis server
   must be the bench's own).
 """
@@ -21,8 +21,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import psycopg
 from redis import Redis
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from wal_follower import WalFollower
 
 from app.extensions import db
 
@@ -30,13 +33,6 @@ _DATABASE = """SELECT xact_commit, tup_inserted, tup_updated, tup_deleted,
     pg_database_size(current_database()), pg_current_wal_flush_lsn()::text
     FROM pg_stat_database WHERE datname = current_database()"""
 _TABLES = "SELECT relname, n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_user_tables"
-_WAL = """WITH r AS (
-    SELECT xid::text AS xid, resource_manager, record_length, fpi_length, block_ref
-    FROM pg_get_wal_records_info(CAST(:start AS pg_lsn), CAST(:end AS pg_lsn))
-), mine AS (SELECT DISTINCT xid FROM r WHERE block_ref LIKE :pattern AND xid <> '0')
-SELECT count(*), coalesce(sum(record_length), 0), coalesce(sum(fpi_length), 0) FROM r
-WHERE block_ref LIKE :pattern
-    OR (resource_manager = 'Transaction' AND xid IN (SELECT xid FROM mine))"""
 PG_FIELDS = (
     "transactions committed",
     "rows inserted",
@@ -61,22 +57,18 @@ class LoadCounters:
 
     def __init__(self, app, redis_url: str) -> None:
         self.app, self.redis = app, Redis.from_url(redis_url)
-        with app.app_context():
-            self.database_oid = db.session.scalar(
-                text("SELECT oid FROM pg_database WHERE datname = current_database()")
-            )
-            try:
-                db.session.execute(text("CREATE EXTENSION IF NOT EXISTS pg_walinspect"))
-                db.session.commit()
-                self.wal_readable = True
-            except Exception:  # not installed, or not a superuser: WAL is left out
-                db.session.rollback()
-                self.wal_readable = False
-            db.session.remove()
+        dsn = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).set(drivername="postgresql")
+        try:
+            self.wal: WalFollower | None = WalFollower(dsn.render_as_string(hide_password=False))
+        except psycopg.Error as error:  # pg_walinspect missing, or not a superuser
+            print(f"    (WAL not counted: {str(error).splitlines()[0]})")
+            self.wal = None
         self.snapshots: list[Snapshot] = []
 
     def idle_window(self, seconds: float) -> None:
         """S0, then `seconds` of nothing, then S1."""
+        if self.wal:
+            self.wal.start()
         self._take()
         time.sleep(seconds)
         self._take()
@@ -84,12 +76,13 @@ class LoadCounters:
     def after_load(self) -> None:
         """S2, once the load's runs have finished and the statistics settled."""
         self._take()
+        if self.wal:
+            self.wal.stop()
 
     def _take(self) -> None:
         with self.app.app_context():
             *values, lsn = db.session.execute(text(_DATABASE)).one()
             tables = dict(db.session.execute(text(_TABLES)).all())
-            wal = self._wal_since(self.snapshots[-1].lsn, lsn) if self.snapshots else {}
             db.session.remove()
         redis = {
             name.removeprefix("cmdstat_"): stats["calls"]
@@ -98,22 +91,9 @@ class LoadCounters:
         stats = self.redis.info("stats")
         redis["bytes in"] = stats["total_net_input_bytes"]
         redis["bytes out"] = stats["total_net_output_bytes"]
+        wal = self.wal.read() if self.wal else {}
         pg = dict(zip(PG_FIELDS, values, strict=True))
         self.snapshots.append(Snapshot(time.monotonic(), pg, tables, lsn, redis, wal))
-
-    def _wal_since(self, start: str, end: str) -> dict[str, float]:
-        if not self.wal_readable:
-            return {}
-        try:
-            count, size, images = db.session.execute(
-                text(_WAL),
-                {"start": start, "end": end, "pattern": f"% rel %/{self.database_oid}/%"},
-            ).one()
-        except Exception as error:  # e.g. WAL recycled by a checkpoint meanwhile
-            db.session.rollback()
-            print(f"    (WAL not read: {str(error).splitlines()[0]})")
-            return {}
-        return {"WAL records": count, "WAL bytes": size, "of which full-page images": images}
 
 
 def _load(before: dict, idle_before: dict, after: dict, idle_s: float, load_s: float) -> dict:
@@ -139,10 +119,9 @@ def per_thousand(counters: LoadCounters, runs: int) -> dict:
             key: (getattr(s1, name).get(key, 0) - getattr(s0, name).get(key, 0)) / idle_s
             for key in getattr(s1, name)
         }
-    if s1.wal and s2.wal:
-        result["wal"] = {
-            key: (s2.wal[key] - s1.wal[key] * load_s / idle_s) * scale for key in s2.wal
-        }
+    if s0.wal and s2.wal:
+        loaded = _load(s1.wal, s0.wal, s2.wal, idle_s, load_s)
+        result["wal"] = {key: value * scale for key, value in loaded.items()}
     return result
 
 
