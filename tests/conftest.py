@@ -13,8 +13,11 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from app import create_app
 from app.config import Settings
 from app.extensions import db as _db
-from tests import factories
+from tests import factories, shared_tls
 from tests.support import RequestScopedClient, database_url, recreate_database, redis_url
+
+# Before any test builds an httpx client: see tests/shared_tls.py (40 ms of CPU per client).
+shared_tls.install()
 
 
 @pytest.fixture(scope="session")
