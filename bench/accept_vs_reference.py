@@ -67,7 +67,7 @@ def start_reference(database_url: str, redis_url: str) -> tuple[subprocess.Popen
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
-    wait_for_http(base + "/")
+    wait_for_http(base + "/", seconds=180)
     return process, base + "/i/abc"
 
 
@@ -130,7 +130,7 @@ def main() -> None:
     reference, reference_target = start_reference(reference_url, reference_redis)
     ferry_target = f"http://127.0.0.1:{port}/i/{trigger_id}"
     try:
-        wait_for_http(f"http://127.0.0.1:{port}/health")
+        wait_for_http(f"http://127.0.0.1:{port}/health", seconds=180)  # 4 workers importing
         for url in (reference_target, ferry_target):  # warm every worker and connection
             wrk(url, 2)
         print(f"machine: {machine()}")
