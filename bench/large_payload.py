@@ -231,11 +231,15 @@ def main() -> None:
         spares = children(server_pid)
         child_baseline = max(status_kb(c, "VmRSS") or 0 for c in spares) if spares else 0
         peaks = dict.fromkeys(pids, 0)
+        web_phases = []
 
         def phase_peaks() -> None:
             for name, pid in pids.items():
-                peaks[name] = max(peaks[name], status_kb(pid, "VmHWM") or 0)
+                peak = status_kb(pid, "VmHWM") or 0
+                peaks[name] = max(peaks[name], peak)
                 reset_peak(pid)
+                if pid == web_pid:
+                    web_phases.append(peak)
 
         for pid in pids.values():
             reset_peak(pid)
@@ -267,6 +271,10 @@ def main() -> None:
             rows.append(("sandbox step child", (child_peak - child_baseline) * 1024))
         else:
             rows.append(("sandbox step child (not sampled)", 0))
+        accept_kb, pages_kb = web_phases[0], web_phases[1]
+        web_base = baseline["web (gunicorn worker)"]
+        print(f"  (web: accept {(accept_kb - web_base) * 1024 / size:.2f}x, run pages and "
+              f"downloads {(pages_kb - web_base) * 1024 / size:.2f}x)")  # fmt: skip
         for name, growth in rows:
             verdict = "ok" if growth <= 3 * size else "OVER"
             print(f"  {name:<24} {growth / MB:8.1f} MB = {growth / size:5.2f}x the body  {verdict}")

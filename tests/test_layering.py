@@ -26,13 +26,20 @@ FORBIDDEN = [
     ("app.services", "app.web", "services never reach up into HTTP"),
     ("app.scrub", "app.", "the scrubber is pure: it imports nothing else of Ferry"),
     ("app.egress_rules", "app.", "the egress rules are pure: they import nothing else of Ferry"),
+    ("app.json_text", "app.", "JSON text in pieces is pure: it imports nothing else of Ferry"),
     ("workers.runtime", "app.", "the runtime is pure: no Flask, no database"),
     ("workers.adaptors", "app.", "adaptors run in the sandbox: no Flask, no database"),
 ]
 # Modules of `app` that the sandbox may import: pure Python, no Flask, no database.
-SHARED_PURE_MODULES = {"app.scrub", "app.egress_rules"}
+SHARED_PURE_MODULES = {"app.scrub", "app.egress_rules", "app.json_text"}
 # Pure modules that must not pull a web framework or the database into a sandbox.
-PURE_PREFIXES = ("workers.runtime", "workers.adaptors", "app.scrub", "app.egress_rules")
+PURE_PREFIXES = (
+    "workers.runtime",
+    "workers.adaptors",
+    "app.scrub",
+    "app.egress_rules",
+    "app.json_text",
+)
 PURE_FORBIDDEN_THIRD_PARTY = ("flask", "flask_login", "flask_sqlalchemy", "sqlalchemy", "rq")
 
 

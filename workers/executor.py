@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy.exc import DBAPIError
 
 from app.extensions import db
+from app.json_text import JsonText
 from app.models import RunState, StepExitReason
 from app.models.base import utcnow
 from app.services.credentials import store as credentials
@@ -26,7 +27,7 @@ from app.services.runs import dataclips, queue, retry_policy
 from app.services.runs import lifecycle as run_lifecycle
 from app.services.runs.claims import ClaimedRun
 from app.services.runs.lifecycle import StepOutcome
-from workers import collections_access, run_limits, walker
+from workers import collections_access, large_states, run_limits, walker
 from workers import resume as resumption
 from workers.heartbeat import Heartbeat
 from workers.runtime.errors import error_dict
@@ -131,7 +132,8 @@ class RunExecution:
         if credential_ids:
             db.session.commit()  # release the read transaction (and refresh locks) first
         self.secrets, self.problems = found.bodies, found.problems
-        self.scrub = _scrubber(self.secrets)
+        self.masker = _scrubber(self.secrets)
+        self.scrub = self.masker.scrub_json
         if resumed is not None:
             first = resumed
         elif run.starting_step_id is not None:
@@ -217,12 +219,14 @@ class RunExecution:
         result = self._result(step, pending, remaining)
         result = run_limits.explain_timeout(result, self.limits, self.settings)
         state = result.state if result.state is not None else copy.deepcopy(pending.state)
-        state.pop("configuration", None)
-        if result.status != "success":
-            errors = state.setdefault("errors", {})
-            if isinstance(errors, dict):
-                errors[pending.step_id] = result.error
-        state = self.scrub(state)
+        state = large_states.objects_needed(state, result.status == "success", self.masker)
+        if not isinstance(state, JsonText):
+            state.pop("configuration", None)
+            if result.status != "success":
+                errors = state.setdefault("errors", {})
+                if isinstance(errors, dict):
+                    errors[pending.step_id] = result.error
+            state = self.scrub(state)
         # Only failures another system caused are retried (retry_policy.failure_kind).
         self._retry_in = None
         if result.status != "success":
@@ -254,11 +258,8 @@ class RunExecution:
         credential_id = uuid.UUID(step["credential_id"]) if step["credential_id"] else None
         if credential_id in self.problems:
             return _credential_unavailable(self.problems[credential_id])
-        # A shallow copy is enough: the state only travels to the sandbox as JSON, and the
-        # configuration must not end up in `pending.state`, which other branches share.
-        state_in = dict(pending.state)
-        if credential_id is not None:
-            state_in["configuration"] = self.secrets[credential_id]
+        configuration = self.secrets[credential_id] if credential_id is not None else None
+        state_in = large_states.with_configuration(pending.state, configuration)
         api = collections_access.for_run(self.run)  # the `collections.*` operations' way in
         return self.sandbox.run(
             StepRequest(
@@ -269,6 +270,7 @@ class RunExecution:
                 memory_mb=self.limits.step_memory_mb,
                 egress_allow=list(self.run.egress_allow),
                 ferry_api=api,
+                raw_result=True,
             )
         )
 
@@ -320,5 +322,4 @@ def _scrubber(secrets: dict):
     from app.scrub import Scrubber
 
     configurations = [body for body in secrets.values() if isinstance(body, dict)]
-    scrubber = Scrubber.from_configuration({"credentials": configurations})
-    return scrubber.scrub_json
+    return Scrubber.from_configuration({"credentials": configurations})

@@ -31,11 +31,19 @@ class StepRequest:
     max_log_bytes: int = 1024 * 1024
     egress_allow: list[str] = field(default_factory=list)
     ferry_api: dict | None = None
+    # The caller takes a large output state as JSON text (`app.json_text.JsonText`), not
+    # parsed: the run executor, which only stores it and passes it on. Not sent.
+    raw_result: bool = False
 
     def as_wire(self) -> dict:
         """The request as the sandbox server reads it: the fields as they are (asdict
-        would deep-copy the whole state only for it to be encoded as JSON)."""
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        would deep-copy the whole state only for it to be encoded as JSON), the state last
+        so that the server can read the rest without parsing it."""
+        names = [name for name in self.__dataclass_fields__ if name not in _NOT_SENT]
+        return {**{name: getattr(self, name) for name in names}, "state": self.state}
+
+
+_NOT_SENT = ("state", "raw_result")
 
 
 @dataclass

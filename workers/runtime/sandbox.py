@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from app.json_text import RAW_ABOVE_BYTES, JsonText
 from workers.runtime import wire
 from workers.runtime.errors import error_dict
 from workers.runtime.logs import LogLine
@@ -96,7 +97,7 @@ class Sandbox:
         started = time.monotonic()
         lines: list[LogLine] = []
         try:
-            payload = wire.encode_json(wire.REQUEST, request.as_wire())
+            payload = _request_pieces(request)
         except (TypeError, ValueError) as exc:
             return _failure("exception", f"the input state is not JSON: {exc}", lines, started)
         with self._lock:
@@ -117,7 +118,11 @@ class Sandbox:
         )
 
     def _exchange(
-        self, payload: bytes, request: StepRequest, lines: list[LogLine], on_log: Callable | None
+        self,
+        payload: tuple[bytes, ...],
+        request: StepRequest,
+        lines: list[LogLine],
+        on_log: Callable | None,
     ) -> dict:
         """Send the request and collect the answer, on a fresh server if the old one died
         before it accepted the request (then the step cannot have started)."""
@@ -126,7 +131,7 @@ class Sandbox:
                 self._stop_server()
                 self._start()
             try:
-                wire.write_all(self._server.stdin.fileno(), payload)
+                wire.write_frame(self._server.stdin.fileno(), wire.REQUEST, payload)
                 frame = self._reader.read(time.monotonic() + SERVER_GRACE_S)
             except (OSError, wire.WireError):
                 frame = None
@@ -149,7 +154,7 @@ class Sandbox:
             if kind == wire.RESULT:
                 if callback_error is not None:
                     raise callback_error  # only now: the stream is in step for the next run
-                return json.loads(payload)
+                return _result_of(payload, request.raw_result)
             if kind == wire.LOG:
                 line = LogLine(**json.loads(payload))
                 lines.append(line)
@@ -177,6 +182,46 @@ class Sandbox:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _request_pieces(request: StepRequest) -> tuple[bytes, ...]:
+    """The request frame's payload in pieces: a JsonText state goes as it is, unparsed."""
+    fields = request.as_wire()
+    state = fields["state"]
+    if not isinstance(state, JsonText):
+        return (json.dumps(fields, ensure_ascii=False).encode(),)
+    del fields["state"]
+    head = json.dumps(fields, ensure_ascii=False).encode()[:-1] + _STATE_MARKER
+    return (head, *state.pieces, b"}")
+
+
+def _result_of(payload: bytes, raw: bool) -> dict:
+    """The result frame's dict; with `raw`, a large state stays JSON text (JsonText).
+
+    The child writes the state last and says its length (`state_bytes`), so the head is
+    found without parsing the state: the first marker whose head parses and whose length
+    matches (a marker may also occur inside the error's details or inside the state)."""
+    if not raw or len(payload) <= RAW_ABOVE_BYTES:
+        return json.loads(payload)
+    at = payload.find(_STATE_MARKER)
+    while at != -1:
+        try:
+            head = json.loads(bytes(payload[:at]) + b"}")
+        except ValueError:
+            head = None
+        state_at = at + len(_STATE_MARKER)
+        if isinstance(head, dict) and head.get("state_bytes") == len(payload) - state_at - 1:
+            # The state's text stays in the frame's own buffer: cut its head and brace off.
+            state = payload if isinstance(payload, bytearray) else bytearray(payload)
+            del state[-1:]
+            del state[:state_at]
+            head["state"] = JsonText((state,)) if state[:1] == b"{" else json.loads(state)
+            return head
+        at = payload.find(_STATE_MARKER, at + 1)
+    return json.loads(payload)
+
+
+_STATE_MARKER = b', "state": '
 
 
 def _failure(status: str, message: str, lines: list[LogLine], started: float) -> StepResult:

@@ -146,7 +146,7 @@ def _run_job(request: dict, failed: dict[str, str]) -> tuple[str, dict | None, d
     from workers.runtime.job import run_job
 
     try:
-        return "success", run_job(request["body"], adaptor, request["state"]), None
+        return "success", run_job(request["body"], adaptor, request["state"], own_state=True), None
     except BaseException as exc:  # job code can raise anything, SystemExit included
         return _classify(exc, int(request["memory_mb"]))
 
@@ -214,5 +214,8 @@ def _send_child_result(fd: int, scrubber: Scrubber, request: dict, status: str,
                 "LimitExceeded", message, "output_limit", size=size, limit=wire.human_size(limit)
             )
             status, encoded = "killed", b"null"
-    head = json.dumps({"status": status, "error": scrubber.scrub_json(error)}).encode()
-    wire.write_all(fd, wire.encode(wire.RESULT, head[:-1] + b', "state": ' + encoded + b"}"))
+    # The state last, with its length: a caller may keep it as text without parsing it
+    # (`sandbox._result_of`); written in pieces, so a large state is not copied to be framed.
+    head = {"status": status, "error": scrubber.scrub_json(error), "state_bytes": len(encoded)}
+    head_text = json.dumps(head).encode()[:-1] + b', "state": '
+    wire.write_frame(fd, wire.RESULT, (head_text, encoded, b"}"))

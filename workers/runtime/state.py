@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import copy
 import datetime
 import decimal
 import math
+from copy import deepcopy
 from typing import Any
 
 from workers.runtime.errors import StateError
@@ -15,15 +15,16 @@ _JSON_SCALARS = (str, int, bool, type(None))
 _KEY_TYPES = (str, int, float, bool, type(None))  # json.dumps turns these keys into strings
 
 
-def initial_state(state: object) -> dict:
-    """A deep copy of the input state, with `data` ({}) and `references` ([]) present."""
+def initial_state(state: object, copy: bool = True) -> dict:
+    """A deep copy of the input state (the state itself without `copy`), with `data` ({})
+    and `references` ([]) present."""
     if not isinstance(state, dict):
         raise StateError(
             f"The input state must be an object (a dict), not {type(state).__name__}.",
             code="input_not_object",
             details={"got": type(state).__name__},
         )
-    copied = copy.deepcopy(state)
+    copied = deepcopy(state) if copy else state
     copied.setdefault("data", {})
     copied.setdefault("references", [])
     return copied

@@ -11,6 +11,7 @@ import os
 import select
 import struct
 import time
+from collections.abc import Sequence
 
 REQUEST = b"Q"  # caller -> server: a StepRequest as a dict
 LOG = b"L"  # child -> server -> caller: one LogLine as a dict
@@ -19,6 +20,8 @@ ACCEPTED = b"A"  # server -> caller: the request arrived, the step is starting (
 READY = b"H"  # server -> caller, once after start-up: {"failed": {module: why}}
 
 _HEADER = struct.Struct(">I")
+# Frames above this are handed over in the reader's own buffer (a bytearray), not copied.
+_HAND_OVER_ABOVE = 64 * 1024
 
 
 class WireError(Exception):
@@ -33,6 +36,14 @@ def encode(kind: bytes, payload: bytes) -> bytes:
 def encode_json(kind: bytes, value: object) -> bytes:
     """One frame holding `value` as JSON."""
     return encode(kind, json.dumps(value, ensure_ascii=False).encode())
+
+
+def write_frame(fd: int, kind: bytes, pieces: Sequence[bytes | bytearray | memoryview]) -> None:
+    """One frame whose payload is `pieces` joined, written without joining them (a large
+    state is not copied once more just to be framed)."""
+    write_all(fd, _HEADER.pack(sum(len(piece) for piece in pieces) + 1) + kind)
+    for piece in pieces:
+        write_all(fd, piece)
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -62,12 +73,20 @@ class FrameReader:
         if len(self._buffer) < end:
             return None
         kind = bytes(self._buffer[_HEADER.size : _HEADER.size + 1])
-        payload = bytes(self._buffer[_HEADER.size + 1 : end])
+        if end == len(self._buffer) and length > _HAND_OVER_ABOVE:
+            # A large frame alone in the buffer: hand the buffer over rather than copy it
+            # (deleting a bytearray's first bytes moves its start, not its contents).
+            payload, self._buffer = self._buffer, bytearray()
+            del payload[: _HEADER.size + 1]
+            return kind, payload
+        with memoryview(self._buffer) as view:
+            payload = bytes(view[_HEADER.size + 1 : end])
         del self._buffer[:end]
         return kind, payload
 
     def read(self, deadline: float | None = None) -> tuple[bytes, bytes] | None:
-        """The next (kind, payload); None at end of file; TimeoutError past `deadline`."""
+        """The next (kind, payload); None at end of file; TimeoutError past `deadline`.
+        A large payload may be a bytearray (bytes-like: json.loads and os.write take it)."""
         while True:
             frame = self._frame_from_buffer()
             if frame is not None:

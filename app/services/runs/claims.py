@@ -89,9 +89,14 @@ WITH claimed AS (
     UPDATE work_orders SET state = 'running', last_activity_at = :now
     FROM claimed WHERE work_orders.id = claimed.work_order_id
 )
-SELECT claimed.*, d.type, d.body, d.raw_body, d.request, d.wiped_at, d.id IS NOT NULL
+SELECT claimed.*, d.type,
+    CASE WHEN pg_column_size(d.body) <= 65536 THEN d.body END,
+    CASE WHEN pg_column_size(d.body) > 65536 THEN convert_to(d.body::text, 'UTF8') END,
+    d.raw_body, d.request, d.wiped_at, d.id IS NOT NULL
 FROM claimed LEFT JOIN dataclips d ON d.id = claimed.dataclip_id
 """
+# A body stored in over 64 KB (app.json_text.RAW_ABOVE_BYTES) is read as its text instead of
+# being parsed: the worker passes it to the sandbox as it is.
 
 
 def _claim_uncapped(run_id: uuid.UUID, worker_name: str) -> ClaimedRun | None:
@@ -101,9 +106,9 @@ def _claim_uncapped(run_id: uuid.UUID, worker_name: str) -> ClaimedRun | None:
     )
     if row is None:
         return None
-    *ids, allow, resume, timeout, memory, discard, clip_type, body, raw_body, request = row[:-2]
-    wiped_at, clip_found = row[-2:]
-    clip = InputClip(clip_type, body, raw_body, request, wiped_at) if clip_found else None
+    *ids, allow, resume, timeout, memory, discard, clip_type, body, text = row[:-4]
+    raw_body, request, wiped_at, clip_found = row[-4:]
+    clip = InputClip(clip_type, body, raw_body, request, wiped_at, text) if clip_found else None
     return ClaimedRun(
         *ids,
         egress_allow=tuple(allow or ()),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from app.json_text import JsonText
 from app.models import DataclipType
 from app.services.errors import Invalid, NotFound
 
@@ -18,9 +19,11 @@ class InputClip:
     raw_body: str | None
     request: dict | None
     wiped_at: datetime | None
+    # A large JSON body as its UTF-8 text instead of `body` (the claim reads it so).
+    body_text: bytes | None = None
 
 
-def state_of(clip: InputClip | None) -> dict:
+def state_of(clip: InputClip | None) -> dict | JsonText:
     """The state a run starts from its input dataclip; NotFound when the row is gone.
 
     A webhook request gives `{"data": <body>, "request": <method, path, query, headers>}`;
@@ -30,8 +33,19 @@ def state_of(clip: InputClip | None) -> dict:
         raise NotFound("The run's input no longer exists.")
     if clip.wiped_at is not None:
         raise Invalid("dataclip", "The run's input was wiped by the retention policy.")
+    if clip.body_text is not None:
+        return _state_text(clip)
     if DataclipType(clip.type) is DataclipType.HTTP_REQUEST:
         data = clip.body if clip.body is not None else clip.raw_body
         return {"data": data if data is not None else {}, "request": clip.request or {}}
     body = clip.body
     return body if isinstance(body, dict) else {"data": body}
+
+
+def _state_text(clip: InputClip) -> JsonText:
+    """`state_of` for a body read as text: the same state, as JSON text (app.json_text)."""
+    if DataclipType(clip.type) is DataclipType.HTTP_REQUEST:
+        return JsonText.wrapping("data", clip.body_text, {"request": clip.request or {}})
+    if clip.body_text[:1] == b"{":
+        return JsonText((clip.body_text,))
+    return JsonText.wrapping("data", clip.body_text)

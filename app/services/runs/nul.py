@@ -18,6 +18,8 @@ import dataclasses
 import json
 from collections.abc import Collection
 
+from app.json_text import JsonText
+
 NUL = "\x00"
 ESCAPE = "\\u0000"
 # How json.dumps writes a NUL inside a string, whatever ensure_ascii says.
@@ -42,6 +44,8 @@ def escaped_json(value):
     One serialisation, at C speed, finds the rare NUL and spares walking every output state
     in Python; the data's own backslash-u0000 text also matches, and then only costs a walk
     that changes nothing."""
+    if isinstance(value, JsonText):  # a large state kept as text: searched, not parsed
+        return escaped(value.parsed()) if value.contains(_IN_JSON.encode()) else value
     if value is None or _IN_JSON not in json.dumps(value):
         return value
     return escaped(value)

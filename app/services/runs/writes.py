@@ -25,6 +25,7 @@ from sqlalchemy import DateTime, Uuid, bindparam, text
 
 from app import db_direct
 from app.extensions import JSONType, db
+from app.json_text import JsonText
 from app.services.runs import nul
 
 # Parameter types by name: the same names mean the same thing in every statement here.
@@ -83,7 +84,7 @@ def write(parts: Sequence[Part]) -> None:
         return
     try:
         for part in parts:
-            db.session.execute(_typed(part.sql), part.rows or part.params)
+            db.session.execute(_typed(part.sql), part.rows or _parsed(part.params))
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -99,7 +100,17 @@ def fetch_one(sql: str, params: dict) -> tuple | None:
 
 def _for_psycopg(params: dict) -> dict:
     """JSON parameters wrapped for jsonb (psycopg sends other values as they are)."""
-    return {name: Jsonb(value) if name in _JSON_PARAMS else value for name, value in params.items()}
+    return {k: _jsonb(v) if k in _JSON_PARAMS else v for k, v in params.items()}
+
+
+def _parsed(params: dict) -> dict:
+    # Off PostgreSQL (the demo's SQLite) a state kept as JSON text is bound as objects.
+    return {k: v.parsed() if isinstance(v, JsonText) else v for k, v in params.items()}
+
+
+def _jsonb(value: object) -> Jsonb:
+    # A state kept as JSON text (app.json_text) is sent as its text: PostgreSQL parses it.
+    return Jsonb(value, dumps=JsonText.joined) if isinstance(value, JsonText) else Jsonb(value)
 
 
 @functools.cache
