@@ -75,9 +75,12 @@ class WalFollower:
             rows = self.connection.execute(
                 _RECORDS, {"start": self.position, "end": end, "pattern": self.pattern}
             ).fetchall()
-        except psycopg.Error as error:  # e.g. a segment recycled before it was read
-            self.error = str(error).splitlines()[0]
-            print(f"    (WAL no longer counted: {self.error})")
+        except psycopg.Error as error:
+            message = str(error).splitlines()[0]
+            if "could not find a valid record" not in message:  # e.g. a segment recycled
+                self.error = message
+                print(f"    (WAL no longer counted: {self.error})")
+            # Else no whole record was flushed after the position yet: read it next time.
             return
         self.position = end
         blocks = {xid for kind, xid, *_ in rows if kind == "block" and xid != "0"}
