@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import time
 
-from workers.adaptors import UnknownAdaptor, operations, parse_ref
-from workers.runtime.compiler import Step, compile_job
+from workers.runtime.compiled_jobs import compiled
+from workers.runtime.compiler import Step
 from workers.runtime.errors import (
     JobCompileError,
     JobError,
@@ -29,14 +29,7 @@ def run_job(source: str, adaptor: str, state: dict, *, own_state: bool = False) 
     """Run job code with adaptor `adaptor` ("http@1") on a copy of `state`; the output state.
     `own_state`: the caller hands `state` over (the sandbox child, which parsed it from its
     request), so it is not copied: a 10 MB state parses into some 40 MB of objects."""
-    try:
-        available = operations(adaptor)
-        name = parse_ref(adaptor)[0]
-    except UnknownAdaptor as exc:
-        raise JobCompileError(
-            str(exc), code="unknown_adaptor", details={"adaptor": adaptor}
-        ) from None
-    steps = compile_job(source, available, adaptor=name).build()
+    steps = compiled(source, adaptor).build()
     current = initial_state(state, copy=not own_state)
     for number, step in enumerate(steps, start=1):
         started = time.perf_counter()

@@ -21,7 +21,15 @@ import sys
 import time
 from collections.abc import Sequence
 
-from workers.runtime import import_guard, logs, sandbox_child, wire
+from workers.runtime import (
+    compiled_jobs,
+    forking,
+    guard,
+    import_guard,
+    logs,
+    sandbox_child,
+    wire,
+)
 from workers.runtime.errors import LimitExceeded, error_dict
 
 # Room for the frames' JSON around the log lines and the output state.
@@ -85,7 +93,7 @@ class Spare:
         result_read, result_write = os.pipe()
         server_pid = os.getpid()
         try:
-            pid = os.fork()
+            pid = forking.fork()
         except OSError:
             for fd in (request_read, request_write, result_read, result_write):
                 os.close(fd)
@@ -109,8 +117,9 @@ class Spare:
             os.setpgid(pid, pid)
         return cls(pid, request_write, result_read)
 
-    def run(self, payload: bytes, request: dict, out_fd: int, reaper: Reaper) -> None:
-        """Hand the request over, relay the child's frames, then let the child go."""
+    def run(self, payload: bytes, request: dict, out_fd: int, reaper: Reaper) -> bool:
+        """Hand the request over, relay the child's frames, then let the child go; True if
+        the step succeeded."""
         try:
             try:
                 wire.write_frame(self.request_fd, wire.REQUEST, (payload,))
@@ -118,7 +127,7 @@ class Spare:
                 pass  # the child died waiting; _relay reads its end and explains it
             finally:
                 os.close(self.request_fd)
-            _relay(self.pid, self.result_fd, request, out_fd, reaper)
+            return _relay(self.pid, self.result_fd, request, out_fd, reaper)
         finally:
             os.close(self.result_fd)
 
@@ -166,7 +175,9 @@ def serve_step(payload: bytes, out_fd: int, spare: Spare | None, reaper: Reaper)
     if spare is None:
         _send_result(out_fd, "exception", "the sandbox could not start the step (fork failed)")
         return
-    spare.run(payload, request, out_fd, reaper)
+    if spare.run(payload, request, out_fd, reaper):
+        # After the answer, before the next fork: the next child finds this body compiled.
+        compiled_jobs.remember(str(request["body"]), str(request["adaptor"]))
 
 
 def _without_state(payload: bytes) -> bytes:
@@ -178,8 +189,9 @@ def _without_state(payload: bytes) -> bytes:
     return payload if at == -1 else bytes(payload[:at]) + b"}"
 
 
-def _relay(pid: int, read_fd: int, request: dict, out_fd: int, reaper: Reaper) -> None:
-    """Pass the child's frames on until its result, a timeout, or its death."""
+def _relay(pid: int, read_fd: int, request: dict, out_fd: int, reaper: Reaper) -> bool:
+    """Pass the child's frames on until its result, a timeout, or its death; True when the
+    child answered that the step succeeded."""
     timeout = float(request["timeout_s"])
     cap = int(request["max_log_bytes"]) + int(request["max_output_bytes"]) + _SLACK_BYTES
     reader = wire.FrameReader(read_fd, max_frame=int(request["max_output_bytes"]) + _SLACK_BYTES)
@@ -213,9 +225,10 @@ def _relay(pid: int, read_fd: int, request: dict, out_fd: int, reaper: Reaper) -
         # Answer first: the caller need not wait for the child's exit to be torn down.
         wire.write_frame(out_fd, wire.RESULT, (result,))
         reaper.kill(pid)
-        return
+        return result.startswith(sandbox_child.SUCCESS_HEAD)
     status = _stop(pid)
     _send_result(out_fd, *(problem or _explain_exit(status, timeout)))
+    return False
 
 
 def _stop(pid: int) -> int:
@@ -273,6 +286,7 @@ def main() -> None:
     os.dup2(2, 1)
     os.close(devnull)
     failed = preload(_adaptors_from(sys.argv[1:]))
+    guard.snapshot_builtins()
     os.chdir("/")
     # Objects made so far are shared read-only by every child; freezing them keeps the
     # children's garbage collector from touching (and so copying) those pages.
