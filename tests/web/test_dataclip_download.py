@@ -134,3 +134,22 @@ def test_a_missing_or_wiped_dataclip_answers_404_with_a_sentence(signed_in, proj
     assert wiped.status_code == 404
     assert "wiped by the project's data retention policy" in unescape(wiped.get_data(as_text=True))
     assert signed_in.get(download_url(project, run, "not-a-uuid")).status_code == 404
+
+
+def test_the_studio_run_panel_shows_a_large_body_by_its_start_too(signed_in, project, flow, db):
+    run = run_with(flow, db, body=big_body(3000))
+    first = db.session.scalars(
+        select(StepRun).where(StepRun.run_id == run.id).order_by(StepRun.started_at)
+    ).first()
+    base = f"/projects/{project.id}/workflows/{flow.id}"
+    tab = signed_in.get(f"{base}/runs/{run.id}/step?tab=input&step_id={first.step_id}")
+    inputs = signed_in.get(f"{base}/inputs?dataclip_id={run.dataclip_id}")
+    for response in (tab, inputs):
+        html = unescape(response.get_data(as_text=True))
+        assert response.status_code == 200
+        assert "Preview: first 19.5 KB of " in html and "The run page downloads the whole" in html
+        assert '"name": "Patient 0"' in html and "Patient 2999" not in html
+        assert len(html) < 40_000
+    # A small output is still printed whole.
+    output = signed_in.get(f"{base}/runs/{run.id}/step?tab=output&step_id={first.step_id}")
+    assert "Preview:" not in output.get_data(as_text=True)

@@ -3,6 +3,7 @@ and one step's input, output and logs."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import asdict, dataclass
 
@@ -13,7 +14,7 @@ from app.models import Dataclip, DataclipType, Run, RunState, StepRun
 from app.services import project_limits
 from app.services.credentials import store
 from app.services.errors import Invalid, NotFound
-from app.services.history.run_page import ShownLogLine, run_scrubber, shown_text
+from app.services.history.run_page import ShownLogLine, dataclip_view, run_scrubber, shown_text
 from app.services.parsing import load_json
 from app.services.runs import commands, queries, retries, stored_errors
 from app.services.runs.plain_errors import PlainError
@@ -36,8 +37,8 @@ class StepDetail:
     """What the run panel's tabs show for one step of one run (stored data masked)."""
 
     step_run: StepRun | None
-    input_body: object
-    output_body: object
+    input_body: str | None  # printed for its tab: indented JSON, or a large one's start
+    output_body: str | None
     logs: list[ShownLogLine]
     error: str | None = None
     plain: PlainError | None = None  # the error in plain words, technical text beside it
@@ -174,6 +175,25 @@ def input_preview(project_id: uuid.UUID, dataclip_id: uuid.UUID) -> object:
     return store.display_scrubber(project_id)(dataclip_body(project_id, dataclip_id))
 
 
+def shown_input(project_id: uuid.UUID, dataclip_id: uuid.UUID) -> str:
+    """`input_preview` as the panel prints it: indented JSON, or for a body over the run
+    page's threshold only its start, saying so (a 10 MB body would make a 15 MB page)."""
+    large = _large_preview(project_id, dataclip_id, store.display_scrubber(project_id))
+    if large is not None:
+        return large
+    return json.dumps(input_preview(project_id, dataclip_id), indent=2, ensure_ascii=False)
+
+
+def _large_preview(project_id: uuid.UUID, dataclip_id: uuid.UUID | None, scrub) -> str | None:
+    """The start of a dataclip too large to print whole, with a line saying how much of
+    how much it is; None for a smaller one (or none at all)."""
+    view = dataclip_view(project_id, dataclip_id, scrub)
+    if view is None or not view.too_large:
+        return None
+    note = f"Preview: {view.preview_label}. The run page downloads the whole body."
+    return f"{note}\n\n{view.text}"
+
+
 def _state_of(body: object) -> dict:
     return body if isinstance(body, dict) else {"data": body}
 
@@ -225,12 +245,21 @@ def step_detail(
     error = stored_errors.step_errors([step_run]).get(step_run.id)
     return StepDetail(
         step_run=step_run,
-        input_body=scrub(_body_or_none(project_id, step_run.input_dataclip_id)),
-        output_body=scrub(_body_or_none(project_id, step_run.output_dataclip_id)),
+        input_body=_shown_body(project_id, step_run.input_dataclip_id, scrub),
+        output_body=_shown_body(project_id, step_run.output_dataclip_id, scrub),
         logs=logs,
         error=shown_text(scrub, step_run.error_message),
         plain=stored_errors.explained(scrub, error, None) if error else None,
     )
+
+
+def _shown_body(project_id: uuid.UUID, dataclip_id: uuid.UUID | None, scrub) -> str | None:
+    """A step's input or output as its tab prints it (None: there is none to show)."""
+    large = _large_preview(project_id, dataclip_id, scrub)
+    if large is not None:
+        return large
+    body = scrub(_body_or_none(project_id, dataclip_id))
+    return None if body is None else json.dumps(body, indent=2, ensure_ascii=False)
 
 
 def _body_or_none(project_id: uuid.UUID, dataclip_id: uuid.UUID | None) -> object:

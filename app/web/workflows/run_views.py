@@ -115,8 +115,7 @@ def step_tab(project_id: uuid.UUID, workflow_id: uuid.UUID, run_id: uuid.UUID):
     detail = run_panel.step_detail(run_id, project_id, step_id, level) if step_id else None
     body = None
     if detail is not None and tab != "logs":
-        value = detail.input_body if tab == "input" else detail.output_body
-        body = None if value is None else json.dumps(value, indent=2, ensure_ascii=False)
+        body = detail.input_body if tab == "input" else detail.output_body
     html = render_template(
         "workflows/_step_tab.html",
         tab=tab,
@@ -175,8 +174,7 @@ def _choices(project_id, workflow_id, template: str, chosen: uuid.UUID | None, *
     preview = None
     if chosen is not None:
         try:
-            body = run_panel.input_preview(project_id, chosen)
-            preview = json.dumps(body, indent=2, ensure_ascii=False)
+            preview = run_panel.shown_input(project_id, chosen)
         except Invalid as error:
             preview = error.message  # a wiped input says so where its body would be
     html = render_template(
