@@ -21,15 +21,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from workers.runtime import (
-    compiled_jobs,
-    forking,
-    guard,
-    import_guard,
-    logs,
-    sandbox_child,
-    wire,
-)
+from workers.runtime import compiled_jobs, forking, guard, import_guard, logs, sandbox_child, wire
 from workers.runtime.errors import LimitExceeded, error_dict
 
 # Room for the frames' JSON around the log lines and the output state.
