@@ -63,11 +63,18 @@ def run(host: str, port: int, worker_processes: int) -> None:
     "--access-log/--no-access-log",
     default=True,
     show_default=True,
-    help="Log every request to stdout (behind a proxy that logs them, turn it off: "
-    "it costs about a third of a webhook's CPU time).",
+    help="Log requests to stdout (behind a proxy that logs them, turn it off).",
+)
+@click.option(
+    "--access-log-webhooks",
+    is_flag=True,
+    help="Log accepted webhooks too (each is recorded as a work order anyway; a log line "
+    "costs about a third of a webhook's CPU time). Refused ones are always logged.",
 )
 @fails_cleanly
-def web(host: str, port: int, processes: int, threads: int, access_log: bool) -> None:
+def web(
+    host: str, port: int, processes: int, threads: int, access_log: bool, access_log_webhooks: bool
+) -> None:
     """Serve the web app and webhooks with gunicorn (production)."""
     settings = settings_from_env()
     require_database(settings.database_url)
@@ -84,8 +91,12 @@ def web(host: str, port: int, processes: int, threads: int, access_log: bool) ->
         "--worker-class",
         "gthread",
         *(["--access-logfile", "-"] if access_log else []),
+        "--logger-class",
+        "app.access_log.AccessLogger",
         "app.wsgi:application",
     ]
+    if access_log_webhooks:
+        os.environ["FERRY_ACCESS_LOG_WEBHOOKS"] = "1"  # read by AccessLogger in each worker
     os.execv(sys.executable, argv)  # noqa: S606 -- replace this process so signals reach gunicorn
 
 
