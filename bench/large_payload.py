@@ -23,7 +23,15 @@ import time
 from pathlib import Path
 
 import httpx
-from stack import bench_settings, fresh_database, machine, start, start_web, stop
+from stack import (
+    bench_settings,
+    free_port,
+    fresh_database,
+    machine,
+    start,
+    stop,
+    wait_for_http,
+)
 
 from app.extensions import db
 
@@ -198,7 +206,13 @@ def main() -> None:
     print(machine())
     print(f"reference: the body, {size / MB:.2f} MB of JSON ({body.count(b'external_id')} records)")
 
-    web, base_url = start_web(settings, workers=1, threads=2)
+    # One gunicorn worker, so that its RSS is the whole web side (started by hand: on a
+    # loaded machine it may take longer than start_web waits).
+    port = free_port()
+    web = start(settings, "web", "--host", "127.0.0.1", "--port", str(port),
+                "--workers", "1", "--threads", "2", "--no-access-log")  # fmt: skip
+    base_url = f"http://127.0.0.1:{port}"
+    wait_for_http(f"{base_url}/health", seconds=180)
     worker = start(settings, "worker")
     processes = [web, worker]
     try:

@@ -9,7 +9,7 @@ from html import unescape
 from sqlalchemy import select
 
 from app.models import Dataclip, Role, Run, StepRun
-from app.services.history import run_page
+from app.services.history import dataclip_download, run_page
 from tests import factories
 from tests import history_factories as hf
 from tests.support import log_in
@@ -57,16 +57,20 @@ def test_the_threshold_is_one_constant(signed_in, project, flow, db, monkeypatch
     assert "Preview: first " in html and download_url(project, run, run.dataclip_id) in html
 
 
-def test_the_download_is_the_stored_body_as_a_json_file(signed_in, project, flow, db):
-    body = big_body(3000)
+def test_the_download_is_the_stored_body_as_a_json_file(signed_in, project, flow, db, monkeypatch):
+    # Pieces of 1,000 characters (a million in production), cut inside multi-byte letters.
+    monkeypatch.setattr(dataclip_download, "PIECE_CHARS", 1000)
+    body = [{**record, "town": "Ñandú €"} for record in big_body(3000)]
     run = run_with(flow, db, body=body, steps=0)
     response = signed_in.get(download_url(project, run, run.dataclip_id))
+    pieces = list(response.response)
+    assert len(pieces) > 200
     assert response.status_code == 200
     assert response.mimetype == "application/json"
     disposition = response.headers["Content-Disposition"]
     assert disposition == f'attachment; filename="dataclip-{str(run.dataclip_id)[:8]}.json"'
     assert response.is_streamed
-    assert json.loads(response.get_data()) == body
+    assert json.loads(b"".join(pieces)) == body
 
 
 def test_a_step_output_downloads_too(signed_in, project, flow, db):

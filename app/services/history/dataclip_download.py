@@ -2,8 +2,8 @@
 database in pieces so that a 10 MB body never sits whole in the web process.
 
 On PostgreSQL the body's text form (`body::text`, or the raw body) leaves the server through
-`COPY ... TO STDOUT (FORMAT binary)`, which psycopg hands over in the pieces the server
-sends; the binary framing around the single field is stripped here. Elsewhere (the demo's
+`COPY ... TO STDOUT (FORMAT binary)` in rows of a million characters, which psycopg hands
+over row by row; the binary framing around each row's field is stripped here. Elsewhere (the demo's
 SQLite) the text is read in one piece.
 """
 
@@ -24,10 +24,15 @@ from app.services.errors import NotFound
 from app.services.history.masked_chunks import masked_chunks
 from app.services.history.run_page import run_masker
 
-_COPY = (
-    "COPY (SELECT COALESCE(raw_body, body::text) FROM dataclips WHERE id = %s) "
-    "TO STDOUT (FORMAT binary)"
-)
+# One row per piece: COPY hands over whole rows, so a single 10 MB row would arrive whole.
+# substr counts characters, so every piece is whole UTF-8.
+_COPY = """COPY (
+  WITH clip AS MATERIALIZED (
+    SELECT COALESCE(raw_body, body::text) AS text FROM dataclips WHERE id = %(id)s)
+  SELECT substr(clip.text, start, %(piece)s)
+  FROM clip, generate_series(1, length(clip.text), %(piece)s) AS start ORDER BY start
+) TO STDOUT (FORMAT binary)"""
+PIECE_CHARS = 1024 * 1024
 # PGCOPY\n\377\r\n\0, then 4 bytes of flags and 4 of header-extension length.
 _SIGNATURE_SIZE, _HEADER_SIZE = 11, 19
 
@@ -90,32 +95,37 @@ def _pieces(dataclip_id: uuid.UUID) -> Iterator[bytes]:
 
 def _pieces_postgresql(dataclip_id: uuid.UUID) -> Iterator[bytes]:
     connection = db.session.connection().connection.driver_connection
-    with connection.cursor() as cursor, cursor.copy(_COPY, (dataclip_id,)) as copy:
-        yield from field_bytes(bytes(piece) for piece in copy)
+    params = {"id": dataclip_id, "piece": PIECE_CHARS}
+    with connection.cursor() as cursor, cursor.copy(_COPY, params) as copy:
+        yield from field_bytes(copy)
 
 
 def field_bytes(stream: Iterable[bytes]) -> Iterator[bytes]:
-    """The bytes of the one field of the one row of a binary COPY, in the pieces they came
-    in; nothing when there is no row or the field is NULL. Reads `stream` to its end (the
-    trailer) so that the COPY finishes cleanly."""
-    head, remaining = b"", None
+    """The one field of each row of a binary COPY, row by row (NULL fields skipped), from
+    the stream in whatever pieces it comes. Holds at most a row and a piece. Reads `stream`
+    to its end (the trailer) so that the COPY finishes cleanly."""
+    buffer, started, ended = bytearray(), False, False
     for piece in stream:
-        if remaining is None:
-            head += piece
-            start = _row_start(head)
-            if start is None or len(head) < start + 6:
+        buffer += piece
+        if not started:
+            if len(buffer) < _HEADER_SIZE:
                 continue
-            fields = int.from_bytes(head[start : start + 2], signed=True)
-            length = int.from_bytes(head[start + 2 : start + 6], signed=True)
-            remaining = max(length, 0) if fields == 1 else 0
-            piece, head = head[start + 6 :], b""
-        if remaining:
-            part = piece[:remaining]
-            remaining -= len(part)
-            yield part
-
-
-def _row_start(head: bytes) -> int | None:
-    if len(head) < _HEADER_SIZE:
-        return None
-    return _HEADER_SIZE + int.from_bytes(head[_SIGNATURE_SIZE + 4 : _HEADER_SIZE])
+            start = _HEADER_SIZE + int.from_bytes(buffer[_SIGNATURE_SIZE + 4 : _HEADER_SIZE])
+            if len(buffer) < start:
+                continue
+            del buffer[:start]
+            started = True
+        while not ended and len(buffer) >= 2:
+            if int.from_bytes(buffer[:2], signed=True) == -1:  # the trailer
+                ended = True
+                buffer.clear()
+                break
+            if len(buffer) < 6:
+                break
+            length = int.from_bytes(buffer[2:6], signed=True)
+            end = 6 + max(length, 0)
+            if len(buffer) < end:
+                break
+            if length > 0:
+                yield bytes(buffer[6:end])
+            del buffer[:end]

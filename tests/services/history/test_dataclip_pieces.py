@@ -46,12 +46,14 @@ def test_without_secrets_the_pieces_pass_unchanged():
     assert list(masked_chunks(pieces, Scrubber([]))) == pieces
 
 
-def copy_binary(value: bytes | None) -> bytes:
-    """What PostgreSQL sends for COPY (SELECT value) TO STDOUT (FORMAT binary)."""
-    header = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
-    if value is None:
-        return header + struct.pack(">hi", 1, -1) + struct.pack(">h", -1)
-    return header + struct.pack(">hi", 1, len(value)) + value + struct.pack(">h", -1)
+def copy_binary(*values: bytes | None) -> bytes:
+    """What PostgreSQL sends for a COPY (SELECT ...) TO STDOUT (FORMAT binary) of one
+    column, a row per value."""
+    rows = b"".join(
+        struct.pack(">hi", 1, -1) if value is None else struct.pack(">hi", 1, len(value)) + value
+        for value in values
+    )
+    return b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0) + rows + struct.pack(">h", -1)
 
 
 @pytest.mark.parametrize("size", [1, 2, 5, 7, 64, 10_000])
@@ -62,9 +64,16 @@ def test_the_field_is_read_out_of_the_copy_framing_in_any_pieces(size):
     assert b"".join(field_bytes(pieces)) == value
 
 
+@pytest.mark.parametrize("size", [1, 3, 100])
+def test_rows_come_out_one_by_one_in_order(size):
+    stream = copy_binary(b"first piece ", None, b"second", b"", b" third")
+    pieces = [stream[at : at + size] for at in range(0, len(stream), size)]
+    assert list(field_bytes(pieces)) == [b"first piece ", b"second", b" third"]
+
+
 def test_a_null_field_or_no_row_gives_nothing():
     assert list(field_bytes([copy_binary(None)])) == []
-    assert list(field_bytes([b"PGCOPY\n\xff\r\n\x00" + struct.pack(">iih", 0, 0, -1)])) == []
+    assert list(field_bytes([copy_binary()])) == []
 
 
 def test_the_preview_is_indented_like_json_dumps_and_survives_a_cut():
