@@ -22,11 +22,13 @@ import uuid
 from base64 import b64decode
 from dataclasses import dataclass
 
+from psycopg.types.json import Jsonb
 from sqlalchemy import Uuid
 from sqlalchemy.exc import IntegrityError
 
 from app import db_direct
 from app.extensions import db
+from app.json_text import JsonText
 from app.services.encryption import decrypt_text
 from app.services.triggers import webhook_signature
 from app.services.triggers.webhook_input import MAX_CUSTOM_PATH, TOO_DEEP, WebhookRefused
@@ -198,7 +200,7 @@ def accept(
     if target.snapshot_id is None:
         raise WebhookRefused(409, "The workflow has never been saved, so it cannot run yet.")
     try:
-        body_json = _ENCODER.encode(body) if body is not None else None
+        body_json = _stored_json(body)
     except ValueError:
         raise WebhookRefused(
             400, "The body holds a number too large to store (such as 1e999)."
@@ -337,18 +339,36 @@ _TYPES = dict.fromkeys(_UUID_PARAMS.split(), Uuid())
 _NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
+def _stored_json(body: object | None) -> str | Jsonb | None:
+    """The body's JSON text for the insert. A large body kept as the text it came in
+    (`webhook_input`) goes to PostgreSQL as those bytes, not encoded again."""
+    if isinstance(body, JsonText):
+        return (
+            Jsonb(body, dumps=JsonText.joined)
+            if db_direct.on_postgresql()
+            else body.joined().decode()
+        )
+    return _ENCODER.encode(body) if body is not None else None
+
+
 def _unstorable(error: db_direct.UnstorableValue, params: dict, metadata: dict) -> str:
     """Which part of the request held what PostgreSQL refused, in words for the sender."""
     part = "The body" if params["body"] is not None or params["raw_body"] else "The request"
     if "NUL" in error.reason:
         suspects = (
-            ("The body", params["body"] or ""),
+            ("The body", _text(params["body"])),
             ("The query string", json.dumps(metadata.get("query"))),
             ("The headers", json.dumps(metadata.get("headers"))),
             ("The address", json.dumps(metadata.get("path"))),
         )
         part = next((name for name, text in suspects if _NUL_ESCAPE.search(text)), part)
     return f"{part} holds {error.reason}. Nothing was saved: fix it and send the request again."
+
+
+def _text(body: str | Jsonb | None) -> str:
+    if isinstance(body, Jsonb):
+        return body.obj.joined().decode("utf-8", "replace")
+    return body or ""
 
 
 # Built once (json.dumps with options builds a new encoder on every call). allow_nan=False:
