@@ -10,6 +10,9 @@ Input Ferry cannot store is refused with a 400 that names what to fix, never a 5
 senders retry for ever): the cheap checks run first (`webhook_input`); rarer refusals (a
 \u0000 or a lone surrogate in JSON) are left to PostgreSQL and named from its error
 (`db_direct.UnstorableValue`), so that the common request pays for no walk over its body.
+
+Long because the statements, the per-process trigger cache and the wording of each refusal
+are read together: every one of them is part of the one accept.
 """
 
 from __future__ import annotations
