@@ -28,7 +28,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.services import project_settings, projects
 from app.services.errors import Invalid, NotFound
-from app.services.triggers import webhooks
+from app.services.triggers import webhook_targets
 from app.services.triggers.webhook_input import WebhookRefused
 from tests import factories
 from tests import history_factories as hf
@@ -154,7 +154,7 @@ def test_a_deleted_project_disappears_at_once_and_its_job_is_queued(db, user, pr
     assert kept.id in seen_by_superuser and project.id not in seen_by_superuser
     # Its webhooks stop at once.
     with pytest.raises(WebhookRefused):
-        webhooks.find_target(str(trigger_id))
+        webhook_targets.find_target(str(trigger_id))
     [entry] = entries(db, project, "deleted")
     assert (entry.item_type, entry.actor_id, entry.changes) == (
         "project",

@@ -9,7 +9,7 @@ from flask import jsonify
 from sqlalchemy import func, select
 
 from app.models import Project, Run, WebhookAuth, WorkflowSnapshot, WorkOrder
-from app.services.triggers import webhook_auth, webhooks
+from app.services.triggers import webhook_auth, webhook_targets
 from app.services.workflows import store
 from app.web.webhooks.fast_path import WebhookFastPath
 from tests import factories
@@ -21,9 +21,9 @@ def hook(user, db):
     project = factories.project(user)
     workflow = factories.workflow(project)
     trigger = workflow.triggers[0]
-    webhooks._CACHE.clear()
+    webhook_targets._CACHE.clear()
     assert _post(db.session, trigger.id)[0] == 200
-    assert str(trigger.id) in webhooks._CACHE
+    assert str(trigger.id) in webhook_targets._CACHE
     return project, workflow, trigger
 
 
@@ -114,7 +114,7 @@ def test_a_run_uses_the_version_saved_after_the_target_was_kept(client, hook, db
     _, workflow, trigger = hook
     source = factories.SIMPLE_WORKFLOW.format(name=workflow.name).replace("seen", "seen_again")
     assert "seen_again" in source, "the factory's job body changed: update this test"
-    kept = webhooks._CACHE[str(trigger.id)].snapshot_id
+    kept = webhook_targets._CACHE[str(trigger.id)].snapshot_id
     store.replace_workflow(workflow.id, source)
     latest = db.session.scalar(
         select(WorkflowSnapshot.id)
@@ -153,7 +153,7 @@ def test_a_custom_path_moved_to_another_trigger_reaches_the_new_one(client, user
         "    enabled: true\n", "    enabled: true\n    custom_path: intake\n", 1
     )
     first = factories.workflow(project, with_path.format(name="First"))
-    webhooks._CACHE.clear()
+    webhook_targets._CACHE.clear()
     assert client.post("/i/intake", json={}).status_code == 200
     store.delete_workflow(first.id, project.id)
     second = factories.workflow(project, with_path.format(name="Second"))

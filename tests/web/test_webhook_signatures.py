@@ -221,10 +221,10 @@ def test_signature_and_api_key_are_both_required(client, signed, db):
 
 
 def test_an_unsigned_trigger_carries_no_signature_rule(client, user, db):
-    from app.services.triggers import webhooks
+    from app.services.triggers import webhook_targets
 
     trigger = factories.workflow(factories.project(user)).triggers[0]
-    assert webhooks.find_target(str(trigger.id)).signature is None
+    assert webhook_targets.find_target(str(trigger.id)).signature is None
     assert client.post(f"/i/{trigger.id}", json={}).status_code == 200
 
 

@@ -4,7 +4,7 @@ Flask's view for sub-paths (`app.web.webhooks.views`). Both give the same `Webho
 and send back the same `WebhookReply`, so the rules live here once.
 
 The order of the checks is the order of their cost: lengths and headers, the trigger (cached,
-`webhooks.find_target`), its auth, the declared length, then the body is read, verified and
+`webhook_targets.find_target`), its auth, the declared length, then the body is read, verified and
 parsed, and only then stored. The answer goes out after the commit; the run is queued after
 it (Redis is only a hint: the sweeper queues a run Redis never heard of).
 """
@@ -20,7 +20,7 @@ from app.db_direct import DatabaseUnavailable, UnstorableValue
 from app.services import project_limits
 from app.services.runs import queue as run_queue
 from app.services.runs.events import RunWatcher
-from app.services.triggers import webhook_input, webhook_signature, webhooks
+from app.services.triggers import webhook_input, webhook_signature, webhook_targets, webhooks
 from app.services.triggers.sync_reply import reply_for
 from app.services.triggers.webhook_input import WebhookRefused
 
@@ -100,13 +100,13 @@ def _accept(incoming: WebhookRequest, settings: Settings, arrived: float) -> Web
         return refusal(413, too_large)
     try:
         accepted = _store(incoming, settings, target, data, idempotency_key)
-    except webhooks.StaleTarget:
+    except webhook_targets.StaleTarget:
         # The trigger, its workflow or its project changed since this process kept the
         # target: check the request again against what is stored now.
         target = _admitted(incoming.reference, headers, fresh=True)
         try:
             accepted = _store(incoming, settings, target, data, idempotency_key)
-        except webhooks.StaleTarget:
+        except webhook_targets.StaleTarget:
             return WebhookReply(503, {"error": CHANGED, "status": 503}, {"Retry-After": "1"})
     ids = {
         "work_order_id": str(accepted.work_order_id),
@@ -118,7 +118,7 @@ def _accept(incoming: WebhookRequest, settings: Settings, arrived: float) -> Web
     if accepted.created:
         run_queue.enqueue_run(
             accepted.run_id,
-            priority=webhooks.lane_of(target),
+            priority=webhook_targets.lane_of(target),
             announce=(target.project_id, accepted.work_order_id),
             accepted_since=arrived,
         )
@@ -135,21 +135,21 @@ def _accept(incoming: WebhookRequest, settings: Settings, arrived: float) -> Web
 def _admitted(reference: str, headers: dict[str, str], *, fresh: bool = False):
     """The request's trigger, once it may be used with these headers. A refusal is only
     given on what is stored now: a kept target may predate a new secret or re-enabling."""
-    target = webhooks.find_target(reference, cached=not fresh)
+    target = webhook_targets.find_target(reference, cached=not fresh)
     try:
-        webhooks.check_access(target, headers)
+        webhook_targets.check_access(target, headers)
     except WebhookRefused:
         if fresh:
             raise
-        target = webhooks.find_target(reference)
-        webhooks.check_access(target, headers)
+        target = webhook_targets.find_target(reference)
+        webhook_targets.check_access(target, headers)
     return target
 
 
 def _store(
     incoming: WebhookRequest,
     settings: Settings,
-    target: webhooks.WebhookTarget,
+    target: webhook_targets.WebhookTarget,
     data: bytes,
     idempotency_key: str | None,
 ) -> webhooks.Accepted:

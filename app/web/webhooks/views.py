@@ -13,7 +13,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from app.db_direct import DatabaseUnavailable
 from app.extensions import csrf
-from app.services.triggers import webhook_input, webhook_request, webhooks
+from app.services.triggers import webhook_input, webhook_request, webhook_targets
 from app.services.triggers.webhook_input import WebhookRefused
 from app.web.webhooks.fast_path import read_body
 
@@ -28,7 +28,7 @@ SUBPATH_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 def describe(reference: str):
     """Say that a trigger exists here and how to use it."""
     try:
-        webhooks.find_target(reference)
+        webhook_targets.find_target(reference)
     except WebhookRefused as refused:
         return _error(refused.status, refused.message)
     except DatabaseUnavailable:
