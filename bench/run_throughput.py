@@ -9,10 +9,12 @@ Targets: start latency p50 <= 15 ms and p99 <= 100 ms at 500 req/s; >= 150 runs/
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
 from loadgen import fire
+from sandbox_vs_fork import REFERENCE, reference_round
 from sqlalchemy import func, select, text
 from stack import (
     bench_settings,
@@ -102,7 +104,9 @@ def main() -> None:
             f"p99 {percentile(latencies, 0.99):.1f} ms"
         )
 
-        # 2. Runs/s: queue a batch as fast as possible, then time until all have finished.
+        # 2. Runs/s: queue a batch as fast as possible, then time until all have finished,
+        # between two rounds of the bare-fork reference (the floor of a sandboxed step).
+        references = [reference_round(REFERENCE)]
         before = finished_runs(app)
         began = time.monotonic()
         fire(url, 1000, max(1, args.runs // 1000))
@@ -116,6 +120,16 @@ def main() -> None:
         print(
             f"end to end: {done} runs in {elapsed:.1f} s = {done / elapsed:.0f} runs/s "
             "(every run's work order, run, step run, dataclips and logs persisted)"
+        )
+        references.append(reference_round(REFERENCE))
+        fork_cpu_ms = statistics.mean(r.cpu_ms for r in references)
+        ceiling = (os.cpu_count() or 1) * 1000 / fork_cpu_ms
+        print(
+            f"reference, same run: a bare fork per step costs {fork_cpu_ms:.2f} ms of CPU "
+            f"({' / '.join(f'{r.cpu_ms:.2f}' for r in references)}), so these cores could fork "
+            f"{ceiling:.0f} bare steps/s; the runs/s above are {done / elapsed / ceiling:.2f} of "
+            f"that: a whole run (webhook, SQL, Redis, worker, sandbox) costs "
+            f"{ceiling * elapsed / done:.1f} bare forks"
         )
     finally:
         stop(processes)

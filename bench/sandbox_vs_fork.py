@@ -40,7 +40,7 @@ from bench.runtime import machine
 from workers.runtime.protocol import StepRequest
 from workers.runtime.sandboxes import AdaptorSandboxes
 
-REFERENCE = Path("/work/shared/bench-reference/fork_per_step.py")
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "bench-reference" / "fork_per_step.py"
 # The reference's job, `state['data'] = {'x': state['data']['x'] + 1}`, as a Ferry job.
 JOB = 'fn(lambda state: {**state, "data": {"x": state["data"]["x"] + 1}})'
 TARGET = 2.0
