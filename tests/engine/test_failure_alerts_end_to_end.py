@@ -234,18 +234,23 @@ def test_a_flood_of_500_failures_gives_at_most_the_limit_and_one_summary(alert_s
     with stack.app.app_context():
         world = alerting_project(stack, "Flood project")
         snapshot_id = world.snapshot_id
-        claimed = []
-        for _ in range(500):
-            work_order = WorkOrder(
+        # Ids set here, rows sent in two batched INSERTs: a flush per row cost 1,000 round trips.
+        orders = [
+            WorkOrder(
+                id=uuid.uuid4(),
                 project_id=world.project_id,
                 workflow_id=world.workflow_id,
                 trigger_id=world.trigger_id,
                 snapshot_id=snapshot_id,
                 state=WorkOrderState.RUNNING,
             )
-            db.session.add(work_order)
-            db.session.flush()
-            run = Run(
+            for _ in range(500)
+        ]
+        db.session.add_all(orders)
+        db.session.flush()
+        runs = [
+            Run(
+                id=uuid.uuid4(),
                 work_order_id=work_order.id,
                 project_id=world.project_id,
                 workflow_id=world.workflow_id,
@@ -253,20 +258,23 @@ def test_a_flood_of_500_failures_gives_at_most_the_limit_and_one_summary(alert_s
                 starting_trigger_id=world.trigger_id,
                 state=RunState.STARTED,
             )
-            db.session.add(run)
-            db.session.flush()
-            claimed.append(
-                ClaimedRun(
-                    run.id,
-                    work_order.id,
-                    world.project_id,
-                    world.workflow_id,
-                    snapshot_id,
-                    world.trigger_id,
-                    None,
-                    None,
-                )
+            for work_order in orders
+        ]
+        db.session.add_all(runs)
+        db.session.flush()
+        claimed = [
+            ClaimedRun(
+                run.id,
+                run.work_order_id,
+                world.project_id,
+                world.workflow_id,
+                snapshot_id,
+                world.trigger_id,
+                None,
+                None,
             )
+            for run in runs
+        ]
         db.session.commit()
         for run in claimed:  # each end queues its alert job for the real workers
             lifecycle.finish(run, RunState.FAILED, error_type="Error", error_message="boom")
