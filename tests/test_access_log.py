@@ -85,3 +85,22 @@ def test_ferry_web_uses_the_logger_and_passes_the_flag(monkeypatch):
     assert "--access-logfile" in argv
     assert cli.os.environ["FERRY_ACCESS_LOG_WEBHOOKS"] == "1"
     monkeypatch.delenv("FERRY_ACCESS_LOG_WEBHOOKS")
+
+
+@pytest.mark.parametrize(
+    ("options", "worker_class", "threads"),
+    [([], "gthread", "40"), (["--webhooks-only"], "sync", None)],
+)
+def test_ferry_web_worker_class(monkeypatch, options, worker_class, threads):
+    from click.testing import CliRunner
+
+    from workers import cli
+
+    started = {}
+    monkeypatch.setattr(cli, "require_database", lambda url: None)
+    monkeypatch.setattr(cli.os, "execv", lambda path, argv: started.update(argv=argv))
+    result = CliRunner().invoke(cli.main, ["web", *options])
+    assert result.exit_code == 0, result.output
+    argv = started["argv"]
+    assert argv[argv.index("--worker-class") + 1] == worker_class
+    assert (argv[argv.index("--threads") + 1] if "--threads" in argv else None) == threads
