@@ -9,7 +9,7 @@ from flask import jsonify
 from sqlalchemy import func, select
 
 from app.models import Project, Run, WebhookAuth, WorkflowSnapshot, WorkOrder
-from app.services.triggers import webhook_auth, webhook_targets
+from app.services.triggers import webhook_auth, webhook_signature_settings, webhook_targets
 from app.services.workflows import store
 from app.web.webhooks.fast_path import WebhookFastPath
 from tests import factories
@@ -179,3 +179,37 @@ def test_bad_input_through_the_fast_path_is_refused_with_what_to_fix(client, hoo
     response = client.post(f"/i/{trigger.id}", json={}, headers=long_key)
     assert response.status_code == 400 and "Idempotency-Key" in response.get_json()["error"]
     assert _work_orders(db) == before
+
+
+def test_a_new_signing_secret_works_at_once(client, user, db):
+    from tests.web.test_webhook_signatures import SHA256, mac, make_trigger
+
+    trigger = make_trigger(user, SHA256, secret="the-first-secret-of-this-trigger")
+    body = b'{"n": 1}'
+
+    def signed_with(secret: str):
+        signature = mac(body, secret).hex()
+        return client.post(
+            f"/i/{trigger.id}",
+            data=body,
+            content_type="application/json",
+            headers={"X-Signature": signature, "Idempotency-Key": secret},
+        )
+
+    webhook_targets._CACHE.clear()
+    assert signed_with("the-first-secret-of-this-trigger").status_code == 200
+    assert str(trigger.id) in webhook_targets._CACHE
+    webhook_signature_settings.set_secret(trigger.id, "the-second-secret-of-this-trigger")
+    assert signed_with("the-second-secret-of-this-trigger").status_code == 200
+    assert signed_with("the-first-secret-of-this-trigger").status_code == 401
+
+
+def test_a_raised_payload_limit_applies_at_once(client, hook, db):
+    project, _, trigger = hook
+    db.session.get(Project, project.id).max_payload_kb = 1
+    db.session.commit()
+    big = {"text": "x" * 4000}
+    assert client.post(f"/i/{trigger.id}", json=big).status_code == 413
+    db.session.get(Project, project.id).max_payload_kb = 64
+    db.session.commit()
+    assert client.post(f"/i/{trigger.id}", json=big).status_code == 200

@@ -3,10 +3,10 @@
 Flask's view for sub-paths (`app.web.webhooks.views`). Both give the same `WebhookRequest`
 and send back the same `WebhookReply`, so the rules live here once.
 
-The order of the checks is the order of their cost: lengths and headers, the trigger (cached,
-`webhook_targets.find_target`), its auth, the declared length, then the body is read, verified and
-parsed, and only then stored. The answer goes out after the commit; the run is queued after
-it (Redis is only a hint: the sweeper queues a run Redis never heard of).
+The order of the checks is the order of their cost: lengths and headers, the trigger (kept
+in memory, `webhook_targets.find_target`), its auth, the declared length, then the body is
+read, verified and parsed, and only then stored. The answer goes out after the commit; the
+run is queued after it (Redis is only a hint: the sweeper queues a run Redis never heard of).
 """
 
 from __future__ import annotations
@@ -90,9 +90,11 @@ def _accept(incoming: WebhookRequest, settings: Settings, arrived: float) -> Web
     webhook_input.check_headers(incoming.mimetype, idempotency_key)
     target = _admitted(incoming.reference, headers)
     # The project's own payload limit (issue 17): a declared length is refused unread.
-    over = project_limits.payload_refused(settings, target.max_payload_kb, declared)
-    if over:
-        return refusal(413, over)
+    if project_limits.payload_refused(settings, target.max_payload_kb, declared):
+        target = _admitted(incoming.reference, headers, fresh=True)  # the limit may be new
+        over = project_limits.payload_refused(settings, target.max_payload_kb, declared)
+        if over:
+            return refusal(413, over)
     # One byte past the limit is read, to tell a body without a declared length that is
     # too long from one that is exactly at the limit.
     data = incoming.read_body(limit + 1)
@@ -100,10 +102,15 @@ def _accept(incoming: WebhookRequest, settings: Settings, arrived: float) -> Web
         return refusal(413, too_large)
     try:
         accepted = _store(incoming, settings, target, data, idempotency_key)
-    except webhook_targets.StaleTarget:
-        # The trigger, its workflow or its project changed since this process kept the
-        # target: check the request again against what is stored now.
-        target = _admitted(incoming.reference, headers, fresh=True)
+    except (webhook_targets.StaleTarget, WebhookRefused) as first:
+        # The trigger, its workflow or its project may have changed since this process kept
+        # the target (a new signing secret, a raised limit, a new version): a refusal stands
+        # only if the stored trigger is the one it was judged on; otherwise the request is
+        # checked again against what is stored now.
+        stored = _admitted(incoming.reference, headers, fresh=True)
+        if isinstance(first, WebhookRefused) and stored == target:
+            raise
+        target = stored
         try:
             accepted = _store(incoming, settings, target, data, idempotency_key)
         except webhook_targets.StaleTarget:
