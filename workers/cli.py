@@ -68,15 +68,14 @@ def run(host: str, port: int, worker_processes: int) -> None:
 @click.option(
     "--access-log-webhooks",
     is_flag=True,
-    help="Log accepted webhooks too (each is recorded as a work order anyway; a log line "
-    "costs about a third of a webhook's CPU time). Refused ones are always logged.",
+    help="Log accepted webhooks too (each is a work order anyway, and a line costs a third "
+    "of a webhook's CPU). Refused ones are always logged.",
 )
 @click.option(
     "--webhooks-only",
     is_flag=True,
-    help="A webhook tier: gunicorn sync workers, about twice the webhooks per second of "
-    "the default threaded workers on the same cores, but each open live page or stream would "
-    "hold a whole process: route only /i/ (and /health) here, behind a proxy.",
+    help="A webhook tier on sync workers (more webhooks/s than threads, but a live page "
+    "would hold a whole process): route only /i/ here (docs/scaling.md).",
 )
 @fails_cleanly
 def web(
@@ -99,7 +98,6 @@ def web(
         f"{host}:{port}",
         "--workers",
         str(processes),
-        # Threads for the default: live pages and streams hold one each while open.
         *(["--worker-class", "sync"] if webhooks_only else ["--worker-class", "gthread"]),
         *([] if webhooks_only else ["--threads", str(threads)]),
         *(["--access-logfile", "-"] if access_log else []),

@@ -87,7 +87,9 @@ class ScaleOut:
         address = ["--host", "127.0.0.1", "--port", str(self.port)]
         sizes = ["--workers", "1", "--threads", "8", "--no-access-log"]
         self.added.append(self.stack._spawn("web-scale", "web", *address, *sizes))
-        self.added += [self.stack._spawn(f"worker-scale{i}", "worker") for i in range(2)]
+        # Earlier tests may have stopped one of the stack's own workers: top up to four.
+        missing = WORKER_PROCESSES - len(self._stack_workers())
+        self.added += [self.stack._spawn(f"worker-scale{i}", "worker") for i in range(missing)]
         wait_until(lambda: _answers(self.web_urls[1]), "the second web process", 150)
         # A worker registers once its sandbox server is warm: all four can take runs.
         redis = Redis.from_url(self.stack.redis.url)
@@ -98,7 +100,10 @@ class ScaleOut:
         )
 
     def worker_pids(self) -> set[int]:
-        return {process.pid for process in self.stack.workers + self.added[1:]}
+        return {process.pid for process in self._stack_workers() + self.added[1:]}
+
+    def _stack_workers(self) -> list[subprocess.Popen]:
+        return [process for process in self.stack.workers if process.poll() is None]
 
     def stop(self) -> None:
         for process in self.added:
