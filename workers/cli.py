@@ -78,15 +78,7 @@ def run(host: str, port: int, worker_processes: int) -> None:
     "would hold a whole process): route only /i/ here (docs/scaling.md).",
 )
 @fails_cleanly
-def web(
-    host: str,
-    port: int,
-    processes: int,
-    threads: int,
-    access_log: bool,
-    access_log_webhooks: bool,
-    webhooks_only: bool,
-) -> None:
+def web(host, port, processes, threads, access_log, access_log_webhooks, webhooks_only) -> None:
     """Serve the web app and webhooks with gunicorn (production)."""
     settings = settings_from_env()
     require_database(settings.database_url)
