@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import http.server
-import os
 import threading
 from collections.abc import Callable
 
 import httpx
 import pytest
 
+from tests.workers.sandbox.forked_child import in_child
 from workers.runtime import egress, guard
 from workers.runtime.egress import check_address
 from workers.runtime.protocol import StepRequest
@@ -20,26 +20,12 @@ def run_guarded(function: Callable[..., object], *args: object, allow: list[str]
                 ) -> str:  # fmt: skip
     """Call `function(*args)` in a forked child hardened like a step child; its result or
     its error as text. (This test file is not trusted code, so it plays the job's part.)"""
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(read_fd)
-            guard.harden(cpu_seconds=20, memory_mb=512, egress_allow=allow or [])
-            try:
-                outcome = str(function(*args))
-            except BaseException as exc:
-                outcome = f"{type(exc).__name__}: {exc}"
-            os.write(write_fd, outcome.encode()[:60000])
-        finally:
-            os._exit(0)
-    os.close(write_fd)
-    chunks = []
-    while chunk := os.read(read_fd, 65536):
-        chunks.append(chunk)
-    os.close(read_fd)
-    os.waitpid(pid, 0)
-    return b"".join(chunks).decode()
+
+    def hardened() -> object:
+        guard.harden(cpu_seconds=20, memory_mb=512, egress_allow=allow or [])
+        return function(*args)
+
+    return in_child(hardened)
 
 
 BLOCKED = [

@@ -4,36 +4,12 @@ with it, and a changed builtin still closes them."""
 from __future__ import annotations
 
 import builtins
-import os
-from collections.abc import Callable
 
+from tests.workers.sandbox.forked_child import in_child
 from workers.runtime import guard
 from workers.runtime.import_guard import GUARDED_BUILTINS, install_import_guard
 
 ALLOWED_FILE = guard.__file__  # Ferry's own code: a step may read it
-
-
-def in_child(function: Callable[[], object]) -> str:
-    """`function()` in a forked child; its result or its error as text."""
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(read_fd)
-            try:
-                outcome = str(function())
-            except BaseException as exc:
-                outcome = f"{type(exc).__name__}: {exc}"
-            os.write(write_fd, outcome.encode()[:60000])
-        finally:
-            os._exit(0)
-    os.close(write_fd)
-    chunks = []
-    while chunk := os.read(read_fd, 65536):
-        chunks.append(chunk)
-    os.close(read_fd)
-    os.waitpid(pid, 0)
-    return b"".join(chunks).decode()
 
 
 def hardened_like_a_server_child() -> None:
