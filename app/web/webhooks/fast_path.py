@@ -53,16 +53,7 @@ class WebhookFastPath:
         return [body]
 
     def _answer(self, request: Request, arrived: float) -> webhook_request.WebhookReply:
-        incoming = webhook_request.WebhookRequest(
-            reference=request.path[len(PREFIX) :],
-            method="POST",
-            path=request.path,
-            query=request.args.to_dict(flat=False) if request.query_string else {},
-            headers={name.lower(): value for name, value in request.headers.items()},
-            mimetype=request.mimetype,
-            content_length=request.content_length,
-            read_body=lambda most: read_body(request, most),
-        )
+        incoming = incoming_request(request, request.path[len(PREFIX) :])
         try:
             settings = self.app.config["FERRY_SETTINGS"]  # read per request, as views do
             return webhook_request.answer(incoming, settings, arrived)
@@ -90,6 +81,23 @@ def _trigger_address(environ: dict) -> bool:
     """True for /i/<reference> exactly (no sub-path, not /i/ alone)."""
     path = environ.get("PATH_INFO", "")
     return path.startswith(PREFIX) and len(path) > len(PREFIX) and "/" not in path[len(PREFIX) :]
+
+
+def incoming_request(
+    request: Request, reference: str, subpath: str = ""
+) -> webhook_request.WebhookRequest:
+    """What the accept service needs of a Werkzeug (or Flask) request to a trigger."""
+    return webhook_request.WebhookRequest(
+        reference=reference,
+        method=request.method,
+        path=request.path,
+        query=request.args.to_dict(flat=False) if request.query_string else {},
+        headers={name.lower(): value for name, value in request.headers.items()},
+        mimetype=request.mimetype,
+        content_length=request.content_length,
+        read_body=lambda most: read_body(request, most),
+        subpath=subpath,
+    )
 
 
 def read_body(request: Request, most: int) -> bytes:

@@ -15,7 +15,7 @@ from app.db_direct import DatabaseUnavailable
 from app.extensions import csrf
 from app.services.triggers import webhook_input, webhook_request, webhook_targets
 from app.services.triggers.webhook_input import WebhookRefused
-from app.web.webhooks.fast_path import read_body
+from app.web.webhooks.fast_path import incoming_request
 
 bp = Blueprint("webhooks", __name__)
 csrf.exempt(bp)
@@ -59,17 +59,7 @@ def receive(reference: str, subpath: str = ""):
     (In a served app, `fast_path` answers `POST /i/<reference>` before Flask is reached;
     this view serves the sub-paths, and apps without the fast path.)"""
     arrived = time.perf_counter()  # the accept latency (/metrics) counts from here
-    incoming = webhook_request.WebhookRequest(
-        reference=reference,
-        method=request.method,
-        path=request.path,
-        query=request.args.to_dict(flat=False),
-        headers={name.lower(): value for name, value in request.headers.items()},
-        mimetype=request.mimetype,
-        content_length=request.content_length,
-        read_body=lambda most: read_body(request, most),
-        subpath=subpath,
-    )
+    incoming = incoming_request(request, reference, subpath)
     return _respond(webhook_request.answer(incoming, current_app.config["FERRY_SETTINGS"], arrived))
 
 
