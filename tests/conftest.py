@@ -13,11 +13,16 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from app import create_app
 from app.config import Settings
 from app.extensions import db as _db
+from app.services import passwords
 from tests import factories, shared_tls
 from tests.support import RequestScopedClient, database_url, recreate_database, redis_url
 
 # Before any test builds an httpx client: see tests/shared_tls.py (40 ms of CPU per client).
 shared_tls.install()
+# The cheapest argon2 parameters for the users tests create (the defaults cost 0.2 s of CPU a
+# hash, about half of a typical page test). The processes tests start (the engine stack, the
+# browser tests' server, CLI commands) keep the defaults; test_passwords checks both.
+passwords.use_parameters(time_cost=1, memory_cost=8, parallelism=1)
 
 
 @pytest.fixture(scope="session")

@@ -26,15 +26,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 import pyotp
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import delete, func, select, update
 
 from app.extensions import db, redis_client
 from app.models import MfaBackupCode, User
 from app.models.base import utcnow
-from app.services import audit
+from app.services import audit, passwords
 from app.services.encryption import decrypt_text, encrypt_text
 from app.services.errors import Conflict, Invalid
 
@@ -51,8 +49,6 @@ WRONG_ENROL_CODE = (
     "That code does not match. Enter the newest 6-digit code your app shows "
     "(and check that your phone's clock is right)."
 )
-
-_hasher = PasswordHasher()
 
 
 class TooManyAttempts(Invalid):
@@ -318,11 +314,9 @@ def _check_password(user: User, password: str) -> None:
             "Your account has no password (you sign in through single sign-on). "
             "Set one with “Forgot your password?” on the sign-in page first.",
         )
-    try:
-        _hasher.verify(user.password_hash, password or "")
-    except (VerificationError, InvalidHashError):
+    if not passwords.verify(user.password_hash, password or ""):
         note_failure(user.id)
-        raise Invalid("password", "That is not your password.") from None
+        raise Invalid("password", "That is not your password.")
 
 
 def erase(user: User) -> None:

@@ -34,10 +34,8 @@ _LEET = str.maketrans({"@": "a", "4": "a", "0": "o", "3": "e", "1": "i", "!": "i
 _LEET_L = str.maketrans({"1": "l", "|": "l"})
 _AFFIXES = "0123456789!@#$%^&*()-_=+.,?~ "
 
+# argon2id with the library's defaults (RFC 9106's low-memory choice: 3 passes over 64 MiB).
 _hasher = PasswordHasher()
-# Checking a password against this when there is no stored hash keeps the time the same as for
-# a wrong password, so response times do not reveal which accounts exist.
-_DUMMY_HASH = _hasher.hash("ferry-timing-equaliser")
 
 
 def validate_new_password(password: object, *, email: str | None = None) -> None:
@@ -82,6 +80,23 @@ def validate_new_password(password: object, *, email: str | None = None) -> None
         )
 
 
+def use_parameters(*, time_cost: int, memory_cost: int, parallelism: int) -> None:
+    """Hash new passwords with these argon2 parameters from now on (existing hashes still verify,
+    and needs_rehash upgrades them at the next sign-in). Only the test suite lowers them: one
+    hash with the defaults costs about 0.2 s of CPU, and thousands of tests create users."""
+    global _hasher
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
+    _dummy_hash.cache_clear()
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checking a password against this when there is no stored hash keeps the time the same as
+    for a wrong password, so response times do not reveal which accounts exist. Made on first
+    use, not at import: every CLI command imports this module and most never check a password."""
+    return _hasher.hash("ferry-timing-equaliser")
+
+
 def hash(password: str) -> str:  # shadows the builtin on purpose: passwords.hash reads well
     """The argon2 hash to store for `password`."""
     return _hasher.hash(password)
@@ -90,7 +105,7 @@ def hash(password: str) -> str:  # shadows the builtin on purpose: passwords.has
 def verify(stored_hash: str | None, password: str) -> bool:
     """True when `password` matches `stored_hash`; takes as long when there is no hash."""
     try:
-        _hasher.verify(stored_hash or _DUMMY_HASH, password)
+        _hasher.verify(stored_hash or _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return False
     return stored_hash is not None

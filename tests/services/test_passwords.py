@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from argon2 import PasswordHasher
 
 from app.services import accounts, passwords
 from app.services.errors import Invalid
@@ -127,6 +128,21 @@ def test_hash_and_verify_round_trip():
     assert not passwords.verify(None, factories.PASSWORD)
     assert not passwords.verify("not-a-hash", factories.PASSWORD)
     assert not passwords.needs_rehash(stored)
+
+
+def test_a_hash_with_other_parameters_verifies_and_is_upgraded_at_sign_in(db, monkeypatch):
+    # The suite hashes with the cheapest parameters (tests/conftest.py); Ferry itself uses
+    # argon2's defaults. A user whose hash predates a parameter change still signs in, and
+    # that sign-in stores a hash with today's parameters.
+    user = factories.user()
+    cheap = user.password_hash
+    monkeypatch.setattr(passwords, "_hasher", PasswordHasher())
+    assert PasswordHasher().check_needs_rehash(cheap)
+    assert passwords.needs_rehash(cheap)
+    assert accounts.authenticate(user.email, factories.PASSWORD) == user
+    assert user.password_hash != cheap
+    assert not PasswordHasher().check_needs_rehash(user.password_hash)
+    assert passwords.verify(user.password_hash, factories.PASSWORD)
 
 
 def test_create_user_uses_the_rules(db):
