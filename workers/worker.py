@@ -85,11 +85,17 @@ class RunWorker(SimpleWorker):
         last = self.last_heartbeat
         if pipeline is None and last and (now() - last).total_seconds() < WORKER_KEY_REFRESH_S:
             return
-        if pipeline is None and last and not self.connection.exists(self.key):
+        if pipeline is None and last and not self.connection.sismember(
+            self.redis_workers_keys, self.key
+        ):
             # Redis restarted (or lost its data) under a live worker: RQ registers a worker
             # once, at birth, so without this it would stay missing from `ferry_workers`
-            # and `rq info` until it restarts. One EXISTS per refresh is the whole cost.
+            # and `rq info` until it restarts. The set of workers is what counts, not the
+            # worker's own hash: a state written after the restart (the end of a job) makes
+            # a hash with that one field, which RQ's birth would refuse as "already active".
+            # One SISMEMBER per refresh is the whole cost.
             log.warning("Redis no longer knew worker %s; registering it again", self.name)
+            self.connection.delete(self.key)
             self.register_birth()
             return
         super().heartbeat(timeout, pipeline)

@@ -131,4 +131,13 @@ def test_a_worker_whose_record_redis_lost_registers_again_at_its_next_refresh(re
     worker.heartbeat()
     assert [w.name for w in Worker.all(connection=redis)] == [worker.name]
     assert [w.name for w in Worker.all(queue=Queue(RUN_QUEUE, connection=redis))] == [worker.name]
+    # A restart while the worker was busy: the end of its job wrote its state, which makes a
+    # hash holding only that field; it is still missing from the set of workers.
+    redis.flushdb()
+    worker.set_state("idle", pipeline=redis)
+    assert redis.exists(worker.key)
+    worker.last_heartbeat = now() - timedelta(seconds=WORKER_KEY_REFRESH_S + 1)
+    worker.heartbeat()
+    assert [w.name for w in Worker.all(connection=redis)] == [worker.name]
+    assert redis.hget(worker.key, "birth")
     worker.register_death()
