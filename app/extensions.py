@@ -18,6 +18,8 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from redis import Redis
+from redis.backoff import ConstantBackoff
+from redis.retry import Retry
 from sqlalchemy import JSON, DateTime, MetaData, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, registry
@@ -60,13 +62,30 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 
 
+def redis_retry() -> Retry:
+    """One retry after 50 ms: enough for a pooled connection that a Redis restart closed
+    (the retry connects afresh). redis-py's default backs off 1, 2 and 4 s on a refused
+    connection, so with Redis down every page that touches it would hang for seconds, where
+    Ferry is built to carry on at once (the database holds every accepted run)."""
+    return Retry(ConstantBackoff(0.05), 1)
+
+
+def connect_redis(url: str, *, socket_timeout: float = 5, **options) -> Redis:
+    """A Redis client with Ferry's timeouts and retry policy."""
+    return Redis.from_url(
+        url,
+        socket_connect_timeout=2,
+        socket_timeout=socket_timeout,
+        retry=redis_retry(),
+        **options,
+    )
+
+
 def redis_client() -> Redis:
     """The app's Redis client, created on first use from REDIS_URL."""
     client = current_app.extensions.get("ferry_redis")
     if client is None:
-        client = Redis.from_url(
-            current_app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5
-        )
+        client = connect_redis(current_app.config["REDIS_URL"])
         current_app.extensions["ferry_redis"] = client
     return client
 
@@ -89,7 +108,12 @@ def init_limiter(app: Flask) -> None:
         url = "redis+unix://" + url.removeprefix("unix://")
     if url:
         # Short timeouts: a Redis that hangs must not hold a sign-in page for long.
-        options = {"wrap_exceptions": True, "socket_connect_timeout": 2, "socket_timeout": 2}
+        options = {
+            "wrap_exceptions": True,
+            "socket_connect_timeout": 2,
+            "socket_timeout": 2,
+            "retry": redis_retry(),
+        }
     else:
         url, options = "memory://", {}
         logging.getLogger("ferry.limits").warning(

@@ -40,3 +40,23 @@ def test_a_second_app_does_not_take_the_first_apps_counters(app, settings):
     other = create_app(dataclasses.replace(settings, redis_url="redis://127.0.0.1:1/0"))
     assert other.extensions["ferry_limiter"] is not first
     assert first.storage.check()  # still the test Redis, not the dead one
+
+
+def test_with_redis_down_a_call_fails_at_once_instead_of_backing_off_for_seconds(app):
+    # redis-py's default retries a refused connection three times over about 7 s; Ferry's
+    # client tries once more after 50 ms, so a page or an accept carries on without Redis.
+    import time
+
+    import pytest
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from app.extensions import connect_redis
+    from tests.support import free_port
+
+    dead = connect_redis(f"redis://127.0.0.1:{free_port()}/0")
+    started = time.monotonic()
+    with pytest.raises(RedisConnectionError):
+        dead.get("anything")
+    assert time.monotonic() - started < 1
+    # The sign-in limiter's own connection follows the same policy.
+    assert app.config["RATELIMIT_STORAGE_OPTIONS"]["retry"].get_retries() == 1

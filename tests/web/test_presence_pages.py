@@ -8,8 +8,8 @@ import re
 import uuid
 
 import pytest
-from redis import Redis
 
+from app.extensions import connect_redis
 from app.models import Role
 from tests import factories
 from tests.support import csrf_token_from, free_port, log_in
@@ -95,7 +95,7 @@ def test_redis_down_shows_nobody(app, signed_in, project, flow):
     amina = person(project, Role.EDITOR, "Amina Diallo")
     beat(client_of(app, amina), flow)
     saved = app.extensions.get("ferry_redis")
-    app.extensions["ferry_redis"] = Redis(host="127.0.0.1", port=free_port())
+    app.extensions["ferry_redis"] = connect_redis(f"redis://127.0.0.1:{free_port()}/0")
     try:
         reply = beat(signed_in, flow)
         assert reply.status_code == 200 and shown(reply) == []

@@ -21,7 +21,7 @@ from flask import current_app
 from redis import Redis
 from redis.exceptions import RedisError
 
-from app.extensions import redis_client
+from app.extensions import connect_redis, redis_client
 
 log = logging.getLogger("ferry.events")
 # Well above anything one process can hold open (a stream or a waiting reply is a thread);
@@ -61,11 +61,8 @@ def subscriber() -> Redis:
     created on first use."""
     client = current_app.extensions.get("ferry_subscriber_redis")
     if client is None:
-        client = Redis.from_url(
-            current_app.config["REDIS_URL"],
-            socket_connect_timeout=2,
-            socket_timeout=10,
-            max_connections=MAX_SUBSCRIPTIONS,
+        client = connect_redis(
+            current_app.config["REDIS_URL"], socket_timeout=10, max_connections=MAX_SUBSCRIPTIONS
         )
         current_app.extensions["ferry_subscriber_redis"] = client
     return client

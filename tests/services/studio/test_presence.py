@@ -8,9 +8,8 @@ import time
 import uuid
 
 import pytest
-from redis import Redis
 
-from app.extensions import redis_client
+from app.extensions import connect_redis, redis_client
 from app.services.studio import presence
 from tests import factories
 from tests.support import free_port
@@ -112,9 +111,7 @@ def test_several_people_come_by_name(people, db):
 def test_redis_down_shows_nobody_and_never_raises(app, people):
     amina = people[0]
     saved = app.extensions.get("ferry_redis")
-    app.extensions["ferry_redis"] = Redis(
-        host="127.0.0.1", port=free_port(), socket_connect_timeout=1
-    )
+    app.extensions["ferry_redis"] = connect_redis(f"redis://127.0.0.1:{free_port()}/0")
     try:
         workflow = uuid.uuid4()
         assert presence.heartbeat(workflow, amina.id, "tab", presence.EDITING) == []
