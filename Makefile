@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_WORKERS ?= 2
+# Some machines (and Python images) set PYTHONDONTWRITEBYTECODE=1. Then every process the
+# tests start (each CLI command, the engine stack, the browser tests' server) compiles Ferry's
+# 300 modules from source again: half a second of CPU each time. Caches are git-ignored.
+unexport PYTHONDONTWRITEBYTECODE
 
 # Installs come only from the lock files, with hashes: requirements.lock (what runs) and
 # requirements-dev.lock (that plus the dev tools, constrained to the same versions).
