@@ -14,13 +14,29 @@ from app.services.demo import DEMO_EMAIL, DEMO_PASSWORD
 from tests.support import browser_redis_url, database_url
 
 
+# The session cookies of a sign-in through the form, per person (one live server per test
+# process): most journeys begin by signing in, and the form (two pages and an argon2 check on
+# the server) costs about a second a time. test_sign_in.py tests the form itself.
+_signed_in: dict[tuple[str, str], list] = {}
+
+
 def sign_in(page: Page, email: str = DEMO_EMAIL, password: str = DEMO_PASSWORD) -> None:
-    """Sign in through the login form."""
+    """Sign in and land on the projects page: with the cookies of an earlier sign-in of the
+    same person while that session is still good, otherwise through the login form."""
+    key = (email, password)
+    kept = _signed_in.get(key)
+    if kept:
+        page.context.add_cookies(kept)
+        page.goto("/")
+        if page.get_by_role("heading", name="Projects").is_visible():
+            return
+        page.context.clear_cookies()  # signed out meanwhile: use the form
     page.goto("/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Projects")).to_be_visible()
+    _signed_in[key] = page.context.cookies()
 
 
 def with_live_data(change) -> object:
