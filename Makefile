@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_WORKERS ?= 2
+# worksteal: a test process that runs out of tests takes some of the other's. With the default
+# (load) the last few minutes of the suite once ran on one core while the other stood idle.
 # Some machines (and Python images) set PYTHONDONTWRITEBYTECODE=1. Then every process the
 # tests start (each CLI command, the engine stack, the browser tests' server) compiles Ferry's
 # 300 modules from source again: half a second of CPU each time. Caches are git-ignored.
@@ -26,7 +28,7 @@ run: $(VENV)/.installed  ## Install and start Ferry with embedded defaults (SQLi
 	$(BIN)/ferry run
 
 test: $(VENV)/.installed-dev browser  ## Install and run the whole test suite
-	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
