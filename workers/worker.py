@@ -11,12 +11,12 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import SimpleWorker
-from rq.utils import now
+from rq.utils import now, utcformat
 from rq.worker import WorkerStatus
 
 from app.extensions import PRIORITY_RUN_QUEUE, QUEUE_NAMES, redis_client
 from app.gc_freeze import freeze_startup_objects
-from app.services.runs.queue import EXECUTE_RUN
+from app.services.runs.queue import EXECUTE_RUN, forget_job
 
 log = logging.getLogger("ferry.worker")
 RECONNECT_EVERY_S = 2.0
@@ -64,7 +64,7 @@ class RunWorker(SimpleWorker):
         logged, not raised: RQ would stop the worker over it, and the run is in the
         database either way."""
         pipe = self.connection.pipeline(transaction=False)
-        pipe.delete(job.key)
+        forget_job(pipe, job.key, utcformat(job.enqueued_at) if job.enqueued_at else "")
         if len(self.queues) == 1:
             # RQ moves a job through an intermediate list when a worker listens on one
             # queue only (a priority-lane worker), and takes it out after the job.
@@ -85,8 +85,10 @@ class RunWorker(SimpleWorker):
         last = self.last_heartbeat
         if pipeline is None and last and (now() - last).total_seconds() < WORKER_KEY_REFRESH_S:
             return
-        if pipeline is None and last and not self.connection.sismember(
-            self.redis_workers_keys, self.key
+        if (
+            pipeline is None
+            and last
+            and not self.connection.sismember(self.redis_workers_keys, self.key)
         ):
             # Redis restarted (or lost its data) under a live worker: RQ registers a worker
             # once, at birth, so without this it would stay missing from `ferry_workers`

@@ -13,7 +13,6 @@ from app.services import accounts
 from app.services.demo import DEMO_EMAIL, DEMO_PASSWORD
 from tests.support import browser_redis_url, database_url
 
-
 # The session cookies of a sign-in through the form, per person (one live server per test
 # process): most journeys begin by signing in, and the form (two pages and an argon2 check on
 # the server) costs about a second a time. test_sign_in.py tests the form itself.

@@ -78,6 +78,26 @@ def test_a_run_job_that_fails_inside_ferry_leaves_no_hash_so_the_sweeper_requeue
     assert not redis.exists(run_queue.job_key(second))
 
 
+def test_a_run_queued_again_while_a_worker_holds_its_job_is_run_again(app, redis, monkeypatch):
+    # A capped run's end queues the runs it held back; one of them may be between a refused
+    # claim and its cleanup in another worker. That cleanup must leave the new entry's hash,
+    # or the run waits for the sweeper.
+    executed: list[str] = []
+    run_id = uuid.uuid4()
+
+    def execute(run: str) -> None:
+        executed.append(run)
+        if len(executed) == 1:
+            assert run_queue.enqueue_run(run)
+
+    monkeypatch.setattr(jobs, "execute_run", execute)
+    with app.app_context():
+        assert run_queue.enqueue_run(run_id)
+        work(redis, RUN_QUEUE)
+    assert executed == [str(run_id)] * 2
+    assert not redis.exists(run_queue.job_key(run_id))
+
+
 def test_other_jobs_keep_rqs_whole_path(app, redis):
     job = Queue(DEFAULT_QUEUE, connection=redis).enqueue(double, 21)
     work(redis, DEFAULT_QUEUE)

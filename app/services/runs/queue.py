@@ -106,6 +106,25 @@ end
 )
 
 
+def forget_job(pipeline, key: str, enqueued_at: str) -> None:
+    """Add to `pipeline` the deletion of a run job's hash once a worker is done with it,
+    unless the run was queued again meanwhile (its `enqueued_at` changed).
+
+    A run held back by a concurrency cap is queued again when the run holding it ends; that
+    can happen while another worker still holds the first job, between its claim being
+    refused and its cleanup. Deleting the hash then would drop the new queue entry (a
+    worker skips an id without a hash), and the run would wait for the sweeper."""
+    _FORGET(keys=(key,), args=(enqueued_at,), client=pipeline)
+
+
+_FORGET = Script(
+    None,
+    b"""
+if redis.call('HGET', KEYS[1], 'enqueued_at') == ARGV[1] then redis.call('DEL', KEYS[1]) end
+""",
+)
+
+
 def _job_fields(run_id: str, queue_name: str) -> dict:
     """An RQ job hash with the fields `Job.fetch` reads, written directly.
 
