@@ -1,9 +1,9 @@
 """Security headers on every response, and `/csp-report`, where browsers report CSP violations.
 
 Enforced now: `nosniff`, no framing (`frame-ancestors 'none'`, plus `X-Frame-Options` for
-browsers that predate it) and a referrer policy. The content policy proper runs in
-report-only mode first: browsers report what it would block, Ferry logs it, and the policy
-is enforced once Ferry's own pages no longer trip it.
+browsers that predate it), a referrer policy and, when BASE_URL is https, HSTS. The content
+policy proper runs in report-only mode first: browsers report what it would block, Ferry logs
+it, and the policy is enforced once Ferry's own pages no longer trip it.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, Flask, Response, request, url_for
+from flask import Blueprint, Flask, Response, current_app, request, url_for
 
 from app.extensions import csrf
 from app.services.errors import Invalid
@@ -34,6 +34,10 @@ ENFORCED_POLICY = "frame-ancestors 'none'"
 # still get the full Referer (Flask-WTF checks it on HTTPS form posts).
 REFERRER_POLICY = "same-origin"
 
+# Only when BASE_URL is https: browsers then refuse plain HTTP to Ferry's host for a year.
+# Not includeSubDomains: Ferry cannot know what else runs under its domain.
+HSTS = "max-age=31536000"
+
 # A real report is well under 2 KB; anything bigger is not a browser's, so it is dropped
 # unread. Fields are cut short too, so nobody can fill the log through this endpoint.
 MAX_REPORT_BYTES = 16 * 1024
@@ -51,20 +55,25 @@ def register(app: Flask) -> None:
 def add_security_headers(response: Response) -> Response:
     """Set each security header the response does not already have (a view's own wins)."""
     headers = response.headers
-    for name, value in security_headers(url_for("security.csp_report")):
+    https = current_app.config["FERRY_SETTINGS"].base_url.startswith("https://")
+    for name, value in security_headers(url_for("security.csp_report"), https=https):
         headers.setdefault(name, value)
     return response
 
 
-def security_headers(report_uri: str) -> list[tuple[str, str]]:
-    """The headers every response carries; `report_uri` is where /csp-report is served."""
-    return [
+def security_headers(report_uri: str, *, https: bool) -> list[tuple[str, str]]:
+    """The headers every response carries; `report_uri` is where /csp-report is served, and
+    `https` says whether Ferry is served over HTTPS (its BASE_URL)."""
+    headers = [
         ("X-Content-Type-Options", "nosniff"),
         ("Content-Security-Policy", ENFORCED_POLICY),
         ("X-Frame-Options", "DENY"),
         ("Referrer-Policy", REFERRER_POLICY),
         ("Content-Security-Policy-Report-Only", f"{REPORT_ONLY_POLICY}; report-uri {report_uri}"),
     ]
+    if https:
+        headers.append(("Strict-Transport-Security", HSTS))
+    return headers
 
 
 @bp.post(REPORT_PATH)

@@ -24,6 +24,7 @@ def assert_protected(response) -> None:
     assert headers["X-Frame-Options"] == "DENY"
     assert headers["Referrer-Policy"] == "same-origin"
     assert headers["Content-Security-Policy-Report-Only"] == REPORT_ONLY
+    assert "Strict-Transport-Security" not in headers  # the test app's BASE_URL is http
 
 
 def test_the_sign_in_page_carries_the_security_headers(client):
@@ -56,6 +57,26 @@ def test_api_webhook_static_and_error_responses_carry_them(client):
         response.close()
         assert response.headers.get("X-Content-Type-Options") == "nosniff", name
         assert response.headers.get("Content-Security-Policy-Report-Only") == REPORT_ONLY, name
+
+
+def test_hsts_is_sent_on_pages_and_webhooks_only_when_base_url_is_https(app, settings):
+    import dataclasses
+
+    from app import create_app
+
+    # `app` has created and migrated the test database this one reads.
+    for base_url, expected in [
+        ("https://ferry.example.org", security_headers.HSTS),
+        ("http://ferry.internal:5000", None),
+    ]:
+        app = create_app(dataclasses.replace(settings, base_url=base_url))
+        client = app.test_client()
+        page = client.get("/login")
+        webhook = client.post("/i/no-such-trigger", json={"a": 1})  # the fast path
+        assert webhook.status_code == 404
+        for response in (page, webhook):
+            assert response.headers.get("Strict-Transport-Security") == expected, base_url
+    assert security_headers.HSTS == "max-age=31536000"
 
 
 def test_a_header_a_view_already_set_is_left_alone(app):

@@ -31,6 +31,7 @@ class WebhookFastPath:
     def __init__(self, app: Flask, flask_wsgi_app) -> None:
         self.app = app
         self.flask_wsgi_app = flask_wsgi_app
+        self.https = app.config["FERRY_SETTINGS"].base_url.startswith("https://")
 
     def __call__(self, environ: dict, start_response):
         if environ.get("REQUEST_METHOD") != "POST" or not _trigger_address(environ):
@@ -46,7 +47,7 @@ class WebhookFastPath:
         headers = [
             ("Content-Type", "application/json"),
             ("Content-Length", str(len(body))),
-            *security_headers(environ.get("SCRIPT_NAME", "") + REPORT_PATH),
+            *security_headers(environ.get("SCRIPT_NAME", "") + REPORT_PATH, https=self.https),
             *reply.headers.items(),
         ]
         start_response(f"{reply.status} {HTTPStatus(reply.status).phrase}", headers)
