@@ -78,7 +78,8 @@ class CompiledJob:
         namespace[_OPS] = dict(self.available)
         namespace[_LAZY] = LazyArgument
         try:
-            exec(self.setup, namespace)  # noqa: S102 - checked job code, restricted builtins
+            # Checked job code, with restricted builtins, in the sandbox child.
+            exec(self.setup, namespace)  # noqa: S102  # nosec B102
         except MemoryError:
             raise  # the sandbox reports it as the memory limit
         except Exception as exc:
@@ -86,7 +87,8 @@ class CompiledJob:
         steps = []
         for planned in self.planned:
             try:
-                made = eval(planned.code, namespace)  # noqa: S307 - one checked operation call
+                # One checked operation call, compiled by this module.
+                made = eval(planned.code, namespace)  # noqa: S307  # nosec B307
             except MemoryError:
                 raise
             except Exception as exc:
