@@ -80,6 +80,9 @@ class Settings:
     login_attempts_per_account: int = 10
     login_attempts_per_address: int = 50
     login_attempt_window_minutes: int = 15
+    # Calls one API token may make per minute (a moving window), so a runaway script cannot
+    # take the web processes from everyone else.
+    api_requests_per_minute: int = 600
     # Git sync to repositories on this machine (a path or file://): off, since a project
     # admin could otherwise read any repository the server can; tests always allow it.
     git_allow_local: bool = False
@@ -148,6 +151,9 @@ class Settings:
             ),
             login_attempt_window_minutes=_positive_int(
                 environ, "FERRY_LOGIN_ATTEMPT_WINDOW_MINUTES", cls.login_attempt_window_minutes
+            ),
+            api_requests_per_minute=_positive_int(
+                environ, "FERRY_API_REQUESTS_PER_MINUTE", cls.api_requests_per_minute
             ),
             extra={"redis_url_defaulted": not environ.get("REDIS_URL")},
         )

@@ -186,6 +186,11 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def limit_key(token: str) -> str:
+    """What counts a token's calls toward its rate limit: its digest, never the token."""
+    return _digest(token)[:32]
+
+
 def _digest(token: str) -> str:
     # Tokens are 256-bit random values, so a fast hash is enough (no brute force possible).
     return hashlib.sha256(token.encode()).hexdigest()

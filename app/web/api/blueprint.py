@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 
 from app.extensions import csrf
 from app.services import api_tokens
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
+from app.web.api import rate_limit
 from app.web.api.body import Unreadable
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -26,6 +27,16 @@ def authenticate():
     user = api_tokens.user_for_token(token.strip()) if scheme.lower() == "bearer" else None
     if user is None:
         return error(401, HOW_TO_AUTHENTICATE)
+    wait_s = rate_limit.seconds_to_wait(token.strip())
+    if wait_s is not None:
+        limit = current_app.config["FERRY_SETTINGS"].api_requests_per_minute
+        response, status = error(
+            429,
+            f"This API token made more than {limit} calls in the last minute. "
+            f"Wait {wait_s} s, then spread the calls out.",
+        )
+        response.headers["Retry-After"] = str(wait_s)
+        return response, status
     g.api_user = user
     return None
 

@@ -37,6 +37,8 @@ def _op(summary: str, *, params=(), body=None, ok: str = "200", role: str = "vie
             "403": _ERROR,
             "404": _ERROR,
             "422": _ERROR,
+            # The per-token rate limit (FERRY_API_REQUESTS_PER_MINUTE), with Retry-After.
+            "429": _ERROR,
         },
     }
     if body is not None:
