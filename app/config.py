@@ -60,6 +60,9 @@ class Settings:
     step_memory_mb: int = 512
     max_step_memory_mb: int = 2048
     webhook_reply_timeout_s: int = 30
+    # Requests one webhook trigger may accept in any minute; None: no limit (each counted
+    # request costs a Redis round trip before anything is stored).
+    webhook_requests_per_minute: int | None = None
     # A run whose worker stopped heartbeating for `lost_after_s` is marked lost by the
     # scheduler's reaper: within 30 s of a kill, see `app.services.runs.maintenance`.
     heartbeat_s: int = 5
@@ -130,6 +133,9 @@ class Settings:
             run_timeout_s=_positive_int(environ, "FERRY_RUN_TIMEOUT_S", 300),
             **_project_limit_maxima(environ),
             webhook_reply_timeout_s=_positive_int(environ, "FERRY_WEBHOOK_REPLY_TIMEOUT_S", 30),
+            webhook_requests_per_minute=(
+                _positive_int(environ, "FERRY_WEBHOOK_REQUESTS_PER_MINUTE", 0) or None
+            ),
             heartbeat_s=_positive_int(environ, "FERRY_HEARTBEAT_S", 5),
             lost_after_s=_positive_int(environ, "FERRY_LOST_AFTER_S", cls.lost_after_s),
             priority_slots=_priority_slots(environ, cls.priority_slots),

@@ -20,7 +20,13 @@ from app.db_direct import DatabaseUnavailable, UnstorableValue
 from app.services import project_limits
 from app.services.runs import queue as run_queue
 from app.services.runs.events import RunWatcher
-from app.services.triggers import webhook_input, webhook_signature, webhook_targets, webhooks
+from app.services.triggers import (
+    webhook_input,
+    webhook_rate,
+    webhook_signature,
+    webhook_targets,
+    webhooks,
+)
 from app.services.triggers.sync_reply import reply_for
 from app.services.triggers.webhook_input import WebhookRefused
 
@@ -95,6 +101,10 @@ def _accept(incoming: WebhookRequest, settings: Settings, arrived: float) -> Web
         over = project_limits.payload_refused(settings, target.max_payload_kb, declared)
         if over:
             return refusal(413, over)
+    wait_s = webhook_rate.seconds_to_wait(settings.webhook_requests_per_minute, target.trigger_id)
+    if wait_s is not None:
+        message = webhook_rate.too_many(settings.webhook_requests_per_minute, wait_s)
+        return WebhookReply(429, {"error": message, "status": 429}, {"Retry-After": str(wait_s)})
     # One byte past the limit is read, to tell a body without a declared length that is
     # too long from one that is exactly at the limit.
     data = incoming.read_body(limit + 1)
