@@ -25,19 +25,26 @@ def projects(db) -> int:
     return db.session.scalar(select(func.count()).select_from(Project))
 
 
+def new_project_refused(client, db, description_size: int, **options) -> str:
+    """Post the new-project form with a description of `description_size` characters; the
+    answer's page, after checking it is a 413 and that no project was stored."""
+    token = csrf_token_from(client.get("/projects/new").get_data(True))
+    before = projects(db)
+    reply = client.post(
+        "/projects",
+        data={"csrf_token": token, "name": "Big", "description": "x" * description_size},
+        **options,
+    )
+    assert reply.status_code == 413
+    assert projects(db) == before
+    return reply.get_data(True)
+
+
 def test_a_body_over_the_limit_on_a_page_is_a_413_page_naming_the_limit(
     signed_in, db, small_limits
 ):
-    token = csrf_token_from(signed_in.get("/projects/new").get_data(True))
-    before = projects(db)
-    reply = signed_in.post(
-        "/projects",
-        data={"csrf_token": token, "name": "Big", "description": "x" * (BODY_LIMIT + 10)},
-    )
-    assert reply.status_code == 413
-    page = reply.get_data(True)
+    page = new_project_refused(signed_in, db, BODY_LIMIT + 10)
     assert "larger than the 64 KB Ferry accepts" in page and "Nothing was saved" in page
-    assert projects(db) == before
 
 
 def test_one_field_of_a_multipart_form_over_the_field_limit_is_a_413_saying_so(
@@ -45,16 +52,8 @@ def test_one_field_of_a_multipart_form_over_the_field_limit_is_a_413_saying_so(
 ):
     # Werkzeug applies the field limit to multipart forms (those with file inputs); an
     # urlencoded form is held to the body limit above.
-    token = csrf_token_from(signed_in.get("/projects/new").get_data(True))
-    before = projects(db)
-    reply = signed_in.post(
-        "/projects",
-        data={"csrf_token": token, "name": "Big", "description": "x" * (FIELD_LIMIT + 10)},
-        content_type="multipart/form-data",
-    )
-    assert reply.status_code == 413
-    assert "A form field is larger than the 8 KB" in reply.get_data(True)
-    assert projects(db) == before
+    page = new_project_refused(signed_in, db, FIELD_LIMIT + 10, content_type="multipart/form-data")
+    assert "A form field is larger than the 8 KB" in page
 
 
 def test_the_sign_in_form_has_the_limits_too(client, small_limits):

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 
 from flask import flash, redirect, render_template, url_for
 from limits import RateLimitItemPerMinute
-from limits.errors import StorageError
-from redis.exceptions import RedisError
 
-from app.extensions import limiter
-from app.services import password_resets
+from app.services import password_resets, rate_limits
 from app.services.errors import Invalid, NotFound
 from app.web.auth import throttle
 from app.web.auth.blueprint import bp
@@ -86,20 +82,12 @@ def reset_password(token: str):
     return redirect(url_for("projects.index"))
 
 
-def _address_must_wait() -> float | None:
-    """Seconds until this address may ask again, or None; counts this request."""
+def _address_must_wait() -> int | None:
+    """Seconds until this address may ask again, or None; counts this request. Fails open
+    like the sign-in limits (the per-account mail cap still holds)."""
     item = RateLimitItemPerMinute(REQUESTS_PER_ADDRESS, WINDOW_MINUTES)
     key = ("ferry-password-reset", "address:" + throttle.client_address())
-    try:
-        strategy = limiter().limiter
-        if strategy.hit(item, *key):
-            return None
-        reset_at, _ = strategy.get_window_stats(item, *key)
-    except (StorageError, RedisError) as error:
-        # Fail open like the sign-in limits: the per-account mail cap still holds.
-        log.warning("Reset request limits are not enforced: Redis cannot be reached (%s).", error)
-        return None
-    return max(1.0, reset_at - time.time())
+    return rate_limits.seconds_to_wait(item, key, "Reset request limit")
 
 
 def _refusal(token: str):
