@@ -64,7 +64,7 @@ class RunWorker(SimpleWorker):
         logged, not raised: RQ would stop the worker over it, and the run is in the
         database either way."""
         pipe = self.connection.pipeline(transaction=False)
-        forget_job(pipe, job.key, utcformat(job.enqueued_at) if job.enqueued_at else "")
+        forget_job(pipe, job.key, utcformat(job.enqueued_at) if job.enqueued_at else None)
         if len(self.queues) == 1:
             # RQ moves a job through an intermediate list when a worker listens on one
             # queue only (a priority-lane worker), and takes it out after the job.

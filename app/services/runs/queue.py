@@ -106,7 +106,7 @@ end
 )
 
 
-def forget_job(pipeline, key: str, enqueued_at: str) -> None:
+def forget_job(pipeline, key: str, enqueued_at: str | None) -> None:
     """Add to `pipeline` the deletion of a run job's hash once a worker is done with it,
     unless the run was queued again meanwhile (its `enqueued_at` changed).
 
@@ -114,6 +114,9 @@ def forget_job(pipeline, key: str, enqueued_at: str) -> None:
     can happen while another worker still holds the first job, between its claim being
     refused and its cleanup. Deleting the hash then would drop the new queue entry (a
     worker skips an id without a hash), and the run would wait for the sweeper."""
+    if enqueued_at is None:  # not a hash Ferry wrote: nothing to compare, delete it
+        pipeline.delete(key)
+        return
     _FORGET(keys=(key,), args=(enqueued_at,), client=pipeline)
 
 
