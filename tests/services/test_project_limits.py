@@ -104,7 +104,11 @@ def test_an_admin_sets_limits_and_the_change_is_audited(db, app, user, project):
     saved = stored(db, project)
     assert (saved.run_timeout_s, saved.step_memory_mb, saved.max_payload_kb) == (1800, 256, 512)
     assert saved.discard_logs is True
-    entry = db.session.scalar(select(AuditEvent).where(AuditEvent.event == "limits_changed"))
+    entry = db.session.scalar(
+        select(AuditEvent).where(
+            AuditEvent.event == "limits_changed", AuditEvent.project_id == project.id
+        )
+    )
     assert entry.project_id == project.id and entry.actor_id == user.id
     assert entry.changes == {
         "run_timeout_s": [None, 1800],
@@ -117,7 +121,11 @@ def test_an_admin_sets_limits_and_the_change_is_audited(db, app, user, project):
     project_limits.update_limits(user, project.id, EMPTY, False)
     saved = stored(db, project)
     assert (saved.run_timeout_s, saved.step_memory_mb, saved.max_payload_kb) == (None,) * 3
-    events = db.session.scalars(select(AuditEvent).where(AuditEvent.event == "limits_changed"))
+    events = db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.event == "limits_changed", AuditEvent.project_id == project.id
+        )
+    )
     assert len(list(events)) == 2
 
 
@@ -149,7 +157,14 @@ def test_a_bad_value_is_refused_naming_the_field_and_nothing_is_saved(
     assert words in refused.value.message
     saved = stored(db, project)
     assert (saved.run_timeout_s, saved.step_memory_mb, saved.discard_logs) == (None, None, False)
-    assert db.session.scalar(select(AuditEvent).where(AuditEvent.event == "limits_changed")) is None
+    assert (
+        db.session.scalar(
+            select(AuditEvent).where(
+                AuditEvent.event == "limits_changed", AuditEvent.project_id == project.id
+            )
+        )
+        is None
+    )
 
 
 def test_discard_logs_must_be_true_or_false(db, app, user, project):

@@ -82,7 +82,11 @@ def test_an_admin_saves_limits_and_the_change_is_audited(db, team, project):
     assert saved.discard_logs is True
     html = text(team["admin"].get(page_url(project)))
     assert "Run limits saved." in html and 'value="120"' in html and 'value="256"' in html
-    entry = db.session.scalar(select(AuditEvent).where(AuditEvent.event == "limits_changed"))
+    entry = db.session.scalar(
+        select(AuditEvent).where(
+            AuditEvent.event == "limits_changed", AuditEvent.project_id == project.id
+        )
+    )
     assert entry.project_id == project.id
     assert entry.changes["run_timeout_s"] == [None, 120]
 
@@ -107,7 +111,14 @@ def test_a_bad_value_comes_back_next_to_its_box_and_nothing_is_saved(
     assert words in html
     assert f'id="{field}-error"' in html and "is-invalid" in html
     assert stored(db, project).run_timeout_s is None
-    assert db.session.scalar(select(AuditEvent).where(AuditEvent.event == "limits_changed")) is None
+    assert (
+        db.session.scalar(
+            select(AuditEvent).where(
+                AuditEvent.event == "limits_changed", AuditEvent.project_id == project.id
+            )
+        )
+        is None
+    )
 
 
 def test_a_nul_character_is_refused_before_anything_is_read(db, team, project):

@@ -123,7 +123,11 @@ def test_an_admin_saves_the_allowlist_and_is_warned_about_wide_ranges(db, team, 
     html = text(team["admin"].get(page_url(project)))
     assert "Egress allowlist saved" in html
     assert "10.0.0.0/8 opens every private address in 10.0.0.0/8" in html
-    entry = db.session.scalar(select(AuditEvent).where(AuditEvent.event == "egress_changed"))
+    entry = db.session.scalar(
+        select(AuditEvent).where(
+            AuditEvent.event == "egress_changed", AuditEvent.project_id == project.id
+        )
+    )
     assert entry.project_id == project.id
     assert entry.changes == {"egress_allowlist": [[], ["dhis2.lan", "10.0.0.0/8"]]}
 
