@@ -105,11 +105,13 @@ def test_logs_filter_by_level_and_text(signed_in, project, failed_run, db):
 
 def test_wiped_and_too_large_dataclips_say_so(signed_in, project, failed_run, db, monkeypatch):
     first, second = steps_of(db, failed_run)
-    db.session.get(Dataclip, first.input_dataclip_id).wiped_at = datetime.now(UTC)
+    wiped_at = datetime(2026, 11, 30, 2, 15, tzinfo=UTC)
+    db.session.get(Dataclip, first.input_dataclip_id).wiped_at = wiped_at
     db.session.get(Dataclip, second.input_dataclip_id).body = {"rows": ["x" * 50] * 100}
     db.session.commit()
     html = page_of(signed_in, project, failed_run, step=first.id)
-    assert "was wiped" in html and "retention policy" in html and "Amina" not in html
+    assert "was wiped on" in html and "2026-11-30" in html and "retention policy" in html
+    assert "Amina" not in html
     monkeypatch.setattr(run_page, "MAX_TREE_CHARS", 1000)
     monkeypatch.setattr(run_page, "PREVIEW_CHARS", 300)
     html = page_of(signed_in, project, failed_run, step=second.id)

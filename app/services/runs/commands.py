@@ -282,6 +282,6 @@ def _usable_dataclip(dataclip_id: uuid.UUID, project_id: uuid.UUID) -> None:
     if clip.wiped_at is not None:
         raise Invalid(
             "input",
-            "This input was wiped by the project's retention policy, so "
-            "the run cannot be retried from it.",
+            f"This input was wiped on {clip.wiped_at:%Y-%m-%d} by the project's retention "
+            "policy, so the run cannot be retried from it.",
         )

@@ -3,9 +3,13 @@ reached it is skipped."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import pytest
 from sqlalchemy import select
 
-from app.models import Run, Step
+from app.models import Dataclip, Run, Step
+from app.services.errors import Invalid
 from app.services.runs import commands
 from tests import history_factories as hf
 
@@ -27,3 +31,16 @@ def test_reruns_from_a_step_start_there_and_skip_what_never_reached_it(db, flow,
         [o.id for o in orders], project_id=flow.project_id, actor_id=user.id, step_key="nope"
     )
     assert nowhere == {"created": 0, "skipped": 3}
+
+
+def test_a_wiped_input_is_refused_naming_the_day_it_was_wiped(db, flow, user):
+    order = hf.work_order(flow, state="failed")
+    clip = db.session.get(Dataclip, order.dataclip_id)
+    clip.wiped_at = datetime(2026, 11, 30, 2, 15, tzinfo=UTC)
+    db.session.flush()
+    with pytest.raises(Invalid) as refused:
+        commands.start_manual_run(
+            flow.id, project_id=flow.project_id, actor_id=user.id, dataclip_id=clip.id
+        )
+    assert refused.value.field == "input"
+    assert "wiped on 2026-11-30 by the project's retention policy" in refused.value.message
