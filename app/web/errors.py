@@ -92,21 +92,21 @@ def _http_error(error: HTTPException):
 def _too_large() -> str:
     """Which limit a 413 met: the whole body (MAX_CONTENT_LENGTH, from FERRY_MAX_DATACLIP_MB)
     or, on a form, one field's value or the number of fields (Werkzeug's form limits)."""
-    limit = request.max_content_length
+    limit, field_limit = request.max_content_length, request.max_form_memory_size
     if limit is not None and (request.content_length or 0) > limit:
         return (
             f"The request body is larger than the {_size(limit)} Ferry accepts. Nothing was saved."
         )
+    if field_limit is None:
+        return f"{EXPLANATIONS[413]} Nothing was saved."
     return (
-        f"A form field is larger than the {_size(request.max_form_memory_size)} Ferry accepts "
+        f"A form field is larger than the {_size(field_limit)} Ferry accepts "
         "in one field, or the form has too many fields. Upload large content as a file. "
         "Nothing was saved."
     )
 
 
-def _size(count: int | None) -> str:
-    if count is None:
-        return "size"
+def _size(count: int) -> str:
     if count >= 1024 * 1024:
         return f"{count / (1024 * 1024):g} MB"
     return f"{count // 1024} KB"
