@@ -10,6 +10,7 @@ from app.models.credentials import (
     OAuthClient,
     ProjectCredential,
 )
+from app.models.exports import HistoryExport, HistoryExportPart, HistoryExportState
 from app.models.git_remotes import ProjectGitRemote
 from app.models.mail import MailMessage, MailStatus
 from app.models.notifications import AlertLogEntry, AlertWindow, DigestSend, WorkflowAlertChoice
@@ -62,6 +63,9 @@ __all__ = [
     "DigestSend",
     "Edge",
     "EdgeCondition",
+    "HistoryExport",
+    "HistoryExportPart",
+    "HistoryExportState",
     "Invitation",
     "LogLevel",
     "LogLine",

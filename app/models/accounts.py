@@ -38,6 +38,10 @@ class User(UserMixin, db.Model):
     # How clock times are written for this user: "24h" (14:05, the default) or "12h" (2:05 PM).
     time_format: Mapped[str] = mapped_column(sa.String(8), default="24h", server_default="24h")
     last_login_at: Mapped[datetime | None]
+    # Set when a superuser deletes the account: it is disabled at once, and after the grace
+    # period (`deletion_due_at`) a background job removes it; cancellable until then.
+    deletion_requested_at: Mapped[datetime | None]
+    deletion_due_at: Mapped[datetime | None]
     inserted_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 

@@ -60,6 +60,9 @@ class Project(db.Model):
     # Set when the owner deletes the project: it disappears at once, and a background job
     # removes its data (an audit entry about the deletion stays).
     deletion_requested_at: Mapped[datetime | None]
+    # When the background purge may start (the grace period's end); until then an owner
+    # can cancel the deletion and get the project back as it was.
+    deletion_due_at: Mapped[datetime | None]
     # Failure alerts: at most `alert_limit_count` per workflow and recipient within
     # `alert_limit_minutes` (then one summary), and whether mails carry the last 20 log lines.
     alert_limit_count: Mapped[int] = mapped_column(default=3, server_default="3")
@@ -82,6 +85,9 @@ class Project(db.Model):
     step_memory_mb: Mapped[int | None]
     max_payload_kb: Mapped[int | None]
     discard_logs: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Zero persistence: input, step and output bodies are never written to the database or
+    # the logs; only metadata and states are kept (docs in the project settings page).
+    zero_persistence: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     inserted_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 
@@ -91,6 +97,13 @@ class Project(db.Model):
 
     __table_args__ = (
         sa.CheckConstraint("concurrency IS NULL OR concurrency > 0", name="concurrency_positive"),
+        sa.CheckConstraint(
+            "(history_retention_days IS NULL OR history_retention_days > 0)"
+            " AND (dataclip_retention_days IS NULL OR dataclip_retention_days > 0)"
+            " AND (history_retention_days IS NULL OR dataclip_retention_days IS NOT NULL"
+            " AND dataclip_retention_days <= history_retention_days)",
+            name="retention_within_history",
+        ),
         sa.CheckConstraint(
             "alert_limit_count > 0 AND alert_limit_minutes > 0", name="alert_limit_positive"
         ),

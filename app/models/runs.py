@@ -105,6 +105,14 @@ class Dataclip(db.Model):
 
     __table_args__ = (
         sa.Index(None, "project_id", "inserted_at"),
+        # The retention purge looks for bodies not yet wiped, oldest first.
+        sa.Index(
+            "ix_dataclips_unwiped",
+            "project_id",
+            "inserted_at",
+            postgresql_where=sa.text("wiped_at IS NULL"),
+            sqlite_where=sa.text("wiped_at IS NULL"),
+        ),
         # Full-text search over a bounded text projection of the body (migration 0003).
         sa.Index(
             "ix_dataclips_search_words",

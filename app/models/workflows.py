@@ -121,6 +121,9 @@ class Trigger(db.Model):
     webhook_signature_secret_encrypted: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     webhook_timestamp_header: Mapped[str | None] = mapped_column(sa.String(100))
     webhook_replay_window_s: Mapped[int] = mapped_column(default=300, server_default="300")
+    # At most this many accepted requests a minute (None: the instance's
+    # FERRY_WEBHOOK_REQUESTS_PER_MINUTE); more answer 429 with Retry-After, nothing stored.
+    webhook_requests_per_minute: Mapped[int | None]
     # Cron settings.
     cron_expression: Mapped[str | None] = mapped_column(sa.String(200))
     cron_timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC", server_default="UTC")
@@ -150,6 +153,10 @@ class Trigger(db.Model):
             name="signature_algorithm_known",
         ),
         sa.CheckConstraint("webhook_replay_window_s > 0", name="replay_window_positive"),
+        sa.CheckConstraint(
+            "webhook_requests_per_minute IS NULL OR webhook_requests_per_minute > 0",
+            name="requests_per_minute_positive",
+        ),
     )
 
 
