@@ -63,6 +63,8 @@ class Settings:
     # Requests one webhook trigger may accept in any minute; None: no limit (each counted
     # request costs a Redis round trip before anything is stored).
     webhook_requests_per_minute: int | None = None
+    # How often the scheduler queues the retention purge (app/services/retention/purge.py).
+    retention_purge_every_s: int = 300
     # A run whose worker stopped heartbeating for `lost_after_s` is marked lost by the
     # scheduler's reaper: within 30 s of a kill, see `app.services.runs.maintenance`.
     heartbeat_s: int = 5
@@ -86,6 +88,9 @@ class Settings:
     # Calls one API token may make per minute (a moving window), so a runaway script cannot
     # take the web processes from everyone else.
     api_requests_per_minute: int = 600
+    # Days between deleting a project or a user and the background purge of their data;
+    # the deletion can be cancelled until then. 0 purges right away.
+    deletion_grace_days: int = 7
     # Git sync to repositories on this machine (a path or file://): off, since a project
     # admin could otherwise read any repository the server can; tests always allow it.
     git_allow_local: bool = False
@@ -161,6 +166,10 @@ class Settings:
             api_requests_per_minute=_positive_int(
                 environ, "FERRY_API_REQUESTS_PER_MINUTE", cls.api_requests_per_minute
             ),
+            retention_purge_every_s=_positive_int(
+                environ, "FERRY_RETENTION_PURGE_EVERY_S", cls.retention_purge_every_s
+            ),
+            deletion_grace_days=_deletion_grace_days(environ, cls.deletion_grace_days),
             extra={"redis_url_defaulted": not environ.get("REDIS_URL")},
         )
         if settings.lost_after_s < 3 * settings.heartbeat_s:
@@ -364,6 +373,17 @@ def _sse_max_streams(environ: Mapping[str, str], default: int) -> int:
     if (environ.get("FERRY_SSE_MAX_STREAMS") or "").strip() == "0":
         return 0
     return _positive_int(environ, "FERRY_SSE_MAX_STREAMS", default)
+
+
+def _deletion_grace_days(environ: Mapping[str, str], default: int) -> int:
+    # 0 is allowed: deletions are then purged at once, without a chance to cancel. Ten
+    # years at most, so that the purge date is always a date Python can hold.
+    if (environ.get("FERRY_DELETION_GRACE_DAYS") or "").strip() == "0":
+        return 0
+    days = _positive_int(environ, "FERRY_DELETION_GRACE_DAYS", default)
+    if days > 3650:
+        raise ConfigError(f"FERRY_DELETION_GRACE_DAYS must be at most 3650 (ten years), not {days}.")
+    return days
 
 
 def _redact(url: str) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 
+from app.config import Settings
 from app.extensions import db, redis_client
 from app.services.runs.maintenance import SCHEDULER_TICK_S
 
@@ -40,15 +41,18 @@ def record_heartbeat() -> None:
     redis_client().set(SCHEDULER_HEARTBEAT_KEY, time.time(), ex=int(HEARTBEAT_EVERY_S * 4))
 
 
-def periodic_tasks() -> list[PeriodicTask]:
-    """The tasks this scheduler runs and how often."""
+def periodic_tasks(settings: Settings | None = None) -> list[PeriodicTask]:
+    """The tasks this scheduler runs and how often (`settings` gives the configurable
+    intervals; the defaults otherwise)."""
     from app.services import project_settings
     from app.services.notifications import alert_queue, failure_alerts
     from app.services.notifications.digests import EVERY_S as DIGESTS_EVERY_S
     from app.services.notifications.digests import send_due as send_due_digests
+    from app.services.retention import purge as retention
     from app.services.runs import maintenance
     from app.services.triggers import cron, webhook_signature
 
+    purge_every_s = (settings or Settings()).retention_purge_every_s
     # The reaper first: in a tick where several tasks are due, the others must not delay
     # it, since its period counts towards how soon a killed worker's run is lost
     # (`maintenance.lost_within_s`).
@@ -63,6 +67,7 @@ def periodic_tasks() -> list[PeriodicTask]:
         PeriodicTask("project deletions", 300.0, project_settings.retry_stalled_deletions),
         PeriodicTask("digests", DIGESTS_EVERY_S, send_due_digests),
         PeriodicTask("signature purge", 60.0, webhook_signature.purge_seen),
+        PeriodicTask("retention purge", float(purge_every_s), retention.queue_purge),
     ]
 
 
@@ -82,7 +87,7 @@ def run_scheduler(
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    tasks = periodic_tasks()
+    tasks = periodic_tasks(app.config["FERRY_SETTINGS"])
     log.info("scheduler started with tasks: %s", ", ".join(t.name for t in tasks))
     ticks = 0
     while not stop.requested and (max_ticks is None or ticks < max_ticks):

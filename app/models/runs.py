@@ -223,6 +223,10 @@ class Run(db.Model):
         sa.Index(None, "state", "priority", "inserted_at"),
         sa.Index(None, "project_id", "state"),
         sa.Index(None, "project_id", "inserted_at"),
+        # Deleting a dataclip (retention, project deletion) sets these to NULL: without an
+        # index each deleted row would scan the whole table.
+        sa.Index(None, "dataclip_id"),
+        sa.Index(None, "final_dataclip_id"),
     )
 
 
@@ -254,7 +258,13 @@ class StepRun(db.Model):
     started_at: Mapped[datetime] = created_at()
     finished_at: Mapped[datetime | None]
 
-    __table_args__ = (sa.Index(None, "run_id", "started_at"), sa.Index(None, "step_id"))
+    __table_args__ = (
+        sa.Index(None, "run_id", "started_at"),
+        sa.Index(None, "step_id"),
+        # For deleting dataclips, as on runs.
+        sa.Index(None, "input_dataclip_id"),
+        sa.Index(None, "output_dataclip_id"),
+    )
 
 
 class LogLine(db.Model):

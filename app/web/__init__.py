@@ -21,6 +21,7 @@ from app.web.auth import views as auth
 from app.web.collections import views as collections
 from app.web.credentials import views as credentials
 from app.web.dashboard import views as dashboard
+from app.web.data_protection import views as data_protection
 from app.web.favicon import views as favicon
 from app.web.git_sync import views as git_sync
 from app.web.health import views as health
@@ -51,6 +52,7 @@ AREAS: tuple[ModuleType, ...] = (
     outbox,
     api,
     project_settings,
+    data_protection,
     git_sync,
     members,
     users,

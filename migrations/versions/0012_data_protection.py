@@ -74,6 +74,21 @@ def upgrade():
             sqlite_where=sa.text('wiped_at IS NULL'),
         )
 
+    # Deleting dataclips sets these foreign keys to NULL; without an index every deleted row
+    # would scan the whole table.
+    with op.batch_alter_table('runs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_runs_dataclip_id'), ['dataclip_id'], unique=False)
+        batch_op.create_index(
+            batch_op.f('ix_runs_final_dataclip_id'), ['final_dataclip_id'], unique=False
+        )
+    with op.batch_alter_table('step_runs', schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f('ix_step_runs_input_dataclip_id'), ['input_dataclip_id'], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f('ix_step_runs_output_dataclip_id'), ['output_dataclip_id'], unique=False
+        )
+
     op.create_table('history_exports',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('project_id', sa.Uuid(), nullable=False),
@@ -113,6 +128,13 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_history_exports_project_id_inserted_at'))
         batch_op.drop_index(batch_op.f('ix_history_exports_expires_at'))
     op.drop_table('history_exports')
+
+    with op.batch_alter_table('step_runs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_step_runs_output_dataclip_id'))
+        batch_op.drop_index(batch_op.f('ix_step_runs_input_dataclip_id'))
+    with op.batch_alter_table('runs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_runs_final_dataclip_id'))
+        batch_op.drop_index(batch_op.f('ix_runs_dataclip_id'))
 
     with op.batch_alter_table('dataclips', schema=None) as batch_op:
         batch_op.drop_index('ix_dataclips_unwiped')

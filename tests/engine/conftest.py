@@ -98,6 +98,8 @@ class Stack:
             "FERRY_HEARTBEAT_S": "1",
             "FERRY_LOST_AFTER_S": "3",
             "FERRY_WEBHOOK_REPLY_TIMEOUT_S": "20",
+            # Retention tests wait for the purge: queue it every second.
+            "FERRY_RETENTION_PURGE_EVERY_S": "1",
             "BASE_URL": "",
             # Steps' `collections.*` operations call the stack's own web server.
             "FERRY_API_URL": self.base_url,

@@ -38,7 +38,7 @@ NAV = NavItem(
     "gear",
     "project_settings.show",
     90,
-    also_current_in=("members", "audit", "notifications"),
+    also_current_in=("members", "audit", "notifications", "data_protection"),
 )
 
 NOTHING_GIVEN = "Paste a project.yaml, or upload the file."

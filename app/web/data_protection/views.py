@@ -1,0 +1,74 @@
+"""A project's Data protection tab: how long history and dataclip bodies are kept, and zero
+persistence. Every member reads it; admins and owners change it."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from app.models import Role
+from app.services.errors import Invalid
+from app.services.retention import policy
+from app.web.access import ProjectAccess, project_access
+from app.web.data_protection.forms import RetentionForm
+
+bp = Blueprint("data_protection", __name__)
+
+
+@bp.before_request
+@login_required
+def _signed_in() -> None:
+    """Every data protection page needs a signed-in user."""
+
+
+@bp.get("/projects/<uuid:project_id>/settings/data")
+def show(project_id: uuid.UUID):
+    """The Data protection tab."""
+    return _page(project_access(project_id))
+
+
+@bp.post("/projects/<uuid:project_id>/settings/data/retention")
+def update_retention(project_id: uuid.UUID):
+    """Save how long history and bodies are kept (admins)."""
+    access = project_access(project_id, Role.ADMIN)
+    form = RetentionForm()
+    if not form.validate_on_submit():
+        return _page(access, retention=form, status=422)
+    try:
+        history = policy.parse_choice("history_retention_days", form.history_retention_days.data)
+        bodies = policy.parse_choice("dataclip_retention_days", form.dataclip_retention_days.data)
+        policy.update(current_user, project_id, history, bodies)
+    except Invalid as error:
+        form[error.field].errors.append(error.message)
+        return _page(access, retention=form, status=422)
+    flash(_saved_message(policy.preview(project_id, history, bodies)), "success")
+    return redirect(url_for("data_protection.show", project_id=project_id))
+
+
+def _saved_message(preview: policy.Preview) -> str:
+    if not (preview.work_orders or preview.bodies):
+        return "Retention saved. Nothing is old enough to be removed yet."
+    more = "more than " if preview.capped else ""
+    return (
+        f"Retention saved. Within a few minutes the background purge deletes {more}"
+        f"{preview.work_orders:,} work orders and wipes {preview.bodies:,} inputs and outputs "
+        "that are older than the new limits."
+    )
+
+
+def _page(access: ProjectAccess, *, status: int = 200, **forms):
+    """The tab; forms not given show the saved values."""
+    project = access.project
+    return render_template(
+        "data_protection/show.html",
+        access=access,
+        project=project,
+        retention=forms.get("retention") or RetentionForm.of(project),
+        waiting=policy.preview(
+            project.id, project.history_retention_days, project.dataclip_retention_days
+        ),
+        can_change=access.can(Role.ADMIN),
+        **{name: form for name, form in forms.items() if name != "retention"},
+    ), status
