@@ -45,6 +45,7 @@ def periodic_tasks(settings: Settings | None = None) -> list[PeriodicTask]:
     """The tasks this scheduler runs and how often (`settings` gives the configurable
     intervals; the defaults otherwise)."""
     from app.services import project_settings
+    from app.services.history import exports as history_exports
     from app.services.notifications import alert_queue, failure_alerts
     from app.services.notifications.digests import EVERY_S as DIGESTS_EVERY_S
     from app.services.notifications.digests import send_due as send_due_digests
@@ -67,6 +68,7 @@ def periodic_tasks(settings: Settings | None = None) -> list[PeriodicTask]:
         PeriodicTask("project deletions", 300.0, project_settings.retry_stalled_deletions),
         PeriodicTask("digests", DIGESTS_EVERY_S, send_due_digests),
         PeriodicTask("signature purge", 60.0, webhook_signature.purge_seen),
+        PeriodicTask("history exports", 60.0, history_exports.sweep),
         PeriodicTask("retention purge", float(purge_every_s), retention.queue_purge),
     ]
 

@@ -15,6 +15,7 @@ from app.services.history import first_request, listing
 from app.services.history.filters import PLACE_LABELS, STATES, HistoryFilter, parse_filter
 from app.web.access import ProjectAccess, project_access
 from app.web.history.blueprint import bp
+from app.web.history.forms import ExportForm
 from app.web.htmx import is_fragment_request, is_htmx_request, vary_on_htmx
 from app.web.navigation import NavItem
 from app.web.workflows.present import webhook_url
@@ -38,6 +39,7 @@ def index(project_id: uuid.UUID):
         error, filters, cursor = problem, HistoryFilter(), None
         view = listing.page_view(project_id, filters)
     context = _context(access, filters, view=view, cursor=cursor, error=error)
+    context["export_form"] = ExportForm()
     if not view.page.rows and not cursor and filters.is_empty:
         context["first_hooks"] = _first_hooks(project_id)
     if is_fragment_request():
@@ -146,4 +148,4 @@ def _context(
 
 
 # The other history views register on the same blueprint.
-from app.web.history import bulk, dataclips, runs, stream  # noqa: E402, F401
+from app.web.history import bulk, dataclips, exports, runs, stream  # noqa: E402, F401
