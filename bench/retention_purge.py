@@ -132,7 +132,8 @@ def seed(app, trigger_id: str, rows: int) -> float:
 
 
 def remaining(app) -> int:
-    """Rows of the expired backlog still in the database."""
+    """Purge work left: expired work orders with their run and step run (3 rows each),
+    expired dataclip rows, and bodies not yet wiped (the first thing the purge does)."""
     from sqlalchemy import text
 
     from app.extensions import db
@@ -142,7 +143,8 @@ def remaining(app) -> int:
             text(
                 "SELECT (SELECT count(*) FROM work_orders WHERE last_activity_at < now() - "
                 "interval '30 days') * 3 + (SELECT count(*) FROM dataclips WHERE inserted_at "
-                "< now() - interval '30 days')"
+                "< now() - interval '30 days') + (SELECT count(*) FROM dataclips WHERE "
+                "inserted_at < now() - interval '30 days' AND wiped_at IS NULL)"
             )
         ).scalar()
         db.session.remove()
@@ -164,7 +166,11 @@ def main() -> None:
     expired = create_workflow(app, "expired")
     seconds = seed(app, expired, args.rows)
     print(f"machine: {machine()}")
-    print(f"seeded {args.rows:,} expired rows in {seconds:.0f} s")
+    total = remaining(app)
+    print(
+        f"seeded {args.rows:,} expired rows in {seconds:.0f} s: {total:,} units of purge work "
+        "(a row deleted or a body wiped)"
+    )
 
     port = free_port()
     web = start(settings, "web", "--host", "127.0.0.1", "--port", str(port))
@@ -182,7 +188,7 @@ def main() -> None:
         wrk(target, 2)  # warm every worker and connection
         print(
             f"{'round':>5} {'idle req/s':>10} {'idle p99':>9} {'purge req/s':>12} "
-            f"{'purge p99':>10} {'rows/s':>8} {'errors':>7} {'p99 ratio':>9}"
+            f"{'purge p99':>10} {'units/s':>8} {'errors':>7} {'p99 ratio':>9}"
         )
         ratios = []
         number = 0
@@ -212,7 +218,7 @@ def main() -> None:
         )
         left = remaining(app)
         print(
-            f"expired rows left: {left:,} of {args.rows:,}; {args.rows - left:,} purged in "
+            f"purge work left: {left:,} of {total:,} units; {total - left:,} done in "
             f"{purging_s:.0f} s of purging ({time.monotonic() - purge_began:.0f} s with the "
             "idle rounds)"
         )
