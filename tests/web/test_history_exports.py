@@ -17,7 +17,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from app.extensions import DEFAULT_QUEUE, db
-from app.models import HistoryExport, ProjectMember, Role
+from app.models import HistoryExport, HistoryExportState, ProjectMember, Role
 from app.models.base import utcnow
 from app.services.history import export_build, exports
 from tests import factories
@@ -192,3 +192,21 @@ def test_the_exports_page_explains_itself_when_empty(signed_in, project):
     html = signed_in.get(f"/projects/{project.id}/history/exports").get_data(as_text=True)
     assert "No exports yet" in html
     assert re.search(rf'href="/projects/{project.id}/history"', html)
+
+
+def test_a_running_export_shows_n_of_total_and_a_silent_one_says_it_failed(
+    signed_in, user, project
+):
+    export_id = exports.request_export(user.id, project.id, MultiDict(), False)
+    row = db.session.get(HistoryExport, export_id)
+    row.state, row.total, row.done = HistoryExportState.RUNNING, 10, 4
+    db.session.commit()
+    url = f"/projects/{project.id}/history/exports/{export_id}"
+    html = signed_in.get(url).get_data(as_text=True)
+    assert "Exporting: 4 of 10" in html and 'value="40"' in html and "every 1s" in html
+
+    db.session.get(HistoryExport, export_id).updated_at = utcnow() - timedelta(hours=2)
+    db.session.commit()
+    exports.sweep()
+    html = signed_in.get(url).get_data(as_text=True)
+    assert "failed" in html and "Request it again" in html and "hx-trigger" not in html
