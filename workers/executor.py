@@ -27,7 +27,7 @@ from app.services.runs import dataclips, queue, retry_policy
 from app.services.runs import lifecycle as run_lifecycle
 from app.services.runs.claims import ClaimedRun
 from app.services.runs.lifecycle import StepOutcome
-from workers import collections_access, large_states, run_limits, walker
+from workers import collections_access, held_bodies, large_states, run_limits, walker
 from workers import resume as resumption
 from workers.heartbeat import Heartbeat
 from workers.runtime.errors import error_dict
@@ -75,6 +75,7 @@ class RunExecutor:
                 open_steps_end=StepExitReason.EXCEPTION,
                 announce_start=execution.start_event_due(),
             )
+            execution.held.release()
         except BaseException:
             # A second SIGTERM (cold shutdown) stops the worker mid-run: say so at once
             # rather than leave the run `started` until the reaper notices.
@@ -103,6 +104,7 @@ class RunExecution:
         self.unstored: StepOutcome | None = None
         self._start_announced = False
         self._retry_in: float | None = None  # the wait before the failed step's next attempt
+        self.held = held_bodies.HeldBodies(run)  # zero persistence: bodies held in Redis
 
     def start_event_due(self) -> bool:
         """True the first time only: the run's first write carries its `run_started`."""
@@ -162,6 +164,7 @@ class RunExecution:
         error = outcome.worst_error or {}
         if error.get("type") == "RunTimeout":  # time ran out between steps
             error = run_limits.run_time_error(self.limits, self.settings)
+        self.held.ending(outcome.status, outcome.final_ref)
         run_lifecycle.finish(
             run,
             RunState(outcome.status),
@@ -174,11 +177,12 @@ class RunExecution:
         self.unstored = None
 
     def _initial_state(self) -> dict:
-        """The state the run's first steps receive, from its input dataclip."""
-        return dataclips.state_of(self.run.input_clip) if self.run.dataclip_id else {}
+        """The state the run's first steps receive, from its input dataclip (or Redis)."""
+        return dataclips.input_state(self.run.dataclip_id, self.run.input_clip)
 
     def _wait(self, outcome: walker.Walk, spent_s: float) -> None:
         """Park the run until its failed step's next attempt is due (the worker is free)."""
+        self.held.waiting(outcome)
         run_lifecycle.wait_for_retry(
             self.run,
             available_at=utcnow() + timedelta(seconds=outcome.paused.delay_s),
@@ -245,6 +249,7 @@ class RunExecution:
             retry_at=retry_at,
             duration_s=result.duration_ms / 1000,
         )
+        self.held.step_output(outcome.output_id, state)
         if self.plan.expressions_after(pending.step_id):
             # Edge expressions (user code) run next: store the outcome before them.
             run_lifecycle.finish_step(self.run, outcome)

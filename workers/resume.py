@@ -11,7 +11,9 @@ When a step fails and its retry policy says to try again later, the walk pauses
 `pending` is the failed step first (with the number of its next attempt), then the walker's
 queue; each names the stored dataclip it receives, so the states are read back from the
 database when the run is claimed again (whatever worker claims it: nothing lives in a
-process or in Redis). `leaves` are the branches that already ended.
+process). A zero-persistence project stores no states: they are held in Redis for a day
+instead (`app.services.zero_persistence.transient`, `hold_states`). `leaves` are the
+branches that already ended.
 
 The run's time limit counts execution only: `spent_s` is the time the walk has taken so
 far, and a resumed walk gets what is left of the limit. A wait chosen by a retry policy (up
@@ -30,6 +32,7 @@ from app.extensions import db
 from app.models import Dataclip
 from app.services.runs import dataclips
 from app.services.runs.dataclips import InputClip
+from app.services.zero_persistence import transient
 from workers.walker import Leaf, PendingStep, Walk
 
 
@@ -72,9 +75,29 @@ def pending_steps(resume: Mapping) -> list[PendingStep]:
     for entry in entries:
         input_id = uuid.UUID(entry["input_id"]) if entry.get("input_id") else None
         # Each step gets its own state, as the walker gives each followed edge a copy.
-        state = copy.deepcopy(dataclips.state_of(clips.get(input_id))) if input_id else {}
+        # (Zero persistence: the inputs were held in Redis when the run began to wait.)
+        state = copy.deepcopy(dataclips.input_state(input_id, clips.get(input_id)))
         steps.append(PendingStep(entry["step_id"], state, input_id, int(entry.get("attempt", 1))))
     return steps
+
+
+def hold_states(walk: Walk) -> list[uuid.UUID]:
+    """For a project that stores no bodies: hold each pending step's input state in Redis
+    (by the dataclip it names) until the run goes on; returns the dataclip ids held."""
+    assert walk.paused is not None
+    held = {}
+    for step in walk.paused.pending:
+        if step.input_ref is not None:
+            held.setdefault(step.input_ref, step.state)
+    try:
+        for dataclip_id, state in held.items():
+            transient.keep(dataclip_id, transient.as_text(state))
+    except transient.Unavailable:
+        raise transient.Unavailable(
+            "The step's input could not be held for its automatic retry: this project keeps "
+            "no inputs in the database (zero persistence) and Redis did not answer."
+        ) from None
+    return list(held)
 
 
 def leaves(resume: Mapping) -> list[Leaf]:
@@ -106,7 +129,8 @@ def _clips(ids: set[uuid.UUID]) -> dict[uuid.UUID, InputClip]:
             Dataclip.raw_body,
             Dataclip.request,
             Dataclip.wiped_at,
+            Dataclip.not_stored,
         ).where(Dataclip.id.in_(ids))
     ).all()
     db.session.commit()  # release the read transaction before the steps run
-    return {row[0]: InputClip(*row[1:]) for row in rows}
+    return {row[0]: InputClip(*row[1:6], not_stored=bool(row[6])) for row in rows}

@@ -28,7 +28,8 @@ def for_run(run: ClaimedRun, settings) -> RunLimits:
         settings,
         run_timeout_s=run.run_timeout_s,
         step_memory_mb=run.step_memory_mb,
-        discard_logs=run.discard_logs,
+        # A project keeping no bodies keeps no log output either: job code prints data.
+        discard_logs=run.discard_logs or run.zero_persistence,
     )
 
 

@@ -101,6 +101,9 @@ class Dataclip(db.Model):
     request: Mapped[dict | None]
     name: Mapped[str | None] = mapped_column(sa.String(200))  # saved test inputs have one
     wiped_at: Mapped[datetime | None]  # the body was erased by the retention policy
+    # The body was never stored: the project keeps no bodies (zero persistence; the row
+    # holds metadata only, and the body lived in Redis only while its run needed it).
+    not_stored: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     inserted_at: Mapped[datetime] = created_at()
 
     __table_args__ = (

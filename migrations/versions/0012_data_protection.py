@@ -66,6 +66,9 @@ def upgrade():
         )
 
     with op.batch_alter_table('dataclips', schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column('not_stored', sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
         batch_op.create_index(
             'ix_dataclips_unwiped',
             ['project_id', 'inserted_at'],
@@ -138,6 +141,7 @@ def downgrade():
 
     with op.batch_alter_table('dataclips', schema=None) as batch_op:
         batch_op.drop_index('ix_dataclips_unwiped')
+        batch_op.drop_column('not_stored')
 
     with op.batch_alter_table('triggers', schema=None) as batch_op:
         batch_op.drop_constraint(

@@ -20,6 +20,7 @@ from app import db_direct
 from app.extensions import db
 from app.models import Dataclip, Run
 from app.scrub import Scrubber
+from app.services import zero_persistence
 from app.services.errors import NotFound
 from app.services.history.masked_chunks import masked_chunks
 from app.services.history.run_page import run_masker
@@ -55,13 +56,18 @@ def dataclip_download(project_id: uuid.UUID, run_id: uuid.UUID, dataclip_id: uui
     if snapshot_id is None:
         raise NotFound("There is no such run in this project.")
     row = db.session.execute(
-        select(Dataclip.wiped_at, Dataclip.raw_body.is_(None), Dataclip.content_type).where(
-            Dataclip.id == dataclip_id, Dataclip.project_id == project_id
-        )
+        select(
+            Dataclip.wiped_at,
+            Dataclip.raw_body.is_(None),
+            Dataclip.content_type,
+            Dataclip.not_stored,
+        ).where(Dataclip.id == dataclip_id, Dataclip.project_id == project_id)
     ).first()
     if row is None:
         raise NotFound("This data no longer exists, so there is nothing to download.")
-    wiped_at, is_json, content_type = row
+    wiped_at, is_json, content_type, not_stored = row
+    if not_stored:
+        raise NotFound(zero_persistence.NOT_STORED)
     if wiped_at is not None:
         raise NotFound("This data was wiped by the project's data retention policy.")
     masker = run_masker(project_id, [snapshot_id])

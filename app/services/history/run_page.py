@@ -89,6 +89,7 @@ class DataclipView:
     text: str | None  # a raw (non-JSON) body, or the start of a body too large for a tree
 
     shown: int = 0  # characters of the body shown, when it is previewed
+    not_stored: bool = False  # never stored: the project keeps no bodies (zero persistence)
 
     @property
     def too_large(self) -> bool:
@@ -219,11 +220,14 @@ def dataclip_view(
             Dataclip.wiped_at,
             func.coalesce(func.length(Dataclip.raw_body), func.length(body_text), 0),
             Dataclip.raw_body.isnot(None),
+            Dataclip.not_stored,
         ).where(Dataclip.id == dataclip_id, Dataclip.project_id == project_id)
     ).first()
     if row is None:
         return None
-    clip_id, clip_type, wiped_at, size, is_raw = row
+    clip_id, clip_type, wiped_at, size, is_raw, not_stored = row
+    if not_stored:
+        return DataclipView(clip_id, clip_type.value, 0, None, None, None, not_stored=True)
     if wiped_at is not None:
         return DataclipView(clip_id, clip_type.value, 0, wiped_at, None, None)
     scrub = scrub or store.display_scrubber(project_id)

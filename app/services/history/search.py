@@ -33,6 +33,7 @@ from app.models import Dataclip, LogLine, Run, Step, Workflow, WorkOrder
 from app.scrub import MASK, Scrubber
 from app.services.credentials import store
 from app.services.history.filters import HistoryFilter, day_start
+from app.services.zero_persistence import settings as zero_persistence_settings
 
 DATACLIP_TEXT_CHARS = 4096  # as in ferry_dataclip_text()
 LOG_TEXT_CHARS = 2048
@@ -163,7 +164,8 @@ def search_condition(project_id: uuid.UUID, filters: HistoryFilter) -> ColumnEle
         found.append(
             select(Run.work_order_id).where(Run.project_id == project_id, Run.id.between(*bounds))
         )
-    if "input" in places:
+    if "input" in places and not zero_persistence_settings.is_on(project_id):
+        # (Zero persistence: no input is stored to search in; the filters say so.)
         clips = select(Dataclip.id).where(
             Dataclip.project_id == project_id, input_match(text_, postgres, masker)
         )

@@ -55,6 +55,8 @@ class ClaimedRun:
     run_timeout_s: int | None = None
     step_memory_mb: int | None = None
     discard_logs: bool = False
+    # The project keeps no bodies (app.services.zero_persistence), read with the claim too.
+    zero_persistence: bool = False
 
 
 def claim(run_id: uuid.UUID, worker_name: str) -> ClaimedRun | None:
@@ -84,7 +86,8 @@ WITH claimed AS (
     RETURNING runs.id, runs.work_order_id, runs.project_id, runs.workflow_id,
         runs.snapshot_id, runs.starting_trigger_id, runs.starting_step_id, runs.dataclip_id,
         projects.egress_allowlist, runs.resume,
-        projects.run_timeout_s, projects.step_memory_mb, projects.discard_logs
+        projects.run_timeout_s, projects.step_memory_mb, projects.discard_logs,
+        projects.zero_persistence
 ), work_order AS (
     UPDATE work_orders SET state = 'running', last_activity_at = :now
     FROM claimed WHERE work_orders.id = claimed.work_order_id
@@ -92,7 +95,7 @@ WITH claimed AS (
 SELECT claimed.*, d.type,
     CASE WHEN pg_column_size(d.body) <= 65536 THEN d.body END,
     CASE WHEN pg_column_size(d.body) > 65536 THEN convert_to(d.body::text, 'UTF8') END,
-    d.raw_body, d.request, d.wiped_at, d.id IS NOT NULL
+    d.raw_body, d.request, d.wiped_at, d.not_stored, d.id IS NOT NULL
 FROM claimed LEFT JOIN dataclips d ON d.id = claimed.dataclip_id
 """
 # A body stored in over 64 KB (app.json_text.RAW_ABOVE_BYTES) is read as its text instead of
@@ -106,15 +109,19 @@ def _claim_uncapped(run_id: uuid.UUID, worker_name: str) -> ClaimedRun | None:
     )
     if row is None:
         return None
-    *ids, allow, resume, timeout, memory, discard, clip_type, body, text = row[:-4]
-    raw_body, request, wiped_at, clip_found = row[-4:]
-    clip = InputClip(clip_type, body, raw_body, request, wiped_at, text) if clip_found else None
+    *ids, allow, resume, timeout, memory, discard, zero, clip_type, body, text = row[:-5]
+    raw_body, request, wiped_at, not_stored, clip_found = row[-5:]
+    clip = (
+        InputClip(clip_type, body, raw_body, request, wiped_at, text, bool(not_stored))
+        if clip_found
+        else None
+    )
     return ClaimedRun(
         *ids,
         egress_allow=tuple(allow or ()),
         input_clip=clip,
         resume=resume,
-        **_limits(timeout, memory, discard),
+        **_limits(timeout, memory, discard, zero),
     )
 
 
@@ -137,6 +144,7 @@ def _claim_in_line(run_id: uuid.UUID, worker_name: str) -> ClaimedRun | None:
             Project.run_timeout_s,
             Project.step_memory_mb,
             Project.discard_logs,
+            Project.zero_persistence,
         )
         .join(Workflow, Workflow.id == Run.workflow_id)
         .join(Project, Project.id == Run.project_id)
@@ -198,12 +206,13 @@ def _claim_in_line(run_id: uuid.UUID, worker_name: str) -> ClaimedRun | None:
     )
 
 
-def _limits(run_timeout_s, step_memory_mb, discard_logs) -> dict:
-    """The project's run limits as ClaimedRun fields."""
+def _limits(run_timeout_s, step_memory_mb, discard_logs, zero_persistence) -> dict:
+    """The project's run limits (and whether it keeps bodies) as ClaimedRun fields."""
     return {
         "run_timeout_s": run_timeout_s,
         "step_memory_mb": step_memory_mb,
         "discard_logs": bool(discard_logs),
+        "zero_persistence": bool(zero_persistence),
     }
 
 
@@ -244,10 +253,15 @@ def _input_clip(dataclip_id: uuid.UUID | None) -> InputClip | None:
         return None
     row = db.session.execute(
         select(
-            Dataclip.type, Dataclip.body, Dataclip.raw_body, Dataclip.request, Dataclip.wiped_at
+            Dataclip.type,
+            Dataclip.body,
+            Dataclip.raw_body,
+            Dataclip.request,
+            Dataclip.wiped_at,
+            Dataclip.not_stored,
         ).where(Dataclip.id == dataclip_id)
     ).first()
-    return InputClip(*row) if row else None
+    return InputClip(*row[:5], not_stored=bool(row[5])) if row else None
 
 
 def waiting_runs_after(run: ClaimedRun, limit: int = 10) -> list[uuid.UUID]:

@@ -25,10 +25,13 @@ from app.models import (
     WorkOrderState,
 )
 from app.models.base import utcnow
+from app.services import zero_persistence
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.parsing import check_storable
 from app.services.runs import events, queue
 from app.services.workflows import snapshots, store
+from app.services.zero_persistence import inputs as zp_inputs
+from app.services.zero_persistence import settings as zero_persistence_settings
 
 MANUAL_PRIORITY = 0
 BATCH_PRIORITY = 1
@@ -49,16 +52,22 @@ def start_manual_run(
     snapshot = snapshots.latest_snapshot(workflow.id)
     if custom_input is not None and dataclip_id is not None:
         raise Invalid("input", "Give either custom input or a dataclip, not both.")
+    keeps_none = zero_persistence_settings.is_on(project_id)
     if custom_input is not None:
         if not isinstance(custom_input, dict):
             raise Invalid("input", 'Custom input must be a JSON object, e.g. {"data": {}}.')
-        # Callers may hand over a value they parsed themselves: jsonb must be able to keep it.
-        check_storable(custom_input, field="input", what="The input")
-        clip = Dataclip(project_id=project_id, type=DataclipType.SAVED_INPUT, body=custom_input)
-        db.session.add(clip)
-        db.session.flush()
-        dataclip_id = clip.id
+        if keeps_none:
+            dataclip_id = zp_inputs.unstored_input(project_id, custom_input)
+        else:
+            # Callers may hand over a value they parsed themselves: jsonb must keep it.
+            check_storable(custom_input, field="input", what="The input")
+            clip = Dataclip(project_id=project_id, type=DataclipType.SAVED_INPUT, body=custom_input)
+            db.session.add(clip)
+            db.session.flush()
+            dataclip_id = clip.id
     elif dataclip_id is not None:
+        if keeps_none:
+            raise Invalid("input", zero_persistence.NO_SAVED_INPUTS)
         _usable_dataclip(dataclip_id, project_id)
     starting_trigger_id = None
     if step_id is None:
@@ -109,6 +118,8 @@ def retry_run(
         starting_trigger_id = original.starting_trigger_id
         starting_step_id = original.starting_step_id
     else:
+        if zero_persistence_settings.is_on(project_id):
+            raise Invalid("step_id", zero_persistence.NO_STEP_RETRY)
         dataclip_id = db.session.scalar(
             select(StepRun.input_dataclip_id)
             .where(StepRun.run_id == run_id, StepRun.step_id == step_id)
@@ -285,3 +296,5 @@ def _usable_dataclip(dataclip_id: uuid.UUID, project_id: uuid.UUID) -> None:
             f"This input was wiped on {clip.wiped_at:%Y-%m-%d} by the project's retention "
             "policy, so the run cannot be retried from it.",
         )
+    if clip.not_stored:
+        raise Invalid("input", zero_persistence.NO_RETRY)

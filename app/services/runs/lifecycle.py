@@ -225,6 +225,9 @@ _BEGIN_STEP = """INSERT INTO step_runs (id, run_id, step_id, step_name, input_da
   :begin_input_id, :begin_attempt, :now)"""
 _OUTPUT = """INSERT INTO dataclips (id, project_id, type, body, inserted_at)
   VALUES (:output_id, :project_id, 'step_result', :body, :now)"""
+# Zero persistence: the row says an output was made, and never holds it.
+_OUTPUT_NOT_STORED = """INSERT INTO dataclips (id, project_id, type, not_stored, inserted_at)
+  VALUES (:output_id, :project_id, 'step_result', true, :now)"""
 # PostgreSQL: all of a step's lines in one INSERT, whatever their number.
 _LOG_LINES_PG = """INSERT INTO log_lines (id, run_id, step_run_id, level, source, message,
   timestamp) SELECT gen_random_uuid(), :run_id, :step_run_id, line.level, line.source,
@@ -248,7 +251,14 @@ _FINISH_WORK_ORDER = """UPDATE work_orders SET state = :state, last_activity_at 
 def _outcome_parts(run: ClaimedRun, outcome: StepOutcome, now: datetime) -> list[Part]:
     """The parts storing a step's outcome: its output dataclip, log lines and step row."""
     parts = []
-    if outcome.output_id is not None:
+    if outcome.output_id is not None and run.zero_persistence:
+        parts.append(
+            Part(
+                _OUTPUT_NOT_STORED,
+                {"output_id": outcome.output_id, "project_id": run.project_id, "now": now},
+            )
+        )
+    elif outcome.output_id is not None:
         parts.append(
             Part(
                 _OUTPUT,

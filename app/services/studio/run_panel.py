@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Dataclip, DataclipType, Run, RunState, StepRun
-from app.services import project_limits
+from app.services import project_limits, zero_persistence
 from app.services.credentials import store
 from app.services.errors import Invalid, NotFound
 from app.services.history.run_page import ShownLogLine, dataclip_view, run_scrubber, shown_text
@@ -19,6 +19,7 @@ from app.services.parsing import load_json
 from app.services.runs import commands, queries, retries, stored_errors
 from app.services.runs.plain_errors import PlainError
 from app.services.workflows import store as workflows
+from app.services.zero_persistence import settings as zero_persistence_settings
 
 MAX_INPUT_NAME = 200
 RECENT_RUNS = 10
@@ -98,6 +99,7 @@ def input_choices(workflow_id: uuid.UUID, project_id: uuid.UUID) -> dict[str, li
             Dataclip.type == DataclipType.SAVED_INPUT,
             Dataclip.name.isnot(None),
             Dataclip.wiped_at.is_(None),
+            Dataclip.not_stored.is_(False),
         )
         .order_by(Dataclip.name)
     )
@@ -108,6 +110,7 @@ def input_choices(workflow_id: uuid.UUID, project_id: uuid.UUID) -> dict[str, li
             Run.workflow_id == workflow_id,
             Run.project_id == project_id,
             Dataclip.wiped_at.is_(None),
+            Dataclip.not_stored.is_(False),
         )
         .order_by(Run.inserted_at.desc())
         .limit(RECENT_RUNS)
@@ -132,6 +135,8 @@ def save_input(
     dataclip_id: uuid.UUID | None = None,
 ) -> Dataclip:
     """Keep an input as a named test case: typed JSON, or a copy of a stored input."""
+    if zero_persistence_settings.is_on(project_id):
+        raise Invalid("name", zero_persistence.NO_SAVED_INPUTS)
     name = " ".join((name or "").split())
     if not name:
         raise Invalid("name", "Give the test input a name.")
@@ -163,6 +168,8 @@ def dataclip_body(project_id: uuid.UUID, dataclip_id: uuid.UUID) -> object:
         raise NotFound("There is no such input in this project.")
     if clip.wiped_at is not None:
         raise Invalid("input", "This input was wiped by the project's retention policy.")
+    if clip.not_stored:
+        raise Invalid("input", zero_persistence.NOT_STORED)
     if clip.type is DataclipType.HTTP_REQUEST:
         data = clip.body if clip.body is not None else clip.raw_body
         return {"data": data if data is not None else {}, "request": clip.request or {}}
@@ -258,7 +265,12 @@ def _shown_body(project_id: uuid.UUID, dataclip_id: uuid.UUID | None, scrub) -> 
     large = _large_preview(project_id, dataclip_id, scrub)
     if large is not None:
         return large
-    body = scrub(_body_or_none(project_id, dataclip_id))
+    try:
+        body = scrub(dataclip_body(project_id, dataclip_id) if dataclip_id else None)
+    except Invalid as error:  # zero persistence says so; a wiped body shows as none
+        return error.message if error.message == zero_persistence.NOT_STORED else None
+    except NotFound:
+        return None
     return None if body is None else json.dumps(body, indent=2, ensure_ascii=False)
 
 

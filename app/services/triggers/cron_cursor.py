@@ -67,6 +67,13 @@ def next_input(workflow_id: uuid.UUID, mode: CronInput, step_id: uuid.UUID | Non
         return NextInput(mode, reason=nothing)
     run_id, step_run_id, step_name, dataclip_id = found
     clip = db.session.get(Dataclip, dataclip_id)
+    if clip is not None and clip.not_stored:
+        # Zero persistence: the state was never stored, so each run starts afresh.
+        return NextInput(
+            mode,
+            run_id=run_id,
+            reason="The project keeps no outputs (zero persistence), so each run starts with {}.",
+        )
     if clip is None or clip.wiped_at is not None:
         # A wiped cursor cannot be read back; starting from it would fail every tick and
         # the cursor could then never move again, so the run starts afresh instead.

@@ -6,8 +6,10 @@ from sqlalchemy.exc import DBAPIError
 
 from app.extensions import db
 from app.models import Dataclip, Run, RunState
+from app.services import zero_persistence
 from app.services.runs.events import RunWatcher
 from app.services.triggers.webhooks import Accepted
+from app.services.zero_persistence import transient
 
 
 def reply_for(accepted: Accepted, watcher: RunWatcher, deadline: float) -> tuple[int, object]:
@@ -44,7 +46,13 @@ def reply_for(accepted: Accepted, watcher: RunWatcher, deadline: float) -> tuple
             "error": {"type": run.error_type, "message": run.error_message},
         }
     final = db.session.get(Dataclip, run.final_dataclip_id) if run.final_dataclip_id else None
-    state = final.body if final is not None and isinstance(final.body, dict) else {}
+    if final is not None and final.not_stored:
+        # Zero persistence: the worker held the reply in Redis for a few minutes instead.
+        state = transient.take_reply(run.id)
+        if state is None:
+            return 200, {**ids, "state": "success", "error": zero_persistence.NO_REPLY}
+    else:
+        state = final.body if final is not None and isinstance(final.body, dict) else {}
     custom = state.get("webhook_response")
     if isinstance(custom, dict) and isinstance(custom.get("status"), int):
         status = custom["status"] if 100 <= custom["status"] <= 599 else 200

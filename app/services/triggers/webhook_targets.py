@@ -46,9 +46,13 @@ class WebhookTarget:
     max_payload_kb: int | None = None
     # What the stored trigger looked like when this was read (PostgreSQL; see `TARGET_CHECK`).
     fingerprint: str | None = None
+    # The project keeps no bodies (app.services.zero_persistence); in the fingerprint, so a
+    # request is never stored under the project's old setting.
+    zero_persistence: bool = False
 
 
-# What accepting needs of a trigger, its workflow's latest snapshot and its project's limit.
+# What accepting needs of a trigger, its workflow's latest snapshot and its project's limit
+# and zero persistence (read in the same statement: no round trip more).
 _COLUMNS = """t.id, w.id, w.project_id,
        (SELECT s.id FROM workflow_snapshots s WHERE s.workflow_id = w.id
         ORDER BY s.lock_version DESC LIMIT 1),
@@ -56,7 +60,8 @@ _COLUMNS = """t.id, w.id, w.project_id,
        t.webhook_reply, t.webhook_signature_algorithm, t.webhook_signature_header,
        t.webhook_signature_secret_encrypted, t.webhook_timestamp_header,
        t.webhook_replay_window_s,
-       (SELECT p.max_payload_kb FROM projects p WHERE p.id = w.project_id)"""
+       (SELECT p.max_payload_kb FROM projects p WHERE p.id = w.project_id),
+       (SELECT p.zero_persistence FROM projects p WHERE p.id = w.project_id)"""
 _WHERE = "t.type = 'webhook' AND w.deleted_at IS NULL"
 # (S608 / bandit B608: these statements are built from this module's constants only.)
 _FIND = (
@@ -119,7 +124,8 @@ def find_target(reference: str, *, cached: bool = False) -> WebhookTarget:
         reply=row[8],
         signature=webhook_signature.rule_from_row(*row[9:14]),
         max_payload_kb=row[14],
-        fingerprint=row[15] if guarded else None,
+        zero_persistence=bool(row[15]),
+        fingerprint=row[16] if guarded else None,
     )
     if guarded:
         if len(_CACHE) >= _CACHE_SIZE:

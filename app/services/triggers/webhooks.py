@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from app import db_direct
 from app.extensions import db
 from app.json_text import JsonText
+from app.services import zero_persistence
 from app.services.triggers import webhook_signature
 from app.services.triggers.webhook_input import TOO_DEEP, WebhookRefused
 from app.services.triggers.webhook_targets import (
@@ -35,6 +36,8 @@ from app.services.triggers.webhook_targets import (
     lane_of,
     uuid_of,
 )
+from app.services.zero_persistence import inputs as zp_inputs
+from app.services.zero_persistence import transient
 
 
 @dataclass(frozen=True)
@@ -70,8 +73,18 @@ def accept(
         ) from None
     except RecursionError:
         raise WebhookRefused(400, TOO_DEEP) from None
+    dataclip_id, not_stored = uuid.uuid4(), target.zero_persistence
+    if not_stored:
+        # The body goes to Redis for its run, the row keeps metadata only (zero persistence).
+        data = zp_inputs.body_text(body, raw_body, _ENCODER.encode)
+        try:
+            zp_inputs.keep_request(dataclip_id, data, metadata)
+        except transient.Unavailable:
+            raise WebhookRefused(503, zero_persistence.REDIS_DOWN) from None
+        body_json, raw_body = None, None
+        metadata = zp_inputs.request_metadata(metadata, len(data))
     params = {
-        "dataclip_id": uuid.uuid4(),
+        "dataclip_id": dataclip_id,
         "work_order_id": uuid.uuid4(),
         "run_id": uuid.uuid4(),
         "project_id": target.project_id,
@@ -87,11 +100,17 @@ def accept(
         "priority": lane_of(target),
         "signature_digest": signature_digest,
         "fingerprint": target.fingerprint,
+        "not_stored": not_stored,
     }
+    accepted = None
     try:
-        return _insert(params)
+        accepted = _insert(params)
     except db_direct.UnstorableValue as error:
         raise WebhookRefused(400, _unstorable(error, params, metadata)) from None
+    finally:
+        if not_stored and (accepted is None or not accepted.created):
+            transient.forget([dataclip_id])  # nothing of this request will run
+    return accepted
 
 
 def _insert(params: dict) -> Accepted:
@@ -129,8 +148,8 @@ def _insert(params: dict) -> Accepted:
 # in the PostgreSQL statement, which then stores nothing when the target is stale.
 # (PostgreSQL types the parameters of INSERT ... SELECT by the columns, as it does VALUES.)
 _DATACLIP = """INSERT INTO dataclips (id, project_id, type, body, raw_body, content_type,
-  request, inserted_at) {open}:dataclip_id, :project_id, 'http_request', {body}, :raw_body,
-  :content_type, {request}, CURRENT_TIMESTAMP{close}"""
+  request, not_stored, inserted_at) {open}:dataclip_id, :project_id, 'http_request', {body},
+  :raw_body, :content_type, {request}, :not_stored, CURRENT_TIMESTAMP{close}"""
 _WORK_ORDER = """INSERT INTO work_orders (id, project_id, workflow_id, trigger_id, snapshot_id,
   dataclip_id, state, idempotency_key, inserted_at, last_activity_at) {open}:work_order_id,
   :project_id, :workflow_id, :trigger_id, :snapshot_id, :dataclip_id, 'pending',

@@ -17,6 +17,7 @@ from app.services.errors import Invalid
 from app.services.studio import canvas
 from app.services.workflow_templates.catalog import Template, get_template
 from app.services.workflows import store
+from app.services.zero_persistence import settings as zero_persistence_settings
 
 MAX_NAME = 200
 MAX_URL = 2000
@@ -65,7 +66,8 @@ def create_from_template(
     _fill_settings(template, document, settings or {})
     _attach_credentials(project_id, template, document, credentials or {})
     clip = None
-    if template.sample_input is not None:
+    # A project keeping no bodies (zero persistence) gets no saved sample input either.
+    if template.sample_input is not None and not zero_persistence_settings.is_on(project_id):
         clip = Dataclip(
             project_id=project_id,
             type=DataclipType.SAVED_INPUT,

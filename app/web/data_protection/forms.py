@@ -4,7 +4,7 @@ never kept longer than history, is decided by app/services/retention/policy.py."
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import SelectField
+from wtforms import BooleanField, HiddenField, SelectField
 from wtforms.fields import SelectChoice
 
 from app.services.retention.policy import CHOICES, label
@@ -39,3 +39,14 @@ class RetentionForm(FlaskForm):
 
 def _value(days: int | None) -> str:
     return "forever" if days is None else str(days)
+
+
+class ZeroPersistenceForm(FlaskForm):
+    """Turn zero persistence on (with the consequences acknowledged) or off."""
+
+    # "on" or "off"; anything else is refused by the view with a sentence.
+    enabled = HiddenField()
+    understood = BooleanField(
+        "I understand: inputs and outputs of new runs are never stored, log output is "
+        "dropped, and what needs a stored input is refused."
+    )

@@ -11,8 +11,9 @@ from flask_login import current_user, login_required
 from app.models import Role
 from app.services.errors import Invalid
 from app.services.retention import policy
+from app.services.zero_persistence import settings as zero_persistence
 from app.web.access import ProjectAccess, project_access
-from app.web.data_protection.forms import RetentionForm
+from app.web.data_protection.forms import RetentionForm, ZeroPersistenceForm
 
 bp = Blueprint("data_protection", __name__)
 
@@ -47,6 +48,30 @@ def update_retention(project_id: uuid.UUID):
     return redirect(url_for("data_protection.show", project_id=project_id))
 
 
+@bp.post("/projects/<uuid:project_id>/settings/data/zero-persistence")
+def update_zero_persistence(project_id: uuid.UUID):
+    """Turn zero persistence on (once its consequences are acknowledged) or off (admins)."""
+    access = project_access(project_id, Role.ADMIN)
+    form = ZeroPersistenceForm()
+    enabled = {"on": True, "off": False}.get(form.enabled.data or "")
+    if not form.validate_on_submit() or enabled is None:
+        form.enabled.errors = [*form.enabled.errors, "Choose to turn it on or off."]
+        return _page(access, zero_persistence=form, status=422)
+    try:
+        zero_persistence.update(current_user, project_id, enabled, form.understood.data)
+    except Invalid as error:
+        field = form.understood if error.field == "understood" else form.enabled
+        field.errors = [*field.errors, error.message]
+        return _page(access, zero_persistence=form, status=422)
+    flash(
+        "Zero persistence is on: runs that start from now on keep no inputs or outputs."
+        if enabled
+        else "Zero persistence is off: new runs store their inputs and outputs again.",
+        "success",
+    )
+    return redirect(url_for("data_protection.show", project_id=project_id) + "#zero-persistence")
+
+
 def _saved_message(preview: policy.Preview) -> str:
     if not (preview.work_orders or preview.bodies):
         return "Retention saved. Nothing is old enough to be removed yet."
@@ -70,5 +95,7 @@ def _page(access: ProjectAccess, *, status: int = 200, **forms):
             project.id, project.history_retention_days, project.dataclip_retention_days
         ),
         can_change=access.can(Role.ADMIN),
-        **{name: form for name, form in forms.items() if name != "retention"},
+        zero_persistence=forms.get("zero_persistence") or ZeroPersistenceForm(formdata=None),
+        consequences=zero_persistence.CONSEQUENCES,
+        **{n: f for n, f in forms.items() if n not in ("retention", "zero_persistence")},
     ), status
