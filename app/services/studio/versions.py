@@ -275,6 +275,8 @@ def _trigger_entry(trigger: dict, steps: dict, current: dict) -> dict:
         path = trigger.get("custom_path", current.get("custom_path"))
         if path:
             entry["custom_path"] = path
+        if trigger.get("webhook_requests_per_minute"):
+            entry["webhook_requests_per_minute"] = trigger["webhook_requests_per_minute"]
         # A version keeps its signature rule (never the secret); older versions had none.
         entry.update(
             {k: trigger[k] for k in webhook_signature_settings.KEYS if trigger.get(k) is not None}

@@ -65,6 +65,8 @@ def _trigger_dict(trigger: Trigger, steps_by_id: dict) -> dict:
         entry["webhook_reply"] = trigger.webhook_reply.value
         if trigger.custom_path:
             entry["custom_path"] = trigger.custom_path
+        if trigger.webhook_requests_per_minute:
+            entry["webhook_requests_per_minute"] = trigger.webhook_requests_per_minute
         entry.update(webhook_signature_settings.export(trigger))  # never the secret
         return entry
     entry.update(

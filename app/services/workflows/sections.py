@@ -31,8 +31,11 @@ TRIGGER_KEYS = {
     "cron_input",
     "cron_input_job",
     "custom_path",
+    "webhook_requests_per_minute",
     *webhook_signature_settings.KEYS,
 }
+# A trigger's own rate limit: at most this many accepted requests a minute.
+MAX_REQUESTS_PER_MINUTE = 100_000
 JOB_KEYS = {"name", "adaptor", "credential", "body", "retry_policy"}
 EDGE_KEYS = {
     "source_trigger",
@@ -129,6 +132,9 @@ def read_trigger(report: Report, key: str, raw: dict, job_keys: set[str]) -> Tri
             )
         else:
             trigger.custom_path = custom_path
+        trigger.requests_per_minute = _requests_per_minute(
+            report, raw.get("webhook_requests_per_minute"), path
+        )
         trigger.signature, problems = webhook_signature_settings.read(raw, path)
         for where, message in problems:
             report.add(where, message)
@@ -158,6 +164,25 @@ def read_trigger(report: Report, key: str, raw: dict, job_keys: set[str]) -> Tri
     else:
         trigger.cron_input_job = job
     return trigger
+
+
+def _requests_per_minute(report: Report, value: object, path: str) -> int | None:
+    """The trigger's own limit: a whole number from 1 to MAX_REQUESTS_PER_MINUTE, or None."""
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not (0 < value <= MAX_REQUESTS_PER_MINUTE)
+    ):
+        report.add(
+            f"{path}.webhook_requests_per_minute",
+            f"The rate limit is a whole number of requests a minute, from 1 to "
+            f"{MAX_REQUESTS_PER_MINUTE:,}, or left out for the server's default; not "
+            f"{show(value)}.",
+        )
+        return None
+    return value
 
 
 def read_edge(

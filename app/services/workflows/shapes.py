@@ -23,6 +23,8 @@ class TriggerDoc:
     custom_path: str | None = None
     # webhook_signature_* keys (`triggers.webhook_signature_settings`); None: unsigned.
     signature: dict | None = None
+    # Accepted requests a minute (None: the instance's FERRY_WEBHOOK_REQUESTS_PER_MINUTE).
+    requests_per_minute: int | None = None
     cron_expression: str | None = None
     cron_timezone: str = "UTC"
     cron_input: CronInput = CronInput.LAST_SUCCESS

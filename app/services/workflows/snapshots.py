@@ -69,6 +69,11 @@ def snapshot_definition(workflow: Workflow) -> dict:
                 "custom_path": t.custom_path,
                 # Only when set: versions saved before signatures existed compare equal.
                 **webhook_signature_settings.export(t),
+                **(
+                    {"webhook_requests_per_minute": t.webhook_requests_per_minute}
+                    if t.webhook_requests_per_minute
+                    else {}
+                ),
             }
             for t in workflow.triggers
         ],

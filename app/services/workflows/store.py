@@ -199,6 +199,7 @@ def _apply(
             trigger = Trigger(workflow_id=workflow.id, key=doc.key, type=doc.type)
         trigger.enabled = doc.enabled
         trigger.webhook_reply, trigger.custom_path = doc.webhook_reply, doc.custom_path
+        trigger.webhook_requests_per_minute = doc.requests_per_minute
         trigger.cron_expression, trigger.cron_timezone = doc.cron_expression, doc.cron_timezone
         trigger.cron_input = doc.cron_input
         # Only admins may change an existing trigger's signature rule (see the module).

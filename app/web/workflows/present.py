@@ -80,6 +80,8 @@ def builder_data(access: ProjectAccess, workflow: Workflow, credentials: list) -
         **workflow_json(workflow),
         "can_edit": access.can(Role.EDITOR),
         "can_admin": access.can(Role.ADMIN),
+        # The instance's webhook rate limit, shown where a trigger may set its own.
+        "webhook_default_limit": current_app.config["FERRY_SETTINGS"].webhook_requests_per_minute,
         "adaptors": adaptor_choices(),
         "retry": retries.studio_settings(),  # the Retries sections (studio/retries.js)
         "credentials": [

@@ -207,6 +207,15 @@ def test_every_problem_is_listed_with_its_path_and_the_first_is_raised():
         ("jobs.load.adaptor", 1, "jobs.load.adaptor", "must be text"),
         ("triggers.webhook.type", ["webhook"], "triggers.webhook.type", "not one of"),
         ("triggers.webhook.custom_path", {"a": 1}, "triggers.webhook.custom_path", "custom path"),
+        *[
+            (
+                "triggers.webhook.webhook_requests_per_minute",
+                bad,
+                "triggers.webhook.webhook_requests_per_minute",
+                "from 1 to 100,000, or left out for the server's default",
+            )
+            for bad in (0, -5, 100_001, 2.5, "60", True, [60])
+        ],
         ("triggers.nightly.cron_timezone", "Africa", "triggers.nightly.cron_timezone", "time zone"),
         ("triggers.nightly.cron_input_job", {"a": 1}, "triggers.nightly.cron_input_job", "job"),
         ("triggers.nightly.cron_input_job", "nosuch", "triggers.nightly.cron_input_job", "job"),
@@ -333,3 +342,23 @@ def test_credential_problems_join_the_document_problems(user, db):
         "jobs.fetch-patients.adaptor",
         "jobs.load.credential",
     ]
+
+
+def test_a_webhook_triggers_own_rate_limit_is_saved_exported_and_kept_in_versions(user, db):
+    project = factories.project(user)
+    raw = yaml.safe_load(DOCUMENT)
+    raw["triggers"]["webhook"]["webhook_requests_per_minute"] = 120
+    workflow = store.create_workflow(project.id, yaml.safe_dump(raw))
+    trigger = next(t for t in workflow.triggers if t.key == "webhook")
+    assert trigger.webhook_requests_per_minute == 120
+    exported = yaml.safe_load(export.export_yaml(workflow))
+    assert exported["triggers"]["webhook"]["webhook_requests_per_minute"] == 120
+    assert "webhook_requests_per_minute" not in exported["triggers"]["nightly"]
+    latest = snapshots.latest_snapshot(workflow.id)
+    saved = next(t for t in latest.definition["triggers"] if t["key"] == "webhook")
+    assert saved["webhook_requests_per_minute"] == 120
+    # Left out again: the trigger goes back to the instance's limit.
+    del raw["triggers"]["webhook"]["webhook_requests_per_minute"]
+    store.replace_workflow(workflow.id, yaml.safe_dump(raw), project_id=project.id)
+    db.session.expire_all()
+    assert db.session.get(type(trigger), trigger.id).webhook_requests_per_minute is None

@@ -156,6 +156,12 @@ export class Panels {
     $("trigger-enabled").addEventListener("change", (e) => this.set({ enabled: e.target.checked }));
     $("webhook-reply").addEventListener("change", (e) => this.set({ webhook_reply: e.target.value }));
     $("webhook-path").addEventListener("input", (e) => this.set({ custom_path: e.target.value.trim() || undefined }));
+    $("webhook-rate").addEventListener("input", (e) => {
+      // A whole number the server can judge; anything else is sent as typed, to be named.
+      const typed = e.target.value.trim();
+      const number = Number(typed);
+      this.set({ webhook_requests_per_minute: typed === "" ? undefined : Number.isInteger(number) ? number : typed });
+    });
     $("cron-expression").addEventListener("input", (e) => {
       this.set({ cron_expression: e.target.value });
       this.syncPreset(e.target.value);
@@ -180,6 +186,7 @@ export class Panels {
       $("webhook-url").disabled = !url;
       $("webhook-reply").value = trigger.webhook_reply || "before_start";
       $("webhook-path").value = trigger.custom_path || "";
+      $("webhook-rate").value = trigger.webhook_requests_per_minute ?? "";
       // Admins see how callers authenticate now, as saved (or that the trigger is unsaved).
       if ($("webhook-auth")) window.htmx.ajax("GET", this.data.urls.webhook_auth, { target: "#webhook-auth", values: { trigger: key } });
       this.signature.fill(trigger, key);

@@ -18,6 +18,7 @@ const FIELDS = {
   "trigger-enabled": "enabled",
   "webhook-reply": "webhook_reply",
   "webhook-path": "custom_path",
+  "webhook-rate": "webhook_requests_per_minute",
   "webhook-signature-algorithm": "webhook_signature_algorithm",
   "webhook-signature-header": "webhook_signature_header",
   "webhook-timestamp-header": "webhook_timestamp_header",
