@@ -382,7 +382,9 @@ def _deletion_grace_days(environ: Mapping[str, str], default: int) -> int:
         return 0
     days = _positive_int(environ, "FERRY_DELETION_GRACE_DAYS", default)
     if days > 3650:
-        raise ConfigError(f"FERRY_DELETION_GRACE_DAYS must be at most 3650 (ten years), not {days}.")
+        raise ConfigError(
+            f"FERRY_DELETION_GRACE_DAYS must be at most 3650 (ten years), not {days}."
+        )
     return days
 
 

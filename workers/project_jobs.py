@@ -1,4 +1,4 @@
-"""RQ job: remove a deleted project's data (queued by `app.services.project_settings`)."""
+"""RQ job: purge a deleted project's data (queued by `app.services.deletions`)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from app.extensions import db
 
 
 def delete_project(project_id: str) -> bool:
-    """Delete the project's history, workflows and memberships; its audit entries stay."""
-    from app.services import project_settings
+    """Delete the project's history, workflows and memberships once its grace period has
+    ended; does nothing before then or after a cancel. Its audit entries stay."""
+    from app.services.deletions import projects
 
     try:
-        return project_settings.delete_project_data(uuid.UUID(project_id))
+        return projects.purge(uuid.UUID(project_id))
     finally:
         db.session.remove()

@@ -44,7 +44,7 @@ def record_heartbeat() -> None:
 def periodic_tasks(settings: Settings | None = None) -> list[PeriodicTask]:
     """The tasks this scheduler runs and how often (`settings` gives the configurable
     intervals; the defaults otherwise)."""
-    from app.services import project_settings
+    from app.services.deletions import due as deletions
     from app.services.history import exports as history_exports
     from app.services.notifications import alert_queue, failure_alerts
     from app.services.notifications.digests import EVERY_S as DIGESTS_EVERY_S
@@ -65,7 +65,7 @@ def periodic_tasks(settings: Settings | None = None) -> list[PeriodicTask]:
         PeriodicTask("due retries", maintenance.DUE_RETRIES_EVERY_S, maintenance.queue_due_retries),
         PeriodicTask("alert sweeper", 5.0, alert_queue.sweep),
         PeriodicTask("alert summaries", 5.0, failure_alerts.send_due_summaries),
-        PeriodicTask("project deletions", 300.0, project_settings.retry_stalled_deletions),
+        PeriodicTask("deletion purges", 300.0, deletions.queue_due),
         PeriodicTask("digests", DIGESTS_EVERY_S, send_due_digests),
         PeriodicTask("signature purge", 60.0, webhook_signature.purge_seen),
         PeriodicTask("history exports", 60.0, history_exports.sweep),

@@ -48,7 +48,16 @@ def invite(
     """
     email = accounts.normalise_email(email)
     role_value = _role_value(project, role)
-    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+    existing = db.session.scalar(select(User).where(User.email == email))
+    if existing is not None and existing.deletion_requested_at is not None:
+        # The address frees up only once the purge removed the account.
+        raise Invalid(
+            "email",
+            f"{email} belongs to an account scheduled for deletion on "
+            f"{existing.deletion_due_at:%d %b %Y}. Invite them again once it is removed, or "
+            "ask a superuser to cancel the deletion.",
+        )
+    if existing is not None:
         raise Invalid("email", f"{email} already has an account; add them as a member instead.")
     if project is not None:
         # Serialises two invitations for the same project, so one pending row stays per email.

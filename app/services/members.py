@@ -108,7 +108,8 @@ def add_by_email(actor: User, actor_role: Role, project_id: uuid.UUID, email: st
     email = accounts.normalise_email(email)
     project = _locked_project(project_id)
     user = db.session.scalar(select(User).where(User.email == email))
-    if user is None:
+    if user is None or user.deletion_requested_at is not None:
+        # A pending deletion's account is refused by the invitation, with the reason.
         invitations.invite(email, invited_by=actor, project=project, role=role)
         return Added("invited", email, role)
     existing = _membership_of(project.id, user.id)

@@ -1,18 +1,18 @@
-"""Every user of the instance, as superusers manage them: search, superuser rights, disabling
-and deleting. Each change is audited; the web layer checks that the caller is a superuser."""
+"""Every user of the instance, as superusers manage them: search, superuser rights and
+disabling (deleting lives in `services.deletions.users`). Each change is audited; the web
+layer checks that the caller is a superuser."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import func, or_, select
 
 from app.extensions import db
 from app.models import ApiToken, Credential, Project, ProjectCredential, ProjectMember, Role, User
 from app.models.base import utcnow
 from app.services import accounts, audit, mfa
-from app.services.credentials import oauth
 from app.services.errors import Conflict, Invalid, NotFound
 
 ITEM = "user"
@@ -123,11 +123,11 @@ def detail(user_id: uuid.UUID) -> UserDetail:
 def set_superuser(actor: User, user_id: uuid.UUID, value: bool) -> User:
     """Grant or take away superuser rights; the instance always keeps one active superuser.
     Granting them ends the person's sessions, so they sign in afresh to use them."""
-    user = _lock(user_id)
+    user = lock_user(user_id)
     if user.is_superuser == value:
         return user
     if not value:
-        _keep_a_superuser(user, "take superuser rights from")
+        keep_a_superuser(user, "take superuser rights from")
     user.is_superuser = value
     event = "superuser_granted" if value else "superuser_revoked"
     audit.record(ITEM, user.id, event, actor.id, {"email": user.email})
@@ -142,13 +142,13 @@ def set_superuser(actor: User, user_id: uuid.UUID, value: bool) -> User:
 
 def disable(actor: User, user_id: uuid.UUID) -> User:
     """Disable a user: they cannot sign in, their sessions end now, their API tokens stop."""
-    user = _lock(user_id)
+    user = lock_user(user_id)
     if user.id == actor.id:
         raise Conflict("You cannot disable your own account; ask another superuser.")
     if user.disabled:
         return user
     if user.is_superuser:
-        _keep_a_superuser(user, "disable")
+        keep_a_superuser(user, "disable")
     user.disabled = True
     audit.record(ITEM, user.id, "disabled", actor.id, {"email": user.email})
     # New session nonce in the same commit: old cookies stay dead even after re-enabling.
@@ -160,7 +160,7 @@ def reset_mfa(actor: User, user_id: uuid.UUID) -> User:
     """Turn off someone's two-factor authentication who lost both their authenticator and
     their backup codes, so they can sign in with the password and enrol again. Their sessions
     end: whoever holds one now did not prove the second factor it was opened with."""
-    user = _lock(user_id)
+    user = lock_user(user_id)
     if user.id == actor.id:
         raise Conflict(
             "You cannot reset your own two-factor authentication here; turn it off on your "
@@ -176,53 +176,15 @@ def reset_mfa(actor: User, user_id: uuid.UUID) -> User:
 
 def enable(actor: User, user_id: uuid.UUID) -> User:
     """Let a disabled user sign in again (sessions from before stay ended)."""
-    user = _lock(user_id)
+    user = lock_user(user_id)
+    if user.deletion_requested_at is not None:
+        raise Conflict(f"{user.email} is scheduled for deletion: cancel the deletion to keep them.")
     if not user.disabled:
         return user
     user.disabled = False
     audit.record(ITEM, user.id, "enabled", actor.id, {"email": user.email})
     db.session.commit()
     return user
-
-
-def delete_user(actor: User, user_id: uuid.UUID, typed_email: str) -> str:
-    """Delete a user and destroy their credentials, after their email was typed.
-
-    Refused while they own projects (a project always has an owner: hand it over first).
-    Returns the deleted user's email.
-    """
-    user = _lock(user_id)
-    if user.id == actor.id:
-        raise Conflict("You cannot delete your own account; ask another superuser.")
-    owned = detail(user.id).owned_projects
-    if owned:
-        raise Conflict(owned_projects_message(user, owned))
-    if (typed_email or "").strip().lower() != user.email:
-        raise Invalid("confirm_email", "Type the user's email address exactly to delete them.")
-    if user.is_superuser:
-        _keep_a_superuser(user, "delete")
-    email = user.email
-    names = []
-    for credential in db.session.scalars(select(Credential).where(Credential.user_id == user.id)):
-        if credential.oauth_client_id is not None:
-            oauth.revoke_quietly(credential)
-        names.append(credential.name)
-        audit.record(
-            audit.CREDENTIAL,
-            credential.id,
-            "deleted",
-            actor.id,
-            {"name": credential.name, "reason": f"its owner {email} was deleted"},
-        )
-        db.session.delete(credential)
-    db.session.flush()
-    audit.record(ITEM, user.id, "deleted", actor.id, {"email": email, "credentials": names})
-    # A bulk delete lets the database cascade (memberships, tokens, resets, identities)
-    # instead of the ORM loading each relationship first.
-    db.session.expunge(user)
-    db.session.execute(delete(User).where(User.id == user_id))
-    db.session.commit()
-    return email
 
 
 def owned_projects_message(user: User, owned: list[str]) -> str:
@@ -245,7 +207,8 @@ def last_active_superuser(user: User) -> bool:
     return user.is_superuser and not user.disabled and not others
 
 
-def _keep_a_superuser(user: User, action: str) -> None:
+def keep_a_superuser(user: User, action: str) -> None:
+    """Conflict when `user` is the only active superuser (the instance needs one)."""
     if last_active_superuser(user):
         raise Conflict(
             f"You cannot {action} {user.email}: they are the only active superuser, and "
@@ -253,7 +216,8 @@ def _keep_a_superuser(user: User, action: str) -> None:
         )
 
 
-def _lock(user_id: uuid.UUID) -> User:
+def lock_user(user_id: uuid.UUID) -> User:
+    """The user, locked for this transaction (NotFound when there is none)."""
     # Row lock: two superusers changing the same person (or the last two superusers taking
     # each other's rights at once) are applied one after the other.
     user = db.session.scalar(select(User).where(User.id == user_id).with_for_update())

@@ -1,37 +1,20 @@
 """Project settings: every change audited with before and after, nothing stored when input is
-refused; deletion hides the project at once and a queued job really removes its data."""
+refused (deleting a project: tests/services/deletions/test_projects.py)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from redis import Redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 from sqlalchemy import func, select
 
 from app.extensions import DEFAULT_QUEUE
 from app.models import (
     AuditEvent,
-    Credential,
-    Dataclip,
     Project,
-    ProjectCredential,
-    ProjectMember,
-    Role,
-    Run,
-    StepRun,
-    User,
-    Workflow,
-    WorkOrder,
 )
-from app.models.base import utcnow
-from app.services import project_settings, projects
-from app.services.errors import Invalid, NotFound
-from app.services.triggers import webhook_targets
-from app.services.triggers.webhook_input import WebhookRefused
-from tests import factories
-from tests import history_factories as hf
+from app.services import project_settings
+from app.services.errors import Invalid
 
 
 @pytest.fixture
@@ -130,99 +113,3 @@ def test_requiring_mfa_is_audited(db, user, project):
         e.changes for e in sorted(entries(db, project, "mfa_changed"), key=lambda e: e.inserted_at)
     ]
     assert changes == [{"require_mfa": [False, True]}, {"require_mfa": [True, False]}]
-
-
-@pytest.mark.parametrize("typed", ["", "clinic intake", "Clinic intake!", "Clinic"])
-def test_deletion_needs_the_exact_name(db, user, project, default_queue, typed):
-    with pytest.raises(Invalid, match="exactly as shown"):
-        project_settings.request_deletion(user, project.id, typed)
-    assert projects.get_project(project.id).deletion_requested_at is None
-    assert default_queue.count == 0
-
-
-def test_a_deleted_project_disappears_at_once_and_its_job_is_queued(db, user, project,
-                                                                    default_queue):  # fmt: skip
-    admin = factories.user(superuser=True)
-    flow = hf.workflow(project)
-    trigger_id = flow.triggers[0].id
-    kept = factories.project(user, "Kept")
-    assert project_settings.request_deletion(user, project.id, " Clinic intake ") == "Clinic intake"
-    with pytest.raises(NotFound):
-        projects.get_project(project.id)
-    assert [p.name for p, _ in projects.projects_for_user(user)] == ["Kept"]
-    seen_by_superuser = {p.id for p, _ in projects.projects_for_user(admin)}
-    assert kept.id in seen_by_superuser and project.id not in seen_by_superuser
-    # Its webhooks stop at once.
-    with pytest.raises(WebhookRefused):
-        webhook_targets.find_target(str(trigger_id))
-    [entry] = entries(db, project, "deleted")
-    assert (entry.item_type, entry.actor_id, entry.changes) == (
-        "project",
-        user.id,
-        {"name": "Clinic intake"},
-    )
-    [job] = default_queue.get_jobs()
-    assert job.func_name == project_settings.DELETE_JOB and job.args == (str(project.id),)
-    # Queued only once, however often the deletion is retried while the job waits.
-    project.deletion_requested_at -= timedelta(hours=1)
-    db.session.commit()
-    assert project_settings.retry_stalled_deletions() == [project.id]
-    assert default_queue.count == 1
-
-
-def test_the_deletion_job_removes_the_data_and_keeps_the_audit_entry(db, user, project,
-                                                                     default_queue):  # fmt: skip
-    colleague = factories.user()
-    factories.member(project, colleague, Role.EDITOR)
-    credential = factories.shared_dhis2_credential(user, project, "s3cret")
-    flow = hf.workflow(project)
-    for state in ("success", "failed", "success"):
-        hf.work_order(flow, state=state, logs=[("info", "hello")])
-    other = factories.project(user, "Other")
-    other_flow = hf.workflow(other)
-    hf.work_order(other_flow)
-    project_id, other_id, colleague_id, credential_id = (
-        project.id,
-        other.id,
-        colleague.id,
-        credential.id,
-    )
-    assert count(db, WorkOrder, project_id=project_id) == 3
-    project_settings.request_deletion(user, project_id, "Clinic intake")
-
-    SimpleWorker([default_queue], connection=default_queue.connection).work(burst=True)
-
-    assert db.session.get(Project, project_id) is None
-    for model in (WorkOrder, Run, Dataclip, Workflow, ProjectMember):
-        assert count(db, model, project_id=project_id) == 0, model.__name__
-    assert count(db, ProjectCredential, project_id=project_id) == 0
-    assert (
-        db.session.scalar(
-            select(func.count()).select_from(StepRun).join(Run).where(Run.project_id == project_id)
-        )
-        == 0
-    )
-    # What is not the project's stays: the other project, the people, the credential.
-    assert count(db, WorkOrder, project_id=other_id) == 1
-    assert db.session.get(User, colleague_id) is not None
-    assert db.session.get(Credential, credential_id) is not None
-    [entry] = entries(db, project_id, "deleted")
-    assert entry.changes == {"name": "Clinic intake"}
-    # Running it again (a retry) has nothing left to do.
-    assert project_settings.delete_project_data(project_id) is False
-
-
-def test_the_deletion_job_never_touches_a_live_project(db, user, project):
-    flow = hf.workflow(project)
-    hf.work_order(flow)
-    assert project_settings.delete_project_data(project.id) is False
-    assert count(db, WorkOrder, project_id=project.id) == 1
-
-
-def test_only_deletions_requested_long_ago_are_queued_again(db, user, project, default_queue):
-    project.deletion_requested_at = utcnow() - timedelta(hours=1)
-    recent = factories.project(user, "Recent")
-    project_settings.request_deletion(user, recent.id, "Recent")
-    default_queue.empty()
-    assert project_settings.retry_stalled_deletions() == [project.id]
-    assert [job.args for job in default_queue.get_jobs()] == [(str(project.id),)]

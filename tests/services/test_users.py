@@ -1,4 +1,5 @@
-"""Superusers managing users (app/services/users.py): search, rights, disabling, deleting."""
+"""Superusers managing users (app/services/users.py): search, rights, disabling (deleting:
+tests/services/deletions/test_users.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db as database
-from app.models import AuditEvent, Credential, ProjectCredential, ProjectMember, Role, User
+from app.models import AuditEvent, User
 from app.services import accounts, users
 from app.services.errors import Conflict, Invalid, NotFound
 from tests import factories
@@ -115,61 +116,7 @@ def test_disabling_ends_sessions_and_tokens_and_enabling_does_not_revive_them(db
     assert events(person.id) == ["disabled", "enabled"]
 
 
-def test_nobody_disables_or_deletes_themselves(db, admin):
+def test_nobody_disables_themselves(db, admin):
     with pytest.raises(Conflict, match="your own account"):
         users.disable(admin, admin.id)
-    with pytest.raises(Conflict, match="your own account"):
-        users.delete_user(admin, admin.id, admin.email)
     assert not db.session.get(User, admin.id).disabled
-
-
-def test_deleting_an_owner_is_refused_naming_the_projects(db, admin):
-    person = factories.user()
-    factories.project(person, "Clinic intake")
-    factories.project(person, "HMIS sync")
-    with pytest.raises(Conflict) as error:
-        users.delete_user(admin, person.id, person.email)
-    assert "“Clinic intake”, “HMIS sync”" in error.value.message
-    assert "Hand ownership" in error.value.message
-    assert db.session.get(User, person.id) is not None
-
-
-def test_deleting_needs_the_email_typed(db, admin):
-    person = factories.user()
-    with pytest.raises(Invalid) as error:
-        users.delete_user(admin, person.id, "someone-else@example.org")
-    assert error.value.field == "confirm_email"
-    assert db.session.get(User, person.id) is not None
-
-
-def test_deleting_destroys_credentials_memberships_and_tokens(db, admin):
-    owner = factories.user()
-    project = factories.project(owner, "Shared place")
-    person = factories.user()
-    factories.member(project, person, Role.EDITOR)
-    credential = factories.shared_dhis2_credential(person, project, "s3cret-pw")
-    token = accounts.create_api_token(person.email)
-    detail = users.detail(person.id)
-    assert [c.name for c in detail.credentials] == ["DHIS2 live"]
-    assert detail.credentials[0].projects == ["Shared place"]
-    assert detail.active_tokens == 1
-
-    email = users.delete_user(admin, person.id, person.email.upper() + " ")
-
-    assert email == person.email
-    assert db.session.scalar(select(User).where(User.email == email)) is None
-    assert db.session.get(Credential, credential.id) is None
-    assert db.session.scalars(select(ProjectCredential)).all() == []
-    assert (
-        db.session.scalars(
-            select(ProjectMember).where(ProjectMember.project_id == project.id)
-        ).all()
-        != []
-    )
-    assert accounts.user_for_api_token(token) is None
-    deleted = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.event == "deleted", AuditEvent.actor_id == admin.id)
-    ).all()
-    by_type = {entry.item_type: entry.changes for entry in deleted}
-    assert by_type["user"] == {"email": email, "credentials": ["DHIS2 live"]}
-    assert "s3cret-pw" not in str(by_type)

@@ -13,8 +13,10 @@ import uuid
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from app.models import Role
+from app.models import Project, Role
 from app.services import project_limits, project_settings
+from app.services.deletions import jobs as deletion_jobs
+from app.services.deletions import projects as project_deletion
 from app.services.egress import allowlist
 from app.services.errors import Invalid
 from app.services.project_code import diff, document, importing
@@ -137,11 +139,13 @@ def delete(project_id: uuid.UUID):
     if not form.validate_on_submit():
         return _page(access, delete=form, status=422)
     try:
-        name = project_settings.request_deletion(current_user, project_id, form.confirm_name.data)
+        project = project_deletion.request_deletion(
+            current_user, project_id, form.confirm_name.data
+        )
     except Invalid as error:
         form.confirm_name.errors.append(error.message)
         return _page(access, delete=form, status=422)
-    flash(f"Project “{name}” deleted. Its data is being removed in the background.", "success")
+    flash(_deleted_message(project), "success")
     return redirect(url_for("projects.index"))
 
 
@@ -219,6 +223,15 @@ def _suggestion(access: ProjectAccess, text: str) -> str | None:
     return None if entry.text in (access.project.egress_allowlist or []) else entry.text
 
 
+def _deleted_message(project: Project) -> str:
+    if project.deletion_due_at == project.deletion_requested_at:  # no grace period
+        return f"Project “{project.name}” deleted. Its data is being removed in the background."
+    return (
+        f"Project “{project.name}” deleted. Its data is removed on "
+        f"{deletion_jobs.day(project.deletion_due_at)}; until then you can cancel below."
+    )
+
+
 def _page(
     access: ProjectAccess,
     *,
@@ -249,4 +262,5 @@ def _page(
         suggested=suggested,
         can_change=access.can(Role.ADMIN),
         can_delete=access.can(Role.OWNER),
+        purge_on=deletion_jobs.purge_date_if_deleted_now(),
     ), status

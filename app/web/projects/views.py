@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 
 from app.models import Role
 from app.services import projects as project_service
+from app.services.deletions import projects as project_deletion
 from app.services.errors import Invalid
 from app.services.studio import canvas
 from app.web.access import project_access
@@ -27,7 +28,18 @@ from app.web.projects import openfn_views  # noqa: E402, F401
 def index():
     """The projects the current user belongs to."""
     rows = project_service.projects_for_user(current_user)
-    return render_template("projects/index.html", rows=rows)
+    scheduled = project_deletion.scheduled_for(current_user)
+    return render_template("projects/index.html", rows=rows, scheduled=scheduled)
+
+
+@bp.post("/projects/<uuid:project_id>/deletion/cancel")
+@login_required
+def cancel_deletion(project_id: uuid.UUID):
+    """Bring a deleted project back before its data is purged (its owner or a superuser;
+    the service answers 404 to anyone else, as the project is hidden)."""
+    project = project_deletion.cancel_deletion(current_user, project_id)
+    flash(f"Project “{project.name}” is back, as it was before the deletion.", "success")
+    return redirect(url_for("projects.show", project_id=project.id))
 
 
 @bp.get("/projects/new")

@@ -17,6 +17,8 @@ from flask import (
 from flask_login import current_user, login_required
 
 from app.services import invitations, users
+from app.services.deletions import jobs as deletion_jobs
+from app.services.deletions import users as user_deletion
 from app.services.errors import Conflict, Invalid
 from app.web.access import superuser_only
 from app.web.auth.session_start import rotate_session
@@ -130,7 +132,10 @@ def reset_mfa(user_id: uuid.UUID):
 @bp.post("/<uuid:user_id>/enable")
 def enable(user_id: uuid.UUID):
     """Let a disabled user sign in again."""
-    user = users.enable(current_user, user_id)
+    try:
+        user = users.enable(current_user, user_id)
+    except Conflict as error:
+        return _show(user_id, error.message, 409)
     flash(f"{user.email} can sign in again.", "success")
     return redirect(url_for("users.show", user_id=user_id))
 
@@ -143,20 +148,46 @@ def confirm_delete(user_id: uuid.UUID):
 
 @bp.post("/<uuid:user_id>/delete")
 def delete(user_id: uuid.UUID):
-    """Delete the user and their credentials after their email was typed."""
+    """Delete the user after their email was typed: stopped at once, purged after the grace
+    period."""
     users.get_user(user_id)
     form = DeleteUserForm()
     if not form.validate_on_submit():
         return _confirm(user_id, form, status=422)
     try:
-        email = users.delete_user(current_user, user_id, form.confirm_email.data)
+        user = user_deletion.request_deletion(current_user, user_id, form.confirm_email.data)
     except Invalid as error:
         form.confirm_email.errors = [error.message]
         return _confirm(user_id, form, status=422)
     except Conflict as error:
         return _confirm(user_id, form, error=error.message, status=409)
-    flash(f"{email} was deleted, with their credentials.", "success")
+    if user.deletion_due_at == user.deletion_requested_at:  # no grace period
+        message = f"{user.email} was deleted; their account and credentials are being removed."
+    else:
+        message = (
+            f"{user.email} is signed out, disabled and their API tokens are revoked. Their "
+            f"account and credentials are removed on {deletion_jobs.day(user.deletion_due_at)};"
+            " until then you can cancel the deletion here."
+        )
+    flash(message, "success")
     return redirect(url_for("users.index"))
+
+
+@bp.post("/<uuid:user_id>/deletion/cancel")
+def cancel_deletion(user_id: uuid.UUID):
+    """Keep a user whose deletion is pending (before its grace period ends)."""
+    try:
+        enabled = user_deletion.cancel_deletion(current_user, user_id)
+    except Conflict as error:
+        return _show(user_id, error.message, 409)
+    user = users.get_user(user_id)
+    state = "can sign in again" if enabled else "stays disabled, as before the deletion"
+    flash(
+        f"{user.email} is kept and {state}. Their API tokens stay revoked: they create new "
+        "ones on their profile.",
+        "success",
+    )
+    return redirect(url_for("users.show", user_id=user_id))
 
 
 def _show(user_id: uuid.UUID, error: str | None = None, status: int = 200):
@@ -175,9 +206,16 @@ def _confirm(user_id: uuid.UUID, form, *, error: str | None = None, status: int 
     blocked = None
     if detail.user.id == current_user.id:
         blocked = "You cannot delete your own account; ask another superuser."
+    elif detail.user.deletion_requested_at is not None:
+        blocked = user_deletion.pending_message(detail.user)
     elif detail.owned_projects:
         blocked = users.owned_projects_message(detail.user, detail.owned_projects)
     html = render_template(
-        "users/delete.html", detail=detail, form=form, error=error, blocked=blocked
+        "users/delete.html",
+        detail=detail,
+        form=form,
+        error=error,
+        blocked=blocked,
+        purge_on=deletion_jobs.purge_date_if_deleted_now(),
     )
     return html, status
