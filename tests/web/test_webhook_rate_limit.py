@@ -71,3 +71,38 @@ def test_without_the_setting_nothing_is_counted(app, client, db, user):
     trigger = trigger_of(user)
     for n in range(LIMIT + 2):
         assert client.post(f"/i/{trigger.id}", json={"n": n}).status_code == 200
+
+
+def test_a_triggers_own_limit_applies_without_the_setting_and_overrides_it(
+    app, client, db, user, monkeypatch
+):
+    own = trigger_of(user)
+    own.webhook_requests_per_minute = 2
+    db.session.commit()
+    webhook_targets._CACHE.clear()
+    for n in range(2):
+        assert client.post(f"/i/{own.id}", json={"n": n}).status_code == 200
+    refused = client.post(f"/i/{own.id}", json={})
+    assert refused.status_code == 429
+    assert "at most 2 requests a minute" in refused.get_json()["error"]
+
+    # Raised above the instance's limit: the trigger's own wins.
+    roomy = trigger_of(user)
+    roomy.webhook_requests_per_minute = LIMIT + 2
+    db.session.commit()
+    settings = dataclasses.replace(app.config["FERRY_SETTINGS"], webhook_requests_per_minute=LIMIT)
+    monkeypatch.setitem(app.config, "FERRY_SETTINGS", settings)
+    for n in range(LIMIT + 2):
+        assert client.post(f"/i/{roomy.id}", json={"n": n}).status_code == 200
+    assert client.post(f"/i/{roomy.id}", json={}).status_code == 429
+
+
+def test_a_changed_limit_is_used_at_once_by_a_process_that_kept_the_trigger(client, db, user):
+    trigger = trigger_of(user)
+    assert client.post(f"/i/{trigger.id}", json={}).status_code == 200  # found and kept
+    trigger.webhook_requests_per_minute = 1
+    db.session.commit()
+    # The stored trigger's fingerprint changed: the kept one is replaced before storing, and
+    # this request is the first the new limit counts.
+    assert client.post(f"/i/{trigger.id}", json={}).status_code == 200
+    assert client.post(f"/i/{trigger.id}", json={}).status_code == 429

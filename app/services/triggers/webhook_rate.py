@@ -1,7 +1,8 @@
-"""The per-trigger webhook rate limit: with FERRY_WEBHOOK_REQUESTS_PER_MINUTE set, each webhook
-trigger accepts at most that many requests in any minute (a moving window:
-app.services.rate_limits); the rest are answered 429 with `Retry-After` and
-nothing is stored.
+"""The per-trigger webhook rate limit: a trigger's own `webhook_requests_per_minute` (set in
+the workflow document or the trigger panel) or else the instance's
+FERRY_WEBHOOK_REQUESTS_PER_MINUTE: at most that many accepted requests in any minute (a moving
+window: app.services.rate_limits); the rest are answered 429 with `Retry-After` and nothing
+is stored.
 
 Only requests that passed the trigger's auth count, so strangers cannot spend a sender's
 budget. When Redis cannot be reached the limit fails open with a warning in the log: the

@@ -83,6 +83,11 @@ def unavailable() -> WebhookReply:
     return WebhookReply(503, {"error": UNAVAILABLE, "status": 503}, {"Retry-After": "5"})
 
 
+def _too_many(per_minute: int, wait_s: int) -> WebhookReply:
+    message = webhook_rate.too_many(per_minute, wait_s)
+    return WebhookReply(429, {"error": message, "status": 429}, {"Retry-After": str(wait_s)})
+
+
 def _accept(incoming: WebhookRequest, settings: Settings, arrived: float) -> WebhookReply:
     limit = settings.max_dataclip_mb * 1024 * 1024
     too_large = (
@@ -101,10 +106,10 @@ def _accept(incoming: WebhookRequest, settings: Settings, arrived: float) -> Web
         over = project_limits.payload_refused(settings, target.max_payload_kb, declared)
         if over:
             return refusal(413, over)
-    wait_s = webhook_rate.seconds_to_wait(settings.webhook_requests_per_minute, target.trigger_id)
+    per_minute = target.requests_per_minute or settings.webhook_requests_per_minute
+    wait_s = webhook_rate.seconds_to_wait(per_minute, target.trigger_id)
     if wait_s is not None:
-        message = webhook_rate.too_many(settings.webhook_requests_per_minute, wait_s)
-        return WebhookReply(429, {"error": message, "status": 429}, {"Retry-After": str(wait_s)})
+        return _too_many(per_minute, wait_s)
     # One byte past the limit is read, to tell a body without a declared length that is
     # too long from one that is exactly at the limit.
     data = incoming.read_body(limit + 1)
@@ -120,6 +125,12 @@ def _accept(incoming: WebhookRequest, settings: Settings, arrived: float) -> Web
         stored = _admitted(incoming.reference, headers, fresh=True)
         if isinstance(first, WebhookRefused) and stored == target:
             raise
+        if per_minute is None and stored.requests_per_minute:
+            # A limit set since this process kept the trigger: this request counts too.
+            # (A changed limit needs nothing more: the request was counted under the same key.)
+            wait_s = webhook_rate.seconds_to_wait(stored.requests_per_minute, stored.trigger_id)
+            if wait_s is not None:
+                return _too_many(stored.requests_per_minute, wait_s)
         target = stored
         try:
             accepted = _store(incoming, settings, target, data, idempotency_key)

@@ -49,6 +49,8 @@ class WebhookTarget:
     # The project keeps no bodies (app.services.zero_persistence); in the fingerprint, so a
     # request is never stored under the project's old setting.
     zero_persistence: bool = False
+    # The trigger's own rate limit (None: the instance's FERRY_WEBHOOK_REQUESTS_PER_MINUTE).
+    requests_per_minute: int | None = None
 
 
 # What accepting needs of a trigger, its workflow's latest snapshot and its project's limit
@@ -61,7 +63,8 @@ _COLUMNS = """t.id, w.id, w.project_id,
        t.webhook_signature_secret_encrypted, t.webhook_timestamp_header,
        t.webhook_replay_window_s,
        (SELECT p.max_payload_kb FROM projects p WHERE p.id = w.project_id),
-       (SELECT p.zero_persistence FROM projects p WHERE p.id = w.project_id)"""
+       (SELECT p.zero_persistence FROM projects p WHERE p.id = w.project_id),
+       t.webhook_requests_per_minute"""
 _WHERE = "t.type = 'webhook' AND w.deleted_at IS NULL"
 # (S608 / bandit B608: these statements are built from this module's constants only.)
 _FIND = (
@@ -125,7 +128,8 @@ def find_target(reference: str, *, cached: bool = False) -> WebhookTarget:
         signature=webhook_signature.rule_from_row(*row[9:14]),
         max_payload_kb=row[14],
         zero_persistence=bool(row[15]),
-        fingerprint=row[16] if guarded else None,
+        requests_per_minute=row[16],
+        fingerprint=row[17] if guarded else None,
     )
     if guarded:
         if len(_CACHE) >= _CACHE_SIZE:
