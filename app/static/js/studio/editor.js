@@ -8,6 +8,9 @@ function configure() {
   // Modes load from the vendored folder, never from elsewhere.
   window.ace.config.set("basePath", document.getElementById("studio").dataset.aceBase);
   window.ace.config.set("loadWorkerFromBlob", false);
+  // The content policy refuses injected <style> elements: ace's styles (core, search box,
+  // the default textmate theme) come from the vendored css/ files builder.html links.
+  window.ace.config.set("useStrictCSP", true);
 }
 
 /** An ace editor in `element` for `mode` ("python" or "json"). */
