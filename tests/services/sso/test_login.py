@@ -276,3 +276,15 @@ def test_a_provider_that_went_down_before_the_callback(db, sso_provider, oidc_pr
     refusal = _refusal("acme-id", pending, args)
     assert refusal.status == 503 and "could not be reached" in refusal.message
     assert _refusals(db)[-1]["reason"] == "provider_unreachable"
+
+
+def test_a_user_whose_deletion_is_pending_is_refused(db, sso_provider, oidc_provider):
+    from app.services.deletions import users as deletion
+
+    admin = accounts.create_user("root-sso@example.org", None, superuser=True)
+    person = accounts.create_user("ida@example.org", None)
+    pending, args, _ = consent(oidc_provider, "acme-id", "sub-ida", email=person.email, **VERIFIED)
+    login.finish("acme-id", pending, args)
+    deletion.request_deletion(admin, person.id, person.email)
+    pending, args, _ = consent(oidc_provider, "acme-id", "sub-ida")
+    assert _refusal("acme-id", pending, args).reason == "disabled"
