@@ -124,11 +124,11 @@ def test_newer_fragment_lists_arrivals_after_the_mark(signed_in, project, flow):
 def test_row_and_detail_fragments_read_the_database(signed_in, project, flow, db):
     order = hf.work_order(flow, state="running", logs=[("info", "hello")])
     row = html_of(signed_in.get(f"/projects/{project.id}/history/work_orders/{order.id}/row"))
-    assert 'data-state="running"' in row and "every 5s" in row
+    assert 'data-state="running"' in row and "ferry:poll" in row
     order.state = WorkOrderState.SUCCESS
     db.session.commit()
     row = html_of(signed_in.get(f"/projects/{project.id}/history/work_orders/{order.id}/row"))
-    assert 'data-state="success"' in row and "every 5s" not in row
+    assert 'data-state="success"' in row and "ferry:poll" not in row
     detail = html_of(signed_in.get(f"/projects/{project.id}/history/work_orders/{order.id}"))
     assert "Fetch cases" in detail and "Load cases" in detail and "first run" in detail
 
