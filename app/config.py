@@ -378,8 +378,13 @@ def _sse_max_streams(environ: Mapping[str, str], default: int) -> int:
 def _deletion_grace_days(environ: Mapping[str, str], default: int) -> int:
     # 0 is allowed: deletions are then purged at once, without a chance to cancel. Ten
     # years at most, so that the purge date is always a date Python can hold.
-    if (environ.get("FERRY_DELETION_GRACE_DAYS") or "").strip() == "0":
+    raw = (environ.get("FERRY_DELETION_GRACE_DAYS") or "").strip()
+    if raw == "0":
         return 0
+    if raw.startswith("-"):
+        raise ConfigError(
+            f"FERRY_DELETION_GRACE_DAYS must be 0 (purge at once) or a number of days, not {raw}."
+        )
     days = _positive_int(environ, "FERRY_DELETION_GRACE_DAYS", default)
     if days > 3650:
         raise ConfigError(

@@ -92,3 +92,12 @@ def test_live_view_streams_leave_threads_for_pages():
         Settings.from_env({"FERRY_SSE_MAX_STREAMS": "many"})
     with pytest.raises(ConfigError, match="greater than zero"):
         Settings.from_env({"FERRY_SSE_MAX_STREAMS": "-1"})
+
+
+def test_the_deletion_grace_period_is_a_week_unless_set():
+    assert Settings.from_env({}).deletion_grace_days == 7
+    assert Settings.from_env({"FERRY_DELETION_GRACE_DAYS": "30"}).deletion_grace_days == 30
+    assert Settings.from_env({"FERRY_DELETION_GRACE_DAYS": "0"}).deletion_grace_days == 0
+    for bad, says in [("-1", "0 \\(purge at once\\)"), ("soon", "whole number"), ("3651", "3650")]:
+        with pytest.raises(ConfigError, match=f"FERRY_DELETION_GRACE_DAYS.*{says}"):
+            Settings.from_env({"FERRY_DELETION_GRACE_DAYS": bad})
