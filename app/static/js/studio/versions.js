@@ -48,12 +48,7 @@ function start() {
   });
   graph.paintMarks(data.marks);
   graph.fit();
-  // Restoring saves a new version: say what happens and ask first.
-  document.querySelectorAll("form[data-confirm]").forEach((form) => {
-    form.addEventListener("submit", (event) => {
-      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
-    });
-  });
+  // Restoring saves a new version: its form's data-confirm asks first (js/behaviours.js).
   window.ferryVersion = { graph, model };
 }
 
