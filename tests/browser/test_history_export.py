@@ -4,6 +4,7 @@ reach "ready" on the exports page without a reload, get the mail, and download t
 from __future__ import annotations
 
 import json
+import re
 import time
 import zipfile
 
@@ -87,6 +88,7 @@ def test_filter_export_watch_progress_and_download(
     panel = page.locator("#history-export")
     expect(panel).to_be_visible()
     expect(panel).to_contain_text("may hold personal data")
+    expect(panel).to_have_class(re.compile(r"\bcollapse\b.*\bshow\b"))  # opened fully
     screenshot(page, "history-export-form")
     panel.get_by_label("Include dataclips").check()
     panel.get_by_role("button", name="Start export").click()

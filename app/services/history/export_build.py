@@ -56,15 +56,16 @@ def build(export_id: uuid.UUID | str) -> None:
         log.info("history export %s is not queued (gone, failed or done): nothing to do", export_id)
         return
     try:
-        _build(export_id)
+        ready = _build(export_id)
     except Exception as error:
         db.session.rollback()
         _fail(export_id, error)
         raise
-    export_mail.send_ready(export_id)
+    if ready:
+        export_mail.send_ready(export_id)
 
 
-def _build(export_id: uuid.UUID) -> None:
+def _build(export_id: uuid.UUID) -> bool:
     export = db.session.get(HistoryExport, export_id)
     project_id, include_dataclips = export.project_id, export.include_dataclips
     filters = parse_filter(StoredArgs(export.filters or {}))
@@ -104,9 +105,11 @@ def _build(export_id: uuid.UUID) -> None:
         manifest = _manifest(export, project_id, counts, as_of, found.more)
         size = _zip(export_id, manifest, {f"{n}.jsonl": lines.file for n, lines in out.items()})
     now = utcnow()
-    db.session.execute(
+    # Only a row still running becomes ready: the sweep may have given up on a job this slow
+    # (and will delete its parts), and the page already says it failed.
+    finished = db.session.execute(
         update(HistoryExport)
-        .where(HistoryExport.id == export_id)
+        .where(HistoryExport.id == export_id, HistoryExport.state == HistoryExportState.RUNNING)
         .values(
             state=HistoryExportState.READY,
             total=done,
@@ -119,6 +122,11 @@ def _build(export_id: uuid.UUID) -> None:
         )
     )
     db.session.commit()
+    if finished.rowcount == 0:
+        log.warning(
+            "history export %s was given up on while it ran: its file is dropped", export_id
+        )
+    return finished.rowcount == 1
 
 
 def _zip(export_id: uuid.UUID, manifest: dict, members: dict) -> int:

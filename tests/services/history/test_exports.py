@@ -322,3 +322,26 @@ def test_a_requester_removed_from_the_project_is_not_mailed(user, project, flow)
     assert db.session.get(HistoryExport, export_id).state is HistoryExportState.READY
     to_viewer = select(MailMessage).where(MailMessage.to_address == viewer.email)
     assert db.session.scalars(to_viewer).all() == []
+
+
+def test_a_job_given_up_on_by_the_sweep_does_not_turn_ready(user, project, flow, monkeypatch):
+    hf.work_order(flow)
+    export_id = exports.request_export(user.id, project.id, MultiDict(), False)
+    real_write = export_records.write_batch
+
+    def slow_write(*args, **kwargs):
+        real_write(*args, **kwargs)
+        # Meanwhile the scheduler saw the row silent for over an hour.
+        row = db.session.get(HistoryExport, export_id)
+        row.updated_at = utcnow() - timedelta(hours=2)
+        db.session.flush()
+        exports.sweep()
+
+    monkeypatch.setattr(export_records, "write_batch", slow_write)
+    export_build.build(export_id)
+    db.session.expire_all()
+    assert db.session.get(HistoryExport, export_id).state is HistoryExportState.FAILED
+    assert db.session.scalars(select(MailMessage)).all() == []
+    exports.sweep()
+    parts = select(func.count()).where(HistoryExportPart.export_id == export_id)
+    assert db.session.scalar(parts) == 0
