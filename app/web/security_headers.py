@@ -1,9 +1,14 @@
 """Security headers on every response, and `/csp-report`, where browsers report CSP violations.
 
-Enforced now: `nosniff`, no framing (`frame-ancestors 'none'`, plus `X-Frame-Options` for
-browsers that predate it), a referrer policy and, when BASE_URL is https, HSTS. The content
-policy proper runs in report-only mode first: browsers report what it would block, Ferry logs
-it, and the policy is enforced once Ferry's own pages no longer trip it.
+Every response carries `nosniff`, no framing (`frame-ancestors 'none'`, plus `X-Frame-Options`
+for browsers that predate it), a referrer policy, HSTS when BASE_URL is https, and an enforced
+content policy: scripts, styles, fonts, images and fetches come from Ferry itself only, with
+no 'unsafe-inline' and no 'unsafe-eval'. Pages therefore carry no inline `<script>`, event
+handler (`onclick=`), `style=` attribute or `javascript:` URL, and htmx is kept from injecting
+its indicator `<style>` and from evaluating code (no `hx-on`, `js:` values or `[...]` trigger
+filters); vendored scripts that would inject styles are configured not to (ace's strict CSP
+mode, cytoscape's stylesheet placeholder). tests/browser/test_csp.py opens every page type and
+fails on any violation. What browsers still block is reported to `/csp-report` and logged.
 """
 
 from __future__ import annotations
@@ -23,12 +28,12 @@ bp = Blueprint("security", __name__)
 
 # Every source is Ferry itself: scripts, styles and fonts are served from /static (vendored),
 # and pages fetch only Ferry's own URLs. `data:` images are Bootstrap's inline SVG icons.
-REPORT_ONLY_POLICY = (
+# The report URI is added per response (it follows the app's mount point).
+POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-ENFORCED_POLICY = "frame-ancestors 'none'"
 # Ferry's URLs carry project ids and credential-transfer tokens, and many deployments sit on
 # internal host names: other sites learn neither, not even the origin. Ferry's own pages
 # still get the full Referer (Flask-WTF checks it on HTTPS form posts).
@@ -66,10 +71,9 @@ def security_headers(report_uri: str, *, https: bool) -> list[tuple[str, str]]:
     `https` says whether Ferry is served over HTTPS (its BASE_URL)."""
     headers = [
         ("X-Content-Type-Options", "nosniff"),
-        ("Content-Security-Policy", ENFORCED_POLICY),
+        ("Content-Security-Policy", f"{POLICY}; report-uri {report_uri}"),
         ("X-Frame-Options", "DENY"),
         ("Referrer-Policy", REFERRER_POLICY),
-        ("Content-Security-Policy-Report-Only", f"{REPORT_ONLY_POLICY}; report-uri {report_uri}"),
     ]
     if https:
         headers.append(("Strict-Transport-Security", HSTS))
@@ -82,7 +86,7 @@ def csp_report():
     """Log each violation a browser reports; always 204, whatever arrives."""
     for report in _reports(_capped_body()):
         log.warning(
-            "CSP violation (report-only): directive=%s blocked=%s page=%s source=%s",
+            "CSP violation: directive=%s blocked=%s page=%s source=%s",
             *(_clean(report.get(key)) for key in ("directive", "blocked", "page", "source")),
         )
     return Response(status=204)

@@ -51,8 +51,8 @@ def test_sign_in_open_and_create_projects_then_sign_out(page: Page):
     expect(page).to_have_url(f"{page.url.split('/login')[0]}/login?next=%2F")
 
 
-# Records every CSP violation the page raises, report-only ones included, from the first
-# script on (Playwright injects this before the page's own scripts run).
+# Records every CSP violation the page raises, from the first script on (Playwright injects
+# this before the page's own scripts run); tests/browser/test_csp.py checks every page type.
 WATCH_CONTENT_POLICY = """
 window.ferryCspViolations = [];
 document.addEventListener("securitypolicyviolation", (event) => {
@@ -64,7 +64,7 @@ document.addEventListener("securitypolicyviolation", (event) => {
 
 
 def content_policy_violations(page: Page) -> list[str]:
-    """What the report-only policy would have blocked on the current page so far."""
+    """What the content policy blocked on the current page so far."""
     page.wait_for_load_state("load")
     page.wait_for_timeout(300)  # violation events are queued as tasks after the fact
     return page.evaluate("window.ferryCspViolations")

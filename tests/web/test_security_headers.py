@@ -10,21 +10,30 @@ from flask import Response
 
 from app.web import security_headers
 
-REPORT_ONLY = (
+POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'; report-uri /csp-report"
 )
 
 
-def assert_protected(response) -> None:
+def assert_protected(response, name: str = "") -> None:
+    """Every header at its exact value; the content policy enforced, with no way around it."""
     headers = response.headers
-    assert headers["X-Content-Type-Options"] == "nosniff"
-    assert headers["Content-Security-Policy"] == "frame-ancestors 'none'"
-    assert headers["X-Frame-Options"] == "DENY"
-    assert headers["Referrer-Policy"] == "same-origin"
-    assert headers["Content-Security-Policy-Report-Only"] == REPORT_ONLY
-    assert "Strict-Transport-Security" not in headers  # the test app's BASE_URL is http
+    assert headers.get("X-Content-Type-Options") == "nosniff", name
+    assert headers.get("X-Frame-Options") == "DENY", name
+    assert headers.get("Referrer-Policy") == "same-origin", name
+    policy = headers.get("Content-Security-Policy")
+    assert policy == POLICY, name
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+    assert directives["frame-ancestors"] == "'none'", name
+    assert directives["script-src"] == "'self'" and directives["style-src"] == "'self'", name
+    for loophole in ("unsafe-inline", "unsafe-eval", "unsafe-hashes", "nonce-", "*"):
+        assert loophole not in policy, (name, loophole)
+    # Enforced, not only reported: no report-only header weakening or doubling it.
+    assert "Content-Security-Policy-Report-Only" not in headers, name
+    assert len(headers.getlist("Content-Security-Policy")) == 1, name
+    assert "Strict-Transport-Security" not in headers, name  # the test app's BASE_URL is http
 
 
 def test_the_sign_in_page_carries_the_security_headers(client):
@@ -41,22 +50,71 @@ def test_signed_in_pages_and_htmx_fragments_carry_them(signed_in, project):
         assert_protected(response)
 
 
-def test_api_webhook_static_and_error_responses_carry_them(client):
+def test_api_webhook_static_and_error_responses_carry_them(client, signed_in, project):
+    from app.models import Role
+    from tests import factories
+
+    hook = factories.workflow(project).triggers[0]
+    # Someone else's credential shared into the project: its edit page is theirs alone (403).
+    other = factories.user()
+    factories.member(project, other, Role.EDITOR)
+    foreign = factories.shared_dhis2_credential(other, project, "secret-password")
     responses = {
         "api": client.get("/api/v1/projects"),
-        "webhook": client.post("/i/no-such-trigger", json={"a": 1}),
+        "webhook (fast path)": client.post("/i/no-such-trigger", json={"a": 1}),
+        "webhook accepted (fast path)": client.post(f"/i/{hook.id}", json={"a": 1}),
+        "webhook sub-path (Flask)": client.post(f"/i/{hook.id}/a/../b", json={}),
         "static": client.get("/static/css/ferry.css"),
-        "not found": client.get("/no/such/page"),
+        "vendored script": client.get("/static/vendor/htmx-2.0.11/htmx.min.js"),
+        "not found page": client.get("/no/such/page"),
+        "page": signed_in.get(f"/projects/{project.id}/settings/members"),
+        "fragment": signed_in.get(
+            f"/projects/{project.id}/history/rows", headers={"HX-Request": "true"}
+        ),
+        "forbidden page": signed_in.get(f"/credentials/{foreign.id}/edit"),
         "health": client.get("/health"),
+        "csp report": client.post("/csp-report", data=b"", content_type="application/csp-report"),
     }
     assert responses["api"].status_code == 401
-    assert responses["webhook"].status_code == 404
+    assert responses["webhook (fast path)"].status_code == 404
+    assert responses["webhook accepted (fast path)"].status_code == 200
+    assert responses["webhook sub-path (Flask)"].status_code == 400
     assert responses["static"].status_code == 200
-    assert responses["not found"].status_code == 404
+    assert responses["vendored script"].status_code == 200
+    assert responses["not found page"].status_code == 404
+    assert responses["page"].status_code == 200
+    assert responses["fragment"].status_code == 200
+    assert responses["forbidden page"].status_code == 403
+    assert "text/html" in responses["not found page"].content_type
+    assert responses["csp report"].status_code == 204
     for name, response in responses.items():
         response.close()
-        assert response.headers.get("X-Content-Type-Options") == "nosniff", name
-        assert response.headers.get("Content-Security-Policy-Report-Only") == REPORT_ONLY, name
+        assert_protected(response, name)
+
+
+def test_a_500_page_carries_them(app, signed_in, monkeypatch):
+    """errors/error.html drawn for an unexpected exception is protected like every page."""
+    from app.services import projects
+    from tests.support import csrf_token_from
+
+    def broken_create(owner, name, description=""):
+        raise RuntimeError("boom")
+
+    token = csrf_token_from(signed_in.get("/projects/new").get_data(as_text=True))
+    monkeypatch.setattr(projects, "create_project", broken_create)
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+    response = signed_in.post("/projects", data={"name": "Malaria", "csrf_token": token})
+    assert response.status_code == 500
+    assert "text/html" in response.content_type
+    assert_protected(response, "500 page")
+
+
+def test_a_body_over_the_limit_gets_the_413_page_with_them(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1024)
+    response = client.post("/login", data={"email": "x" * 4096})
+    assert response.status_code == 413
+    assert "text/html" in response.content_type
+    assert_protected(response, "413 page")
 
 
 def test_hsts_is_sent_on_pages_and_webhooks_only_when_base_url_is_https(app, settings):
