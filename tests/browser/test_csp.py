@@ -191,6 +191,8 @@ def test_no_page_trips_the_content_security_policy(page: Page, live_server: str)
     expect(page.locator("#step-body-editor .ace_content").first).to_be_visible()
     page.locator("#step-body-editor .ace_content").first.click()
     page.keyboard.type("# csp")
+    if SHOTS:
+        page.screenshot(path=f"{SHOTS}/studio step editor.png")
     # Styled by the vendored files, not by the <style> elements ace and cytoscape would add.
     gutter = "getComputedStyle(document.querySelector('#step-body-editor .ace_gutter'))"
     assert page.evaluate(f"{gutter}.backgroundColor") == "rgb(240, 240, 240)"  # textmate
@@ -223,6 +225,12 @@ def test_no_page_trips_the_content_security_policy(page: Page, live_server: str)
     expect(page.get_by_role("button", name="Delete").first).to_be_visible()
     assert asked and asked[0].startswith("Delete the OAuth client"), asked
     _check(watch, problems, "OAuth client delete confirmation")
+
+    # Signing out lands on the sign-in page, which is checked like the others.
+    page.locator("nav[aria-label=Main] .dropdown-toggle").click()
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    _check(watch, problems, "sign-out")
 
     # The watch itself works: an inline style is refused and reported.
     page.evaluate("document.body.insertAdjacentHTML('beforeend', '<b style=\"color: red\">x</b>')")
