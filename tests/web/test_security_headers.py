@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+from pathlib import Path
 
 import pytest
 from flask import Response
@@ -154,7 +156,49 @@ def test_a_header_a_view_already_set_is_left_alone(app):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
-# The report endpoint: browsers POST here without a CSRF token or a session.
+# What the policy would refuse, found in the source: the browser test (tests/browser/test_csp.py)
+# sees only what its seeded pages draw; a retry banner or a bulk rerun's progress bar, say,
+# appear only in states it does not build.
+APP = Path(__file__).resolve().parents[2] / "app"
+REFUSED_IN_TEMPLATES = {
+    "an inline event handler": re.compile(r"<[a-z][^>]*\son[a-z]+\s*=", re.IGNORECASE),
+    "a style attribute": re.compile(r"<[a-z][^>]*\sstyle\s*=", re.IGNORECASE),
+    "a javascript: URL": re.compile(r"javascript:", re.IGNORECASE),
+    "an inline <script> (only JSON data blocks may have no src)": re.compile(
+        r"<script(?![^>]*\bsrc=)(?![^>]*type=\"application/json\")", re.IGNORECASE
+    ),
+    "a <style> element": re.compile(r"<style", re.IGNORECASE),
+    "htmx code (hx-on, hx-vars, js: values)": re.compile(r"hx-on|hx-vars|[\"']js:"),
+    "an htmx trigger filter, which htmx evaluates": re.compile(r"hx-trigger=\"[^\"]*\]"),
+}
+REFUSED_IN_SCRIPTS = {
+    "eval or new Function": re.compile(r"\beval\(|new Function\("),
+    "a style attribute": re.compile(r"setAttribute\(\s*[\"']style|style=|\.cssText\b"),
+    "a <style> element": re.compile(r"createElement\(\s*[\"']style"),
+}
+
+
+def test_templates_and_scripts_hold_nothing_the_policy_refuses():
+    found = []
+    # Mail templates are read in mail clients, never served under the policy.
+    templates = [p for p in (APP / "templates").rglob("*.html") if "mail" not in p.parts]
+    scripts = [p for p in (APP / "static" / "js").rglob("*.js")]
+    for paths, rules in ((templates, REFUSED_IN_TEMPLATES), (scripts, REFUSED_IN_SCRIPTS)):
+        for path in paths:
+            # Comments may name what they avoid: Jinja's {# #}, and // lines in scripts.
+            text = re.sub(
+                r"\{#.*?#\}|^\s*//.*$",
+                lambda m: "\n" * m.group().count("\n"),  # keeping the line numbers
+                path.read_text(),
+                flags=re.S | re.M,
+            )
+            # A trigger's `from:` may name a CSS selector with brackets; that is no filter.
+            text = re.sub(r"from:find [^,\"]+", "", text)
+            for what, pattern in rules.items():
+                for match in pattern.finditer(text):
+                    line = text.count("\n", 0, match.start()) + 1
+                    found.append(f"{path.relative_to(APP)}:{line}: {what}")
+    assert found == []
 
 
 def legacy_report(directive: str, blocked: str) -> bytes:
