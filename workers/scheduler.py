@@ -45,7 +45,7 @@ def periodic_tasks(settings: Settings | None = None) -> list[PeriodicTask]:
     """The tasks this scheduler runs and how often (`settings` gives the configurable
     intervals; the defaults otherwise)."""
     from app.services.deletions import due as deletions
-    from app.services.history import exports as history_exports
+    from app.services.history.exports import lifecycle as history_exports
     from app.services.notifications import alert_queue, failure_alerts
     from app.services.notifications.digests import EVERY_S as DIGESTS_EVERY_S
     from app.services.notifications.digests import send_due as send_due_digests

@@ -7,7 +7,7 @@ from __future__ import annotations
 from app.extensions import db
 from app.models import HistoryExport, HistoryExportPart, HistoryExportState
 from app.models.base import utcnow
-from app.services.history.exports import VALID_FOR
+from app.services.history.exports.lifecycle import VALID_FOR
 from tests.authz.rules import Rule
 
 

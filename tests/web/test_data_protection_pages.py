@@ -98,7 +98,9 @@ def test_bodies_cannot_outlive_their_history(team, project, db):
     assert stored(db, project).history_retention_days is None
 
 
-@pytest.mark.parametrize("value", ["8", "-7", "0", "seven", "１４", "99999999999999999999", ""])
+@pytest.mark.parametrize(
+    "value", ["8", "-7", "0", "seven", "\uff11\uff14", "99999999999999999999", ""]
+)
 def test_a_value_that_is_not_a_choice_is_refused_saying_what_to_choose(team, project, db, value):
     reply = save(team["admin"], project, history_retention_days=value or "x")
     assert reply.status_code == 422

@@ -19,7 +19,8 @@ from werkzeug.datastructures import MultiDict
 from app.extensions import DEFAULT_QUEUE, db
 from app.models import HistoryExport, HistoryExportState, ProjectMember, Role
 from app.models.base import utcnow
-from app.services.history import export_build, exports
+from app.services.history.exports import build as export_build
+from app.services.history.exports import lifecycle as exports
 from tests import factories
 from tests import history_factories as hf
 from tests.support import csrf_token_from, log_in

@@ -21,7 +21,7 @@ from flask import (
 from flask_login import current_user, login_required
 
 from app.services.errors import Conflict, Invalid
-from app.services.history import exports
+from app.services.history.exports import lifecycle as exports
 from app.web.access import ProjectAccess, project_access
 from app.web.history.blueprint import bp
 from app.web.history.forms import ExportForm

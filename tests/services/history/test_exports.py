@@ -29,7 +29,9 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.services.errors import Conflict, Invalid, NotFound
-from app.services.history import export_build, export_records, exports
+from app.services.history.exports import build as export_build
+from app.services.history.exports import lifecycle as exports
+from app.services.history.exports import records as export_records
 from tests import factories
 from tests import history_factories as hf
 

@@ -29,9 +29,11 @@ from app.models import (
     WorkOrder,
 )
 from app.models.base import utcnow
-from app.services.history import export_mail, export_records, listing
-from app.services.history.export_filters import StoredArgs
-from app.services.history.exports import VALID_FOR
+from app.services.history import listing
+from app.services.history.exports import mail as export_mail
+from app.services.history.exports import records as export_records
+from app.services.history.exports.filters import StoredArgs
+from app.services.history.exports.lifecycle import VALID_FOR
 from app.services.history.filters import parse_filter
 
 log = logging.getLogger("ferry.history_exports")

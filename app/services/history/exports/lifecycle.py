@@ -4,7 +4,7 @@ history filter, built by a background job into a zip of JSON Lines kept in the d
 Who may export or download: every member who may see the project's history (viewers and up,
 as on the history page), since the zip holds nothing a viewer cannot already open run by run.
 The web layer checks that role on every request, the download included, so a member removed
-after asking can no longer fetch the file. The job (`export_build.build`) moves the row's
+after asking can no longer fetch the file. The job (`exports.build.build`) moves the row's
 progress; this module asks for exports, lists them, serves them and retires old ones.
 """
 
@@ -29,7 +29,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.services import audit
 from app.services.errors import Conflict, NotFound, ServiceError
-from app.services.history.export_filters import stored_filter, summary
+from app.services.history.exports.filters import stored_filter, summary
 from app.services.history.filters import QueryArgs, parse_filter
 from app.services.history.json_preview import human_size
 
