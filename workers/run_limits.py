@@ -20,17 +20,21 @@ from workers.runtime.protocol import StepResult
 # Stored with the first step of a run whose project keeps no log output, so that an empty
 # Logs tab is not mistaken for a step that printed nothing.
 NOT_KEPT = LogLine("info", "runtime", project_limits.NOT_KEPT, 0.0)
+NOT_KEPT_ZERO_PERSISTENCE = dataclasses.replace(
+    NOT_KEPT, message=project_limits.NOT_KEPT_ZERO_PERSISTENCE
+)
 
 
 def for_run(run: ClaimedRun, settings) -> RunLimits:
     """The limits this run works under, from what the claim read about its project."""
-    return project_limits.effective(
+    limits = project_limits.effective(
         settings,
         run_timeout_s=run.run_timeout_s,
         step_memory_mb=run.step_memory_mb,
         # A project keeping no bodies keeps no log output either: job code prints data.
         discard_logs=run.discard_logs or run.zero_persistence,
     )
+    return dataclasses.replace(limits, zero_persistence=bool(run.zero_persistence))
 
 
 def run_time_error(limits: RunLimits, settings) -> dict:
@@ -61,4 +65,5 @@ def kept_logs(lines: list[LogLine], limits: RunLimits, first_step: bool) -> list
         return lines
     if not first_step:
         return []
-    return [dataclasses.replace(NOT_KEPT, timestamp=time.time())]
+    note = NOT_KEPT_ZERO_PERSISTENCE if limits.zero_persistence else NOT_KEPT
+    return [dataclasses.replace(note, timestamp=time.time())]

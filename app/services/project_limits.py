@@ -29,6 +29,10 @@ WHERE = "the project's Settings, under Run limits"
 NOT_KEPT = (
     "Log output is not kept for this project (Settings → Run limits); errors are still shown."
 )
+NOT_KEPT_ZERO_PERSISTENCE = (
+    "Log output is not kept: this project keeps no inputs, outputs or logs (Settings → Data "
+    "protection, zero persistence); errors are still shown."
+)
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,9 @@ class RunLimits:
     step_memory_mb: int
     max_payload_kb: int
     discard_logs: bool = False
+    # Log output is dropped because the project keeps no bodies at all (zero persistence):
+    # the note on the run says so, and where that is set.
+    zero_persistence: bool = False
 
 
 def effective(

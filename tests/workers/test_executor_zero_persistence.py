@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.extensions import redis_client
 from app.models import Dataclip, LogLine, Run
-from app.services import zero_persistence
+from app.services import project_limits, zero_persistence
 from tests import factories
 from tests.workers.test_executor import TWO_STEPS, start_run, steps_of
 
@@ -42,6 +42,8 @@ def test_a_run_gets_its_input_from_redis_and_stores_no_body_or_log(db, client, u
     assert set(clips[-1].request) == {"method", "path", "size_bytes", "not_stored"}
     lines = db.session.scalars(select(LogLine.message).where(LogLine.run_id == run_id)).all()
     assert not any("doubling" in line for line in lines)  # the job's log output is dropped
+    # The note on the run says why, and where that is set.
+    assert project_limits.NOT_KEPT_ZERO_PERSISTENCE in lines
     assert redis_client().exists(key) == 0  # deleted once the run no longer needs it
 
 
