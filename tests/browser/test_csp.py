@@ -6,7 +6,9 @@ main widgets (a dropdown, the studio's code editor, htmx swaps, confirmations).
 The routes come from the app's URL map, with the values of their URL parameters from the route
 matrix (tests/authz: the same rows every role test points at, here committed to the live
 server's database). A GET route neither visited nor in SKIPPED fails the test, so a new page
-type cannot go unchecked.
+type cannot go unchecked; one that answers with a file to save (an export) counts as visited.
+Error pages: 404 and 403 are opened here (all of them draw errors/error.html); the 413 and 500
+answers' headers are checked in tests/web/test_security_headers.py.
 """
 
 from __future__ import annotations
