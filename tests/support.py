@@ -128,3 +128,10 @@ def browser_redis_url() -> str:
     would take each other's jobs (a mail job then finds no message in its own database)."""
     offset = int(os.environ.get("FERRY_TEST_REDIS_OFFSET", "0"))
     return redis_url().rsplit("/", 1)[0] + f"/{1 + (worker_index() + offset + 8) % 15}"
+
+
+def second_browser_redis_url() -> str:
+    """The Redis database of a second live server (a browser test that needs an instance
+    of its own), apart from `redis_url()` and `browser_redis_url()` for the same reasons."""
+    offset = int(os.environ.get("FERRY_TEST_REDIS_OFFSET", "0"))
+    return redis_url().rsplit("/", 1)[0] + f"/{1 + (worker_index() + offset + 4) % 15}"

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
@@ -66,22 +67,23 @@ def smtp_inbox() -> Inbox:
     controller.stop()
 
 
-@pytest.fixture(scope="session")
-def live_server(smtp_inbox: Inbox) -> str:
-    """The base URL of a running Ferry; stopped at the end of the session."""
-    url = database_url("browser")
+@contextmanager
+def running_ferry(database: str, redis: str, inbox: Inbox):
+    """`ferry run` (web, worker and scheduler) on a fresh database named after `database` and
+    on the Redis database `redis`; yields its base URL and stops it afterwards."""
+    url = database_url(database)
     recreate_database(url)
     port = free_port()
     ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / f"ferry-browser-{os.getpid()}.log", "w")  # noqa: SIM115
+    log = open(ARTIFACTS / f"ferry-{database}-{os.getpid()}.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "-m", "workers", "run", "--port", str(port)],
         # BASE_URL: links Ferry hands out (SSO redirect addresses, emails) must reach it.
         env={
             **os.environ,
             "DATABASE_URL": url,
-            "REDIS_URL": browser_redis_url(),
-            "MAIL_URL": f"smtp://127.0.0.1:{smtp_inbox.port}?from=ferry@example.org",
+            "REDIS_URL": redis,
+            "MAIL_URL": f"smtp://127.0.0.1:{inbox.port}?from=ferry@example.org",
             "BASE_URL": f"http://127.0.0.1:{port}",
             # Every journey signs in from 127.0.0.1, and the live servers of pytest sessions
             # run side by side share one Redis database (browser_redis_url): their failed
@@ -95,21 +97,31 @@ def live_server(smtp_inbox: Inbox) -> str:
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/login", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert process.poll() is None, f"ferry run exited early; see {log.name}"
-        assert time.monotonic() < deadline, "ferry run did not answer within 60 s"
-        time.sleep(0.2)
-    yield base
-    process.terminate()
-    process.wait(timeout=20)
-    log.close()
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/login", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, f"ferry run exited early; see {log.name}"
+            assert time.monotonic() < deadline, "ferry run did not answer within 60 s"
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
     Path(log.name).unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def live_server(smtp_inbox: Inbox) -> str:
+    """The base URL of a running Ferry shared by the journeys; stopped at the end of the
+    session."""
+    with running_ferry("browser", browser_redis_url(), smtp_inbox) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

@@ -4,9 +4,11 @@ then as a superuser, and no page may report a single violation, on load or after
 main widgets (a dropdown, the studio's code editor, htmx swaps, confirmations).
 
 The routes come from the app's URL map, with the values of their URL parameters from the route
-matrix (tests/authz: the same rows every role test points at, here committed to the live
-server's database). A GET route neither visited nor in SKIPPED fails the test, so a new page
-type cannot go unchecked; one that answers with a file to save (an export) counts as visited.
+matrix (tests/authz: the same rows every role test points at), committed to the database of a
+Ferry of this test's own, so that the journeys' shared server never sees them (its empty-
+instance pages, like "No SSO providers yet", stay empty). A GET route neither visited nor in
+SKIPPED fails the test, so a new page type cannot go unchecked; one that answers with a file
+to save (an export) counts as visited.
 Error pages: 404 and 403 are opened here (all of them draw errors/error.html); the 413 and 500
 answers' headers are checked in tests/web/test_security_headers.py.
 """
@@ -28,9 +30,10 @@ from app.extensions import db
 from app.models import OidcProvider
 from tests.authz.rules import collect, url_params
 from tests.authz.world import build_world
+from tests.browser.conftest import Inbox, running_ferry
 from tests.browser.studio_helpers import click_node, sign_in
 from tests.factories import PASSWORD
-from tests.support import browser_redis_url, database_url
+from tests.support import database_url, second_browser_redis_url
 
 pytestmark = pytest.mark.browser
 
@@ -50,6 +53,21 @@ SKIPPED = {
     "credentials.oauth_callback": "a redirect back from an OAuth provider (needs its state)",
 }
 API_BLUEPRINTS = ("api.", "collections_api.")
+DATABASE = "csp"
+
+
+@pytest.fixture(scope="module")
+def csp_page(browser, smtp_inbox: Inbox):
+    """A tab on a Ferry of this module's own (see the module docstring)."""
+    with running_ferry(DATABASE, second_browser_redis_url(), smtp_inbox) as base:
+        context = browser.new_context(base_url=base, viewport={"width": 1280, "height": 800})
+        tab = context.new_page()
+        outside: list[str] = []
+        tab.on("request", lambda r: None if r.url.startswith(base) else outside.append(r.url))
+        yield tab
+        context.close()
+        assert outside == [], f"the page requested outside addresses: {outside}"
+
 
 VIOLATIONS_SCRIPT = """
 window.__csp = [];
@@ -65,7 +83,7 @@ def _seed() -> tuple[dict[str, str], dict[str, str], str, set[str]]:
     """The route matrix's world on the live server; (anonymous URLs, signed-in URLs, the
     superuser's email, every GET endpoint that should be opened), each URL by endpoint."""
     settings = Settings(
-        env="test", database_url=database_url("browser"), redis_url=browser_redis_url()
+        env="test", database_url=database_url(DATABASE), redis_url=second_browser_redis_url()
     )
     app = create_app(settings)
     matrix = collect()
@@ -154,7 +172,8 @@ def _check(watch: Watch, problems: dict, label: str) -> None:
         problems[label] = page_found
 
 
-def test_no_page_trips_the_content_security_policy(page: Page, live_server: str):
+def test_no_page_trips_the_content_security_policy(csp_page: Page):
+    page = csp_page
     anonymous, signed_in, email, pages = _seed()
     watch = Watch(page)
     problems: dict[str, list[str]] = {}
