@@ -9,12 +9,10 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from redis.exceptions import RedisError
 
-from app.extensions import DEFAULT_QUEUE, queue
+from app.services.background_jobs import enqueue_once
 
 PROJECT_JOB = "workers.project_jobs.delete_project"
 USER_JOB = "workers.user_jobs.delete_user"
-# RQ states of a job that will still run (or runs now): queueing again would only repeat it.
-_ACTIVE = {"queued", "started", "deferred", "scheduled"}
 
 log = logging.getLogger(__name__)
 
@@ -50,17 +48,8 @@ def day(moment: datetime) -> str:
 def enqueue(function: str, item_id: uuid.UUID, job_id: str) -> bool:
     """Queue a purge job unless the same one is queued or running already; False when Redis
     could not be reached (the scheduler queues it again later, so nothing is lost)."""
-    from rq.exceptions import NoSuchJobError
-    from rq.job import Job
-
     try:
-        jobs = queue(DEFAULT_QUEUE)
-        try:
-            if Job.fetch(job_id, connection=jobs.connection).get_status() in _ACTIVE:
-                return True
-        except NoSuchJobError:
-            pass
-        jobs.enqueue(function, str(item_id), job_id=job_id, job_timeout=3600)
+        enqueue_once(function, str(item_id), job_id=job_id, timeout_s=3600)
         return True
     except RedisError:
         log.warning("Could not queue %s for %s; the scheduler retries it.", function, item_id)

@@ -22,9 +22,10 @@ from datetime import datetime, timedelta
 from redis.exceptions import RedisError
 from sqlalchemy import delete, func, or_, select, update
 
-from app.extensions import DEFAULT_QUEUE, db, queue
+from app.extensions import db
 from app.models import Dataclip, DataclipType, Project, Run, RunState, WorkOrder
 from app.models.base import utcnow
+from app.services.background_jobs import enqueue_once
 from app.services.retention.policy import OPEN_STATES
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,6 @@ PAUSE_FACTOR = 2.0
 BUDGET_S = 240.0
 JOB = "workers.retention_jobs.purge"
 JOB_ID = "ferry-retention-purge"
-_ACTIVE = {"queued", "started", "deferred", "scheduled"}
 _OPEN_RUNS = (RunState.AVAILABLE, RunState.CLAIMED, RunState.STARTED)
 
 
@@ -118,14 +118,18 @@ def _wipe_cutoff(project_id: uuid.UUID, cutoff: datetime) -> datetime:
     return min(cutoff, oldest) if oldest is not None else cutoff
 
 
+def _open_inputs(project_id: uuid.UUID):
+    """The inputs of the project's unfinished runs (a few rows, by the runs' index)."""
+    return select(Run.dataclip_id).where(
+        Run.project_id == project_id, Run.state.in_(_OPEN_RUNS), Run.dataclip_id.is_not(None)
+    )
+
+
 def wipe_bodies(project_id: uuid.UUID, cutoff: datetime, batch: int = BATCH) -> int:
     """Wipe one batch of the project's bodies stored before `cutoff`; how many were wiped.
 
     Saved inputs are not history (people named and kept them on purpose), and an open run's
     input is kept until the run ends."""
-    open_inputs = select(Run.dataclip_id).where(
-        Run.project_id == project_id, Run.state.in_(_OPEN_RUNS), Run.dataclip_id.is_not(None)
-    )
     ids = (
         select(Dataclip.id)
         .where(
@@ -133,7 +137,9 @@ def wipe_bodies(project_id: uuid.UUID, cutoff: datetime, batch: int = BATCH) -> 
             Dataclip.wiped_at.is_(None),
             Dataclip.inserted_at < cutoff,
             Dataclip.type != DataclipType.SAVED_INPUT,
-            Dataclip.id.not_in(open_inputs),
+            # Never stored (zero persistence): nothing to wipe, and its page says so.
+            Dataclip.not_stored.is_(False),
+            Dataclip.id.not_in(_open_inputs(project_id)),
         )
         .order_by(Dataclip.inserted_at)
         .limit(batch)
@@ -162,36 +168,32 @@ def delete_work_orders(project_id: uuid.UUID, cutoff: datetime, batch: int = BAT
         .limit(batch)
         .with_for_update(skip_locked=True)
     )
-    deleted = db.session.execute(
-        delete(WorkOrder)
-        .where(WorkOrder.id.in_(ids.scalar_subquery()))
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.commit()
-    return deleted
+    return _delete(WorkOrder, ids)
 
 
 def delete_dataclips(project_id: uuid.UUID, cutoff: datetime, batch: int = BATCH) -> int:
     """Delete one batch of the project's dataclip rows stored before `cutoff` (their bodies
     were wiped already, since bodies never outlive history); saved inputs stay."""
     cutoff = _wipe_cutoff(project_id, cutoff)
-    open_inputs = select(Run.dataclip_id).where(
-        Run.project_id == project_id, Run.state.in_(_OPEN_RUNS), Run.dataclip_id.is_not(None)
-    )
     ids = (
         select(Dataclip.id)
         .where(
             Dataclip.project_id == project_id,
             Dataclip.inserted_at < cutoff,
             Dataclip.type != DataclipType.SAVED_INPUT,
-            Dataclip.id.not_in(open_inputs),
+            Dataclip.id.not_in(_open_inputs(project_id)),
         )
         .limit(batch)
         .with_for_update(skip_locked=True)
     )
+    return _delete(Dataclip, ids)
+
+
+def _delete(model, ids) -> int:
+    """Delete the rows `ids` selects, in a transaction of their own; how many went."""
     deleted = db.session.execute(
-        delete(Dataclip)
-        .where(Dataclip.id.in_(ids.scalar_subquery()))
+        delete(model)
+        .where(model.id.in_(ids.scalar_subquery()))
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()
@@ -201,20 +203,10 @@ def delete_dataclips(project_id: uuid.UUID, cutoff: datetime, batch: int = BATCH
 def queue_purge() -> bool:
     """Queue the purge job unless one is queued or running (the scheduler calls this);
     True when a job was queued."""
-    from rq.exceptions import NoSuchJobError
-    from rq.job import Job
-
     if not _projects_with_a_policy():
         return False
     try:
-        jobs = queue(DEFAULT_QUEUE)
-        try:
-            if Job.fetch(JOB_ID, connection=jobs.connection).get_status() in _ACTIVE:
-                return False
-        except NoSuchJobError:
-            pass
-        jobs.enqueue(JOB, job_id=JOB_ID, job_timeout=int(BUDGET_S * 2))
+        return enqueue_once(JOB, job_id=JOB_ID, timeout_s=int(BUDGET_S * 2))
     except RedisError:
         log.warning("Could not queue the retention purge; the next scheduler tick will retry.")
         return False
-    return True

@@ -163,3 +163,15 @@ def test_the_purge_is_queued_once_while_one_is_waiting(flow, project, app):
     finally:
         queue(DEFAULT_QUEUE).remove(purge.JOB_ID)
         connection.delete(f"rq:job:{purge.JOB_ID}")
+
+
+def test_a_body_never_stored_is_not_marked_wiped(flow, project):
+    _keep(project, history=30, dataclips=7)
+    order = made.work_order(flow, received=made.at(days_ago=10))
+    _age_clips(order, 10)
+    clip = _db.session.get(Dataclip, order.dataclip_id)
+    clip.body, clip.not_stored = None, True  # as zero persistence leaves it
+    _db.session.commit()
+    purge.purge(pause_s=0)
+    _db.session.expire_all()
+    assert _db.session.get(Dataclip, order.dataclip_id).wiped_at is None  # still "Not stored"
