@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from app.models import Role
 from app.services import accounts
+from tests import factories
+from tests.support import log_in
 
 
 @pytest.fixture
@@ -21,3 +24,25 @@ def api(client, user):
             return call
 
     return Api()
+
+
+@pytest.fixture
+def team(app, db, user, project):
+    """Signed-in clients of `project` by role ("owner" is `user`), each made when a test
+    first asks for it (a sign-in hashes a password); `team.people[role]` is the person."""
+
+    class Team(dict):
+        people: dict = {}
+
+        def __missing__(self, role: str):
+            person = user
+            if role != "owner":
+                person = factories.user()
+                factories.member(project, person, Role(role))
+            self.people[role] = person
+            client = app.test_client()
+            assert log_in(client, person.email, factories.PASSWORD).status_code == 302
+            self[role] = client
+            return client
+
+    return Team()

@@ -10,28 +10,9 @@ from html import unescape
 import pytest
 from sqlalchemy import select
 
-from app.models import AuditEvent, Project, Role
+from app.models import AuditEvent, Project
 from app.services.zero_persistence import settings
-from tests import factories
-from tests.support import csrf_token_from, log_in
-
-
-@pytest.fixture
-def team(app, db, user, project):
-    """Signed-in clients by role ("owner" is `user`)."""
-
-    class Team(dict):
-        def __missing__(self, role: str):
-            person = user
-            if role != "owner":
-                person = factories.user()
-                factories.member(project, person, Role(role))
-            client = app.test_client()
-            assert log_in(client, person.email, factories.PASSWORD).status_code == 302
-            self[role] = client
-            return client
-
-    return Team()
+from tests.support import csrf_token_from
 
 
 def page_url(project) -> str:

@@ -9,32 +9,11 @@ from html import unescape
 import pytest
 from sqlalchemy import select
 
-from app.models import AuditEvent, DigestFrequency, Project, ProjectMember, Role
+from app.models import AuditEvent, DigestFrequency, Project, ProjectMember
 from app.models.notifications import AlertLogEntry, WorkflowAlertChoice
 from app.services.encryption import decrypt_text
 from tests import factories
 from tests.support import csrf_token_from, log_in
-
-
-@pytest.fixture
-def team(app, db, user, project):
-    """Signed-in clients by role ("owner" is `user`), made when first asked for."""
-
-    class Team(dict):
-        people: dict = {}
-
-        def __missing__(self, role: str):
-            person = user
-            if role != "owner":
-                person = factories.user()
-                factories.member(project, person, Role(role))
-            self.people[role] = person
-            client = app.test_client()
-            assert log_in(client, person.email, factories.PASSWORD).status_code == 302
-            self[role] = client
-            return client
-
-    return Team()
 
 
 def url(project, tail: str = "") -> str:

@@ -14,27 +14,9 @@ from sqlalchemy import func, select
 from app.models import AuditEvent, Dataclip, Project, Role, Run, WorkOrder
 from app.services import project_limits
 from tests import factories
-from tests.support import csrf_token_from, log_in
+from tests.support import csrf_token_from
 
 NO_LIMITS = {"run_timeout_s": "", "step_memory_mb": "", "max_payload_kb": ""}
-
-
-@pytest.fixture
-def team(app, db, user, project):
-    """Signed-in clients by role ("owner" is `user`), made when a test first asks."""
-
-    class Team(dict):
-        def __missing__(self, role: str):
-            person = user
-            if role != "owner":
-                person = factories.user()
-                factories.member(project, person, Role(role))
-            client = app.test_client()
-            assert log_in(client, person.email, factories.PASSWORD).status_code == 302
-            self[role] = client
-            return client
-
-    return Team()
 
 
 def page_url(project) -> str:

@@ -113,9 +113,7 @@ def test_wiped_and_too_large_dataclips_say_so(signed_in, project, failed_run, db
     assert "was wiped on" in html and "2026-11-30" in html and "retention policy" in html
     assert "Amina" not in html
     # Retrying from that step would be refused, so the button says why instead.
-    assert "input was wiped on 2026-11-30 by the project's data retention policy" in unescape(
-        html
-    )
+    assert "input was wiped on 2026-11-30 by the project's data retention policy" in unescape(html)
     monkeypatch.setattr(run_page, "MAX_TREE_CHARS", 1000)
     monkeypatch.setattr(run_page, "PREVIEW_CHARS", 300)
     html = page_of(signed_in, project, failed_run, step=second.id)
