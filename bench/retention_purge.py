@@ -2,12 +2,17 @@
 
 Seeds one project with 1,000,000 expired rows (work orders, runs, step runs and their
 dataclips, all 60 days old, under a 30-day history limit and 7-day body limit), starts
-`ferry web` with its defaults, and alternates: wrk on another project's webhook with the
-purge paused, then with the purge running (the same `retention.purge` the RQ job calls, in
-its own process, with its batches and pauses). Target: p99 during the purge within 20 % of
-the p99 without it, in the same run.
+`ferry web` with its defaults, and alternates: webhooks to another project at a fixed rate
+(open loop, `loadgen.py`: latency counted from when each request was due) with the purge
+paused, then with the purge running (the same `retention.purge` the RQ job calls, in its own
+process, with its batches and pauses). Target: p99 during the purge within 20 % of the p99
+without it, in the same run.
 
-    .venv/bin/python bench/retention_purge.py [--rounds N] [--seconds 10] [--rows 1000000]
+    .venv/bin/python bench/retention_purge.py [--rate 200] [--rounds N] [--seconds 10]
+        [--rows 1000000] [--saturate]
+
+`--saturate` loads with `wrk -t2 -c16` instead, as many requests as the server can take:
+then any CPU the purge uses shows in the latency, whatever it does.
 
 Without --rounds it alternates until the whole backlog is purged, so the figures cover the
 purge of every row, from the first batch to the last.
@@ -28,6 +33,7 @@ import time
 from pathlib import Path
 
 from accept_vs_reference import wrk
+from loadgen import fire
 from stack import (
     ROOT,
     bench_settings,
@@ -93,11 +99,13 @@ from app.config import Settings
 from app.services.retention import purge
 app = create_app(Settings.from_env())
 pause = {pause!r}
+batch = {batch!r} or purge.BATCH
+purge.PAUSE_FACTOR = {factor!r} or purge.PAUSE_FACTOR
 with app.app_context():
     while True:
         while os.path.exists(pause):
             time.sleep(0.05)
-        result = purge.purge(budget_s=1.0)
+        result = purge.purge(batch=batch, budget_s=1.0)
         print(result.wiped, result.work_orders, result.dataclips, flush=True)
         if result.finished and not (result.wiped or result.work_orders or result.dataclips):
             break
@@ -156,6 +164,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=0, help="0: until the backlog is gone")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rate", type=int, default=200, help="webhooks a second (open loop)")
+    parser.add_argument("--batch", type=int, default=0, help="rows a batch (the purge's own)")
+    parser.add_argument("--factor", type=float, default=0, help="pause factor (the purge's)")
+    parser.add_argument("--saturate", action="store_true", help="wrk, closed loop, instead")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y wrk")
@@ -177,15 +189,24 @@ def main() -> None:
     pause = Path(tempfile.mkdtemp(prefix="ferry-bench-")) / "pause"
     pause.touch()
     env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url}
+    script = PURGER.format(root=str(ROOT), pause=str(pause), batch=args.batch, factor=args.factor)
     purger = subprocess.Popen(
-        [sys.executable, "-c", PURGER.format(root=str(ROOT), pause=str(pause))],
+        [sys.executable, "-c", script],
         env=env,
         stdout=subprocess.DEVNULL,
     )
     target = f"http://127.0.0.1:{port}/i/{accepting}"
+
+    def load() -> dict:
+        if args.saturate:
+            return wrk(target, args.seconds)
+        got = fire(target, args.rate, args.seconds)
+        return {"rate": got.throughput, "p99": got.percentile_ms(0.99), "errors": got.errors}
+
     try:
         wait_for_http(f"http://127.0.0.1:{port}/health", seconds=180)
-        wrk(target, 2)  # warm every worker and connection
+        load()  # warm every worker and connection
+        print(f"load: {'wrk -t2 -c16 (saturating)' if args.saturate else f'{args.rate} req/s'}")
         print(
             f"{'round':>5} {'idle req/s':>10} {'idle p99':>9} {'purge req/s':>12} "
             f"{'purge p99':>10} {'units/s':>8} {'errors':>7} {'p99 ratio':>9}"
@@ -196,11 +217,11 @@ def main() -> None:
         purging_s = 0.0
         while (args.rounds and number < args.rounds) or (not args.rounds and remaining(app)):
             number += 1
-            idle = wrk(target, args.seconds)
+            idle = load()
             before = remaining(app)
             pause.unlink()
             began = time.monotonic()
-            busy = wrk(target, args.seconds)
+            busy = load()
             pause.touch()
             purging_s += time.monotonic() - began
             rate = (before - remaining(app)) / (time.monotonic() - began)
