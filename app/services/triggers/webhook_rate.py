@@ -17,6 +17,30 @@ import uuid
 from limits import RateLimitItemPerMinute
 
 from app.services import rate_limits
+from app.services.parsing import kind_of
+
+# A trigger's own limit (`webhook_requests_per_minute` in the workflow document) is 1 to this.
+MAX_PER_MINUTE = 100_000
+
+
+def problem_with(per_minute: object) -> str | None:
+    """What is wrong with a trigger's own limit as a document gives it (None: nothing; a
+    missing limit is fine and means the instance's)."""
+    if per_minute is None:
+        return None
+    number = isinstance(per_minute, int | float) and not isinstance(per_minute, bool)
+    if number and isinstance(per_minute, int) and 0 < per_minute <= MAX_PER_MINUTE:
+        return None
+    if number:
+        shown = str(per_minute)
+    elif isinstance(per_minute, str):
+        shown = repr(per_minute[:40])
+    else:
+        shown = kind_of(per_minute)
+    return (
+        f"The rate limit is a whole number of requests a minute, from 1 to "
+        f"{MAX_PER_MINUTE:,}, or left out for the server's default; not {shown}."
+    )
 
 
 def seconds_to_wait(per_minute: int | None, trigger_id: uuid.UUID) -> int | None:

@@ -16,7 +16,7 @@ from croniter import croniter
 from app.models import CronInput, EdgeCondition, TriggerType, WebhookReply
 from app.services import adaptor_catalog, time_zones
 from app.services.parsing import kind_of as kind
-from app.services.triggers import webhook_signature_settings
+from app.services.triggers import webhook_rate, webhook_signature_settings
 from app.services.workflows.retries import read_policy
 from app.services.workflows.shapes import EdgeDoc, JobDoc, Report, TriggerDoc
 
@@ -34,8 +34,6 @@ TRIGGER_KEYS = {
     "webhook_requests_per_minute",
     *webhook_signature_settings.KEYS,
 }
-# A trigger's own rate limit: at most this many accepted requests a minute.
-MAX_REQUESTS_PER_MINUTE = 100_000
 JOB_KEYS = {"name", "adaptor", "credential", "body", "retry_policy"}
 EDGE_KEYS = {
     "source_trigger",
@@ -132,9 +130,11 @@ def read_trigger(report: Report, key: str, raw: dict, job_keys: set[str]) -> Tri
             )
         else:
             trigger.custom_path = custom_path
-        trigger.requests_per_minute = _requests_per_minute(
-            report, raw.get("webhook_requests_per_minute"), path
-        )
+        limit = raw.get("webhook_requests_per_minute")
+        problem = webhook_rate.problem_with(limit)
+        if problem:
+            report.add(f"{path}.webhook_requests_per_minute", problem)
+        trigger.requests_per_minute = None if problem else limit
         trigger.signature, problems = webhook_signature_settings.read(raw, path)
         for where, message in problems:
             report.add(where, message)
@@ -164,25 +164,6 @@ def read_trigger(report: Report, key: str, raw: dict, job_keys: set[str]) -> Tri
     else:
         trigger.cron_input_job = job
     return trigger
-
-
-def _requests_per_minute(report: Report, value: object, path: str) -> int | None:
-    """The trigger's own limit: a whole number from 1 to MAX_REQUESTS_PER_MINUTE, or None."""
-    if value is None:
-        return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or not (0 < value <= MAX_REQUESTS_PER_MINUTE)
-    ):
-        report.add(
-            f"{path}.webhook_requests_per_minute",
-            f"The rate limit is a whole number of requests a minute, from 1 to "
-            f"{MAX_REQUESTS_PER_MINUTE:,}, or left out for the server's default; not "
-            f"{show(value)}.",
-        )
-        return None
-    return value
 
 
 def read_edge(
