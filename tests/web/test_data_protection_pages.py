@@ -65,10 +65,9 @@ def test_saving_says_how_much_the_purge_will_remove(team, project, flow, db):
     reply = save(team["owner"], project, history_retention_days="30", dataclip_retention_days="30")
     assert reply.status_code == 302
     page = text(team["owner"].get(page_url(project)))
-    assert "deletes 1 work orders and wipes 1 inputs and outputs" in page
-    assert (
-        "Waiting for the purge: 1 work orders to delete and 1 inputs and outputs to wipe." in page
-    )
+    assert "Older than the new limits: 1 work order to delete and 1 stored input or output" in page
+    wait = "Waiting for the purge: 1 work order to delete and 1 stored input or output to wipe."
+    assert wait in page
 
 
 def test_bodies_cannot_outlive_their_history(team, project, db):

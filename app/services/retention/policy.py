@@ -86,6 +86,15 @@ class Preview:
     work_orders: int
     bodies: int
 
+    def sentence(self) -> str:
+        """What this leaves for the purge, in words: "3 work orders and 1 body"."""
+        more = "more than " if self.capped else ""
+        orders = f"{self.work_orders:,} work order{'' if self.work_orders == 1 else 's'}"
+        bodies = f"{self.bodies:,} stored " + (
+            "input or output" if self.bodies == 1 else "inputs or outputs"
+        )
+        return f"{more}{orders} to delete and {bodies} to wipe"
+
     @property
     def capped(self) -> bool:
         """True when either count reached the cap (the page then says "more than")."""

@@ -75,11 +75,9 @@ def update_zero_persistence(project_id: uuid.UUID):
 def _saved_message(preview: policy.Preview) -> str:
     if not (preview.work_orders or preview.bodies):
         return "Retention saved. Nothing is old enough to be removed yet."
-    more = "more than " if preview.capped else ""
     return (
-        f"Retention saved. Within a few minutes the background purge deletes {more}"
-        f"{preview.work_orders:,} work orders and wipes {preview.bodies:,} inputs and outputs "
-        "that are older than the new limits."
+        f"Retention saved. Older than the new limits: {preview.sentence()}; the background "
+        "purge removes them within a few minutes."
     )
 
 
@@ -97,5 +95,4 @@ def _page(access: ProjectAccess, *, status: int = 200, **forms):
         can_change=access.can(Role.ADMIN),
         zero_persistence=forms.get("zero_persistence") or ZeroPersistenceForm(formdata=None),
         consequences=zero_persistence.CONSEQUENCES,
-        **{n: f for n, f in forms.items() if n not in ("retention", "zero_persistence")},
     ), status
