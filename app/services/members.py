@@ -216,6 +216,13 @@ def transfer_ownership(
     member = _member(project.id, member_id)
     if member.role is Role.OWNER:
         raise Invalid("member", "That member is the owner already.")
+    if db.session.get(User, member.user_id).deletion_requested_at is not None:
+        # A project always needs an owner who stays: their account is about to go.
+        raise Invalid(
+            "member",
+            f"{_email(member.user_id)} is scheduled for deletion and cannot become the owner; "
+            "choose someone else, or ask a superuser to cancel their deletion first.",
+        )
     previous = db.session.scalars(
         select(ProjectMember).where(
             ProjectMember.project_id == project.id, ProjectMember.role == Role.OWNER

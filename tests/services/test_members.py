@@ -187,3 +187,14 @@ def test_members_of_another_project_are_not_found(db, user, project):
         with pytest.raises(NotFound):
             action()
     assert members.get_member(other.id, stranger_row.id).role is Role.VIEWER
+
+
+def test_ownership_cannot_go_to_someone_scheduled_for_deletion(db, user, project):
+    from app.services.deletions import users as user_deletion
+
+    colleague, row = joined(project, Role.EDITOR)
+    root = factories.user(superuser=True)
+    user_deletion.request_deletion(root, colleague.id, colleague.email)
+    with pytest.raises(Invalid, match="scheduled for deletion and cannot become the owner"):
+        members.transfer_ownership(user, Role.OWNER, project.id, row.id)
+    assert owners(db, project) == [user.id]
