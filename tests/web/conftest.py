@@ -46,3 +46,17 @@ def team(app, db, user, project):
             return client
 
     return Team()
+
+
+@pytest.fixture
+def root(db):
+    """A superuser."""
+    return factories.user(superuser=True, email="root@example.org")
+
+
+@pytest.fixture
+def admin_client(app, root):
+    """A client signed in as the superuser `root`."""
+    client = app.test_client()
+    assert log_in(client, root.email, factories.PASSWORD).status_code == 302
+    return client

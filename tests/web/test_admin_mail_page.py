@@ -13,22 +13,9 @@ from sqlalchemy import select
 from app.extensions import MAIL_QUEUE, redis_client
 from app.models import AuditEvent, MailMessage, MailStatus
 from app.models.base import utcnow
-from tests import factories
-from tests.support import csrf_token_from, log_in
+from tests.support import csrf_token_from
 
 PAGE = "/admin/mail"
-
-
-@pytest.fixture
-def root(db):
-    return factories.user(superuser=True, email="root@example.org")
-
-
-@pytest.fixture
-def admin_client(app, root):
-    client = app.test_client()
-    assert log_in(client, root.email, factories.PASSWORD).status_code == 302
-    return client
 
 
 @pytest.fixture

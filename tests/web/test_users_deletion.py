@@ -18,18 +18,6 @@ from tests.support import csrf_token_from, log_in
 
 
 @pytest.fixture
-def root(db):
-    return factories.user(superuser=True, email="root@example.org")
-
-
-@pytest.fixture
-def admin_client(app, root):
-    client = app.test_client()
-    assert log_in(client, root.email, factories.PASSWORD).status_code == 302
-    return client
-
-
-@pytest.fixture
 def person(db):
     return accounts.create_user("vera@example.org", factories.PASSWORD, name="Vera Lopes")
 
