@@ -33,6 +33,9 @@ def test_superuser_disables_a_user_whose_open_tab_is_signed_out(
     page.get_by_role("button", name=re.compile("Demo admin|Your account")).click()
     page.get_by_role("link", name="Users").click()
     expect(page.get_by_role("heading", name="Users")).to_be_visible()
+    # htmx listens to the box once the deferred scripts have run; typing before that would
+    # go unheard.
+    page.wait_for_load_state("load")
     page.get_by_label("Search by email or name").fill("dlamini")
     # The list narrows as one types (htmx), without a page load; a loaded machine (the whole
     # suite on two cores) can take more than the default 5 s to answer.
