@@ -46,11 +46,16 @@ class Inbox:
         self.messages.append(message_from_bytes(envelope.content, policy=default))
         return "250 Message accepted for delivery"
 
-    def wait_for(self, to: str, timeout: float = 20) -> EmailMessage:
-        """The newest message to `to`, waiting for the worker to deliver it."""
+    def wait_for(self, to: str, timeout: float = 20, subject: str | None = None) -> EmailMessage:
+        """The newest message to `to` (with this `subject`, when given: other journeys mail
+        the same people), waiting for the worker to deliver it."""
         deadline = time.monotonic() + timeout
         while True:
-            found = [m for m in self.messages if to in m["To"]]
+            found = [
+                m
+                for m in self.messages
+                if to in m["To"] and (subject is None or m["Subject"] == subject)
+            ]
             if found:
                 return found[-1]
             assert time.monotonic() < deadline, f"no mail reached {to} within {timeout} s"

@@ -48,7 +48,7 @@ def test_superuser_retries_undelivered_mail_and_sends_a_test_email(
 
     row.get_by_role("button", name="Retry now").click()
     expect(page.get_by_text(f"Delivery to {STUCK} queued again.")).to_be_visible()
-    delivered = smtp_inbox.wait_for(STUCK)
+    delivered = smtp_inbox.wait_for(STUCK, subject="You were invited to Demo project")
     assert delivered["Subject"] == "You were invited to Demo project"
     page.reload()
     expect(page.locator("tr", has_text=STUCK)).to_have_count(0)
@@ -56,7 +56,7 @@ def test_superuser_retries_undelivered_mail_and_sends_a_test_email(
 
     page.get_by_role("button", name="Send a test email to me").click()
     expect(page.get_by_text(f"Test email to {DEMO_EMAIL} queued")).to_be_visible()
-    test_mail = smtp_inbox.wait_for(DEMO_EMAIL)
+    test_mail = smtp_inbox.wait_for(DEMO_EMAIL, subject="Ferry test email")
     assert test_mail["Subject"] == "Ferry test email"
     assert test_mail.get_content_type() == "multipart/alternative"
     html = test_mail.get_body(preferencelist=("html",)).get_content()
